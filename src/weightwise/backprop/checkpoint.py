@@ -1,0 +1,81 @@
+"""Checkpoints of a training run: safetensors for arrays, JSON for the rest; never pickle.
+
+A checkpoint is two files in a folder, ``checkpoint.safetensors`` and ``checkpoint.json``, each
+written to a temporary name and moved into place, so a crash while writing leaves the previous
+checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelFileError
+
+ARRAYS = "checkpoint.safetensors"
+META = "checkpoint.json"
+FORMAT = "weightwise-checkpoint"
+VERSION = 1
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint(folder: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write ``arrays`` and ``meta`` into ``folder`` atomically."""
+    from safetensors.numpy import save
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    contiguous = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    _atomic_write_bytes(folder / ARRAYS, save(contiguous))
+    body = {"format": FORMAT, "version": VERSION, **meta}
+    _atomic_write_bytes(folder / META, json.dumps(body, indent=1).encode())
+
+
+def has_checkpoint(folder: str | Path | None) -> bool:
+    """True when ``folder`` holds a checkpoint."""
+    return folder is not None and (Path(folder) / META).is_file() and (Path(folder) / ARRAYS).is_file()
+
+
+def load_checkpoint(folder: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Raises
+    ------
+    ModelFileError
+        When a file is missing, truncated, not safetensors/JSON, or from a future version.
+    """
+    from safetensors.numpy import load
+
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / META).read_text())
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"no checkpoint in {folder}: {META} is missing") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{folder / META} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{folder / META} is not a weightwise checkpoint")
+    if int(meta.get("version", 0)) > VERSION:
+        raise ModelFileError(
+            f"{folder / META} has checkpoint version {meta['version']}, newer than this "
+            f"weightwise understands ({VERSION}); upgrade weightwise"
+        )
+    try:
+        arrays = load((folder / ARRAYS).read_bytes())
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"checkpoint in {folder} is incomplete: {ARRAYS} is missing") from exc
+    except Exception as exc:  # safetensors raises its own error types
+        raise ModelFileError(f"{folder / ARRAYS} is not a readable safetensors file: {exc}") from exc
+    return arrays, meta

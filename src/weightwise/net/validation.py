@@ -1,0 +1,89 @@
+"""Input checks that name the problem instead of failing deep inside NumPy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ..errors import DataError
+from .backend import Array, asarray, is_numpy, namespace
+
+
+def as_array(x: Any, name: str = "X") -> Array:
+    """Accept NumPy arrays, PyTorch tensors, and array-likes (converted to NumPy)."""
+    if array_api_compat.is_array_api_obj(x) and not isinstance(x, (list, tuple)):
+        return x
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name} could not be read as an array: {exc}") from exc
+    if arr.dtype == object:
+        raise DataError(f"{name} is ragged or holds non-numeric values; give a numeric 2-D array")
+    return arr
+
+
+def check_matrix(x: Any, name: str = "X", ndim: int = 2) -> Array:
+    """Check rank, emptiness, numeric dtype and finiteness of ``x``; return it as an array."""
+    x = as_array(x, name)
+    shape = tuple(x.shape)
+    if len(shape) != ndim:
+        what = "(n_samples, n_features)" if ndim == 2 else "(n_samples,)"
+        hint = " (reshape a single feature with x.reshape(-1, 1))" if len(shape) == 1 else ""
+        raise DataError(f"{name} must be {ndim}-D {what}, got shape {shape}{hint}")
+    if shape[0] == 0:
+        raise DataError(f"{name} is empty: it has 0 samples")
+    if ndim == 2 and shape[1] == 0:
+        raise DataError(f"{name} has 0 features")
+    xp = namespace(x)
+    if is_numpy(xp):
+        if x.dtype.kind not in "biuf":
+            raise DataError(f"{name} has dtype {x.dtype}; it must be numeric")
+        bad = x.dtype.kind == "f" and not np.isfinite(x).all()
+    else:
+        if not xp.isdtype(x.dtype, ("real floating", "integral", "bool")):
+            raise DataError(f"{name} has dtype {x.dtype}; it must be numeric")
+        bad = xp.isdtype(x.dtype, "real floating") and not bool(xp.all(xp.isfinite(x)))
+    if bad:
+        n_nan = int(np.isnan(np.asarray(_host(x), dtype=float)).sum())
+        n_inf = int(np.isinf(np.asarray(_host(x), dtype=float)).sum())
+        raise DataError(
+            f"{name} contains {n_nan} NaN and {n_inf} infinite values; remove or impute them first"
+        )
+    return x
+
+
+def _host(x: Array) -> np.ndarray:
+    from .backend import to_numpy
+
+    return to_numpy(x)
+
+
+def check_X_Y(X: Any, Y: Any, n_in: int | None = None, n_out: int | None = None) -> tuple[Array, Array]:
+    """Validate a training pair; ``Y`` of shape (n_samples,) becomes (n_samples, 1)."""
+    X = check_matrix(X, "X")
+    Y = as_array(Y, "y")
+    if len(Y.shape) == 1:
+        Y = namespace(Y).reshape(Y, (-1, 1))
+    Y = check_matrix(Y, "y")
+    if X.shape[0] != Y.shape[0]:
+        raise DataError(f"X and y have different numbers of samples: {X.shape[0]} and {Y.shape[0]}")
+    if n_in is not None and X.shape[1] != n_in:
+        raise DataError(f"X has {X.shape[1]} features but the network's input layer has {n_in} units")
+    if n_out is not None and Y.shape[1] != n_out:
+        raise DataError(f"y has {Y.shape[1]} columns but the network's output layer has {n_out} units")
+    return X, Y
+
+
+def to_network(x: Array, xp: Any, dtype: Any, device: Any) -> Array:
+    """Move ``x`` into the network's namespace, dtype and device (no copy when already there)."""
+    if namespace(x) is xp or (is_numpy(namespace(x)) and is_numpy(xp)):
+        if x.dtype == dtype and (is_numpy(xp) or x.device == device):
+            return x
+        if is_numpy(xp):
+            return np.asarray(x, dtype=dtype)
+        return x.to(device=device, dtype=dtype)
+    from .backend import to_numpy
+
+    return asarray(to_numpy(x), xp, dtype, device)

@@ -1,0 +1,11 @@
+"""Front to back: learners that fill a network's layers one at a time, first layer first.
+
+Each learner (an RBM, an auto-encoder) holds references to its layer's ``W`` and ``b`` (the same
+arrays the back-propagation engine adjusts) plus extras of its own (a visible or decoder bias).
+"""
+
+from __future__ import annotations
+
+from .history import LayerCallback, LayerEpochInfo, LayerHistory
+
+__all__ = ["LayerCallback", "LayerEpochInfo", "LayerHistory"]

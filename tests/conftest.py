@@ -1,0 +1,55 @@
+"""Shared fixtures of the back-propagation tests.
+
+Everything random takes a fixed seed, so a failure reproduces exactly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def strict() -> Iterator[None]:
+    """Turn floating-point overflow, division by zero and invalid operations into errors.
+
+    Underflow stays allowed: ``exp(-1e4)`` rounding to 0 is the correct limit, and NumPy ignores
+    underflow by default, so it is not a warning a user would ever see.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            yield
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A NumPy generator with a fixed seed."""
+    return np.random.default_rng(12345)
+
+
+def _targets(loss: str, output: str, n: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    if output == "softmax":
+        return np.eye(k)[rng.integers(0, k, size=n)]
+    if loss == "binary_cross_entropy":
+        return rng.integers(0, 2, size=(n, k)).astype(float)
+    if output == "sigmoid":
+        return rng.uniform(0.05, 0.95, size=(n, k))
+    if output == "tanh":
+        return rng.uniform(-0.9, 0.9, size=(n, k))
+    if output in ("relu", "softplus"):
+        return rng.uniform(0.0, 1.5, size=(n, k))
+    return rng.normal(size=(n, k))
+
+
+@pytest.fixture
+def make_targets() -> Callable[[str, str, int, int, np.random.Generator], np.ndarray]:
+    """``make_targets(loss, output, n, k, rng)``: float64 targets of shape (n, k) that suit the pair.
+
+    One-hot rows for softmax outputs (with either loss), 0/1 for sigmoid cross-entropy, and values in
+    the output's range otherwise (so squared error is not dominated by unreachable targets).
+    """
+    return _targets

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..errors import ConfigError, unknown_name
 from ..net.backend import Array, asarray, namespace, to_numpy
+from ..net.inplace import axpy, scal
 
 # --------------------------------------------------------------------------------------------------
 # learning-rate schedules: epoch (0-based) -> multiplier of the initial learning rate
@@ -131,6 +132,7 @@ class Optimizer:
         """Update ``params`` in place from ``grads`` (same order and shapes)."""
         self.t += 1
         if self.weight_decay:
+            # g + lambda * W as a new array: the caller's gradients stay untouched.
             grads = [g + self.weight_decay * p for p, g in zip(params, grads, strict=True)]
         self.update(params, grads)
 
@@ -204,16 +206,17 @@ class SGD(Optimizer):
         eta, mu = self.learning_rate, self.momentum
         if mu == 0:
             for p, g in zip(params, grads, strict=True):
-                p -= eta * g
+                axpy(-eta, g, p)
             return
         velocity = self._slot("velocity", params)
         for p, g, v in zip(params, grads, velocity, strict=True):
-            v *= mu
-            v += g
+            scal(mu, v)
+            axpy(1.0, g, v)
             if self.nesterov:
-                p -= eta * (g + mu * v)
+                axpy(-eta, g, p)
+                axpy(-eta * mu, v, p)
             else:
-                p -= eta * v
+                axpy(-eta, v, p)
 
 
 class Adam(Optimizer):

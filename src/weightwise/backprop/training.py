@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, DivergenceError
 from ..net.backend import Array, Random, check_random, to_numpy
+from ..net.inplace import sq_norm
 from ..net.losses import Loss, check_reduction, get_loss
 from ..net.network import Network
 from ..net.validation import check_X_Y, to_network
@@ -311,7 +312,7 @@ def fit(
                 if metric is not None:
                     hits = hits + correct_count(g.forward.output, yb, multilabel)
                 for l, dW in enumerate(g.dW if record_grad_norm else []):
-                    sq_norms[l] = sq_norms[l] + xp.sum(dW * dW)
+                    sq_norms[l] = sq_norms[l] + sq_norm(dW)
                 n_batches += 1
             epoch_loss = float(loss_sum) / n_batches
             if not math.isfinite(epoch_loss) or not all(bool(xp.all(xp.isfinite(p))) for p in params):

@@ -44,6 +44,13 @@ def _sigmoid_derivative(z: Array, a: Array) -> Array:
     return a * (1.0 - a)
 
 
+def _sigmoid_backward(z: Array, a: Array, grad_a: Array) -> Array:
+    # grad * a * (1 - a) as grad * a - (grad * a) * a: two temporaries instead of three.
+    out = grad_a * a
+    out -= out * a
+    return out
+
+
 def tanh(z: Array) -> Array:
     """Hyperbolic tangent."""
     return namespace(z).tanh(z)
@@ -140,7 +147,7 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_derivative, (0.0, 1.0)),
+    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_derivative, (0.0, 1.0), _sigmoid_backward),
     "tanh": Activation("tanh", tanh, _tanh_derivative, (-1.0, 1.0)),
     "relu": Activation("relu", relu, _relu_derivative),
     "leaky_relu": Activation("leaky_relu", leaky_relu, _leaky_relu_derivative),

@@ -63,7 +63,9 @@ class Dense:
 
     def preactivation(self, x: Array) -> Array:
         """``z = x @ W + b`` of shape (n_samples, n_out)."""
-        return x @ self.W + self.b
+        z = x @ self.W
+        z += self.b  # in place: one pass, no second array
+        return z
 
     def __call__(self, x: Array) -> Array:
         return self.activation.fn(self.preactivation(x))

@@ -275,11 +275,11 @@ def fit(
         start_epoch = _restore(checkpoint_dir, net, opt, rng, history, best)
 
     def snapshot() -> dict[str, Any]:
-        return {
-            "weights": [xp.asarray(p, copy=True) for p in params],
-            "rng": rng.get_state(),
-            "opt": opt.state_dict(),
-        }
+        # Weights to fall back to on divergence; with checkpoints, also what Ctrl-C saves.
+        state: dict[str, Any] = {"weights": [xp.asarray(p, copy=True) for p in params]}
+        if checkpoint_dir is not None:
+            state.update(rng=rng.get_state(), opt=opt.state_dict())
+        return state
 
     def write_checkpoint(epoch_done: int, state: dict[str, Any] | None = None) -> None:
         assert checkpoint_dir is not None
@@ -315,7 +315,9 @@ def fit(
                     sq_norms[l] = sq_norms[l] + sq_norm(dW)
                 n_batches += 1
             epoch_loss = float(loss_sum) / n_batches
-            if not math.isfinite(epoch_loss) or not all(bool(xp.all(xp.isfinite(p))) for p in params):
+            # A sum of squares is finite only when every weight is (one BLAS pass per array).
+            weights_finite = math.isfinite(sum(float(sq_norm(p)) for p in params))
+            if not math.isfinite(epoch_loss) or not weights_finite:
                 net.set_weights(start["weights"])
                 what = "NaN" if math.isnan(epoch_loss) else "infinite"
                 if math.isfinite(epoch_loss):

@@ -23,6 +23,9 @@ Array = Any
 DTYPES = ("float32", "float64")
 
 
+_NUMPY_NS = array_api_compat.array_namespace(np.empty(0))
+
+
 def namespace(*arrays: Array) -> Any:
     """Return the array-API namespace shared by ``arrays``.
 
@@ -31,6 +34,9 @@ def namespace(*arrays: Array) -> Any:
     TypeError
         If the arrays come from different libraries.
     """
+    # Fast path: the training loop asks this thousands of times per second for NumPy arrays.
+    if all(type(a) is np.ndarray for a in arrays):
+        return _NUMPY_NS
     return array_api_compat.array_namespace(*arrays)
 
 
@@ -46,7 +52,7 @@ def is_torch(xp: Any) -> bool:
 
 def numpy_namespace() -> Any:
     """The array-API namespace of NumPy."""
-    return array_api_compat.array_namespace(np.empty(0))
+    return _NUMPY_NS
 
 
 def torch_namespace() -> Any:

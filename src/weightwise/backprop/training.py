@@ -35,7 +35,7 @@ from ..net.losses import Loss, check_reduction, get_loss
 from ..net.network import Network
 from ..net.validation import check_X_Y, to_network
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
-from .gradients import backprop, loss_value
+from .gradients import Gradients, backprop, loss_value
 from .optimizers import Optimizer, get_optimizer
 
 
@@ -122,6 +122,24 @@ class EpochInfo:
 Callback = Callable[[EpochInfo], "bool | None"]
 
 
+@dataclass
+class BatchInfo:
+    """What a batch callback sees after each mini-batch's optimiser step.
+
+    ``gradients`` (and its ``forward``) come from the weights *before* the step; ``network`` holds
+    the weights after it. Diagnostics read per-layer statistics from here without a second pass.
+    """
+
+    epoch: int
+    batch: int
+    gradients: Gradients
+    network: Network
+    optimizer: Optimizer
+
+
+BatchCallback = Callable[[BatchInfo], None]
+
+
 def accuracy(output: Array, Y: Array) -> float:
     """Fraction of samples classified correctly.
 
@@ -167,6 +185,7 @@ def fit(
     min_delta: float = 0.0,
     metric: str | None = "auto",
     callbacks: Sequence[Callback] = (),
+    batch_callbacks: Sequence[BatchCallback] = (),
     seed: int | Random | np.random.Generator | None = None,
     checkpoint_dir: str | Path | None = None,
     checkpoint_every: int = 1,
@@ -208,6 +227,10 @@ def fit(
         ``"auto"`` reports accuracy for softmax and sigmoid outputs.
     callbacks : sequence of callables
         Each is called with an :class:`EpochInfo` after every epoch; returning ``True`` stops.
+        A callback object that also has an ``on_batch`` method gets every batch, as below.
+    batch_callbacks : sequence of callables
+        Each is called with a :class:`BatchInfo` (1-based epoch, 0-based batch index) after every
+        batch's optimiser step.
     seed : int, Random, Generator or None
         Source of the shuffling order.
     checkpoint_dir : path, optional
@@ -249,6 +272,11 @@ def fit(
     else:
         opt = optimizer
     rng = check_random(seed)
+    on_batch = list(batch_callbacks) + [
+        cb.on_batch  # type: ignore[attr-defined]
+        for cb in callbacks
+        if callable(getattr(cb, "on_batch", None))
+    ]
 
     xp, dtype, dev = net.xp, net.dtype, net.device
     X, Y = check_X_Y(X, Y, net.sizes[0], net.sizes[-1])
@@ -307,6 +335,10 @@ def fit(
                     xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
                 g = backprop(net, xb, yb, loss_fn, reduction)
                 opt.step(params, g.as_list())
+                if on_batch:
+                    batch_info = BatchInfo(epoch + 1, n_batches, g, net, opt)
+                    for bcb in on_batch:
+                        bcb(batch_info)
                 # The epoch's loss is the mean of the per-batch losses (before each update).
                 loss_sum = loss_sum + g.loss
                 if metric is not None:

@@ -1,0 +1,491 @@
+"""Greedy layer-wise pre-training of a network's hidden layers, first layer first, then BP.
+
+Hinton, Osindero and Teh (2006) and Bengio et al. (2007): train layer 1 as an unsupervised learner
+(an RBM or an auto-encoder) on the data; push the data through layer 1; train layer 2 on that
+representation; and so on up. Learner ``k`` is built with ``from_layer(net.layers[k])`` and holds
+the layer's ``W`` and ``b`` themselves (no copy) plus extras of its own (a visible or decoder bias,
+which the network never uses), so when pre-training ends the network already holds the pre-trained
+weights and back-propagation (:func:`~weightwise.backprop.training.fit`) fine-tunes the *same*
+arrays.
+
+Which learner fits which layer:
+
+=================  ========================================  ======================================
+learner            layer activations it trains               its input
+=================  ========================================  ======================================
+``rbm``            sigmoid (Bernoulli hidden units)          in [0, 1] (Bernoulli visible units)
+``gaussian_rbm``   sigmoid                                   real-valued, standardised (layer 1)
+``autoencoder``    sigmoid, tanh, relu, leaky_relu,          in [0, 1] with the cross-entropy loss,
+                   softplus, identity                        any real with squared error
+``denoising``      as ``autoencoder``; masking noise 0.25    as ``autoencoder``
+=================  ========================================  ======================================
+
+An auto-encoder whose ``loss`` is not given gets ``"cross_entropy"`` when its input lies in
+[0, 1] (data scaled to [0, 1], or a sigmoid layer below) and ``"squared_error"`` otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..backprop.training import History, fit
+from ..errors import ConfigError, DataError, WeightwiseError, unknown_name
+from ..net.backend import Array, Random, check_random, namespace
+from ..net.network import Dense, Network
+from ..net.validation import check_matrix, to_network
+from .autoencoder import AE_ACTIVATIONS, AutoEncoder
+from .history import LayerEpochInfo, LayerHistory
+
+PROPAGATIONS = ("mean", "sample")
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    """How to build one kind of layer-wise learner.
+
+    Attributes
+    ----------
+    name : str
+        Registry key.
+    build : callable
+        ``build(layer, **params) -> learner``; the learner must share ``layer.W`` and ``layer.b``.
+    activations : tuple of str
+        Layer activations the learner can train.
+    binary_input : bool or None
+        True: needs inputs in [0, 1] (Bernoulli visible units); False: real-valued input;
+        None: decided by the learner's ``loss`` (auto-encoders).
+    defaults : mapping
+        Parameters used unless the caller gives them.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    activations: tuple[str, ...]
+    binary_input: bool | None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _rbm(layer: Dense, **params: Any) -> Any:
+    from .rbm import BernoulliRBM
+
+    return BernoulliRBM.from_layer(layer, **params)
+
+
+def _gaussian_rbm(layer: Dense, **params: Any) -> Any:
+    from .rbm import GaussianRBM
+
+    return GaussianRBM.from_layer(layer, **params)
+
+
+LEARNERS: dict[str, LearnerSpec] = {
+    "rbm": LearnerSpec("rbm", _rbm, ("sigmoid",), True),
+    "gaussian_rbm": LearnerSpec("gaussian_rbm", _gaussian_rbm, ("sigmoid",), False),
+    "autoencoder": LearnerSpec(
+        "autoencoder", AutoEncoder.from_layer, AE_ACTIVATIONS, None, {"corruption": 0.0}
+    ),
+    # Vincent et al. 2010 found masking levels of 0.1-0.4 best on MNIST-like data.
+    "denoising": LearnerSpec(
+        "denoising", AutoEncoder.from_layer, AE_ACTIVATIONS, None, {"corruption": 0.25}
+    ),
+}
+
+
+def _fits_table() -> str:
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for spec in LEARNERS.values():
+        groups.setdefault(spec.activations, []).append(repr(spec.name))
+    return "; ".join(f"{', '.join(names)}: {', '.join(acts)} layers" for acts, names in groups.items())
+
+
+@dataclass
+class PretrainEpochInfo:
+    """What a pre-training callback sees after each epoch of each layer.
+
+    Return True from the callback to stop training the current layer and move up to the next.
+
+    Attributes
+    ----------
+    layer : int
+        1-based index of the layer being trained.
+    n_layers : int
+        Number of layers being pre-trained.
+    learner_name : str
+    epoch, epochs : int
+        1-based epoch just finished, and epochs requested for this layer.
+    learner : object
+    history : LayerHistory
+        This layer's history so far.
+    logs : dict
+        The epoch's row.
+    """
+
+    layer: int
+    n_layers: int
+    learner_name: str
+    epoch: int
+    epochs: int
+    learner: Any
+    history: LayerHistory
+    logs: dict[str, float]
+
+
+PretrainCallback = Callable[[PretrainEpochInfo], "bool | None"]
+
+
+@dataclass
+class PretrainResult:
+    """The learners and their per-layer, per-epoch histories.
+
+    Attributes
+    ----------
+    learners : list
+        ``learners[k]`` trained ``net.layers[k]`` and shares its arrays.
+    histories : list of LayerHistory
+        One per pre-trained layer.
+    names : list of str
+        The learner name used for each layer.
+    seconds : list of float
+        Wall time per layer (training and propagating the data up).
+    propagate : str
+        ``"mean"`` or ``"sample"``.
+    """
+
+    learners: list[Any]
+    histories: list[LayerHistory]
+    names: list[str]
+    seconds: list[float]
+    propagate: str = "mean"
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.learners)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary: per layer, the learner name, seconds and history."""
+        return {
+            "propagate": self.propagate,
+            "layers": [
+                {"layer": k + 1, "learner": name, "seconds": s, "history": h.to_dict()}
+                for k, (name, s, h) in enumerate(
+                    zip(self.names, self.seconds, self.histories, strict=True)
+                )
+            ],
+        }
+
+    def extra_arrays(self) -> dict[str, np.ndarray]:
+        """The learners' own arrays (visible biases, ...) keyed ``"layer{k}.{name}"``, 1-based."""
+        return {
+            f"layer{k + 1}.{key}": arr
+            for k, learner in enumerate(self.learners)
+            for key, arr in learner.extra_arrays().items()
+        }
+
+    def load_extra_arrays(self, arrays: Mapping[str, Any]) -> None:
+        """Inverse of :meth:`extra_arrays`: copy each learner's extras back in place."""
+        for k, learner in enumerate(self.learners):
+            prefix = f"layer{k + 1}."
+            learner.load_extra_arrays(
+                {key[len(prefix) :]: v for key, v in arrays.items() if key.startswith(prefix)}
+            )
+
+
+def _per_layer(value: Any, n_layers: int, what: str) -> list[Any]:
+    """Broadcast one value to every layer, or check a per-layer list has the right length."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_layers:
+            raise ConfigError(
+                f"{len(value)} {what} given for {n_layers} layers to pre-train; give one for all "
+                "layers or exactly one per layer"
+            )
+        return list(value)
+    return [value] * n_layers
+
+
+def _check_epochs(epochs: Any) -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ConfigError(f"epochs must be a positive integer (or one per layer), got {epochs!r}")
+    return int(epochs)
+
+
+def _in_unit_interval(V: Array) -> bool:
+    xp = namespace(V)
+    return float(xp.min(V)) >= 0.0 and float(xp.max(V)) <= 1.0
+
+
+def _output_in_unit_interval(layer: Dense) -> bool:
+    bounds = layer.activation.bounds
+    return bounds is not None and bounds[0] >= 0.0 and bounds[1] <= 1.0
+
+
+def _plan(
+    net: Network,
+    X: Array,
+    names: list[str],
+    params: list[dict[str, Any]],
+    propagate: str,
+) -> list[LearnerSpec]:
+    """Check every layer's learner before training anything; fill in auto-encoder losses."""
+    specs = []
+    for k, (name, p) in enumerate(zip(names, params, strict=True)):
+        if not isinstance(name, str) or name not in LEARNERS:
+            raise unknown_name("learner", name, LEARNERS)
+        spec = LEARNERS[name]
+        layer = net.layers[k]
+        act = layer.activation.name
+        if act not in spec.activations:
+            raise ConfigError(
+                f"learner {name!r} cannot pre-train layer {k + 1}, whose activation is {act!r}. "
+                f"Which learners fit which activations: {_fits_table()}"
+            )
+        if k == 0:
+            unit_input = _in_unit_interval(X)
+            source = "the data X"
+        else:
+            below = net.layers[k - 1]
+            unit_input = propagate == "sample" or _output_in_unit_interval(below)
+            source = f"layer {k}'s {below.activation.name!r} output"
+        if spec.binary_input is None and "loss" not in p:
+            p["loss"] = "cross_entropy" if unit_input else "squared_error"
+        needs_unit = spec.binary_input or (spec.binary_input is None and p["loss"] == "cross_entropy")
+        if needs_unit and not unit_input:
+            fix = (
+                "scale the data to [0, 1], or use 'gaussian_rbm' (standardised data) or an "
+                "auto-encoder with loss='squared_error' for layer 1"
+                if k == 0
+                else f"use 'gaussian_rbm' or an auto-encoder for layer {k + 1}"
+            )
+            what = "Bernoulli visible units" if spec.binary_input else "a cross-entropy loss"
+            err = DataError if k == 0 else ConfigError
+            raise err(
+                f"learner {name!r} on layer {k + 1} needs inputs in [0, 1] ({what}), but "
+                f"{source} has values outside [0, 1]: {fix}"
+            )
+        specs.append(spec)
+    if propagate == "sample":
+        for k in range(len(names) - 1):
+            if net.layers[k].activation.name != "sigmoid":
+                raise ConfigError(
+                    f"propagate='sample' draws Bernoulli samples of each layer's output, but layer "
+                    f"{k + 1} is {net.layers[k].activation.name!r}, not sigmoid; use propagate='mean'"
+                )
+    return specs
+
+
+def propagate_up(layer: Dense, V: Array, mode: str = "mean", rng: Random | None = None) -> Array:
+    """The representation the next layer trains on.
+
+    Parameters
+    ----------
+    layer : Dense
+        The layer just trained.
+    V : array of shape (n_samples, layer.n_in)
+    mode : {"mean", "sample"}
+        ``"mean"``: the layer's activations (mean-field values for a sigmoid layer);
+        ``"sample"``: Bernoulli samples with those means (binary states, as in a DBN's
+        generative model).
+    rng : Random, optional
+        Source of the samples.
+
+    Returns
+    -------
+    array of shape (n_samples, layer.n_out)
+    """
+    H = layer(V)
+    if mode == "mean":
+        return H
+    if mode != "sample":
+        raise unknown_name("propagation", mode, PROPAGATIONS)
+    xp = namespace(H)
+    u = check_random(rng).random(tuple(H.shape), like=H)
+    return xp.astype(u < H, H.dtype)
+
+
+def pretrain(
+    net: Network,
+    X: Any,
+    learner: str | Sequence[str] = "rbm",
+    *,
+    n_layers: int | None = None,
+    epochs: int | Sequence[int] = 10,
+    batch_size: int = 100,
+    propagate: str = "mean",
+    learner_params: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None = None,
+    callbacks: Sequence[PretrainCallback] = (),
+    validation: Any = None,
+    seed: int | Random | np.random.Generator | None = None,
+) -> PretrainResult:
+    """Greedy layer-wise pre-training of ``net``'s first ``n_layers`` layers, in place.
+
+    Parameters
+    ----------
+    net : Network
+        Its layers' ``W`` and ``b`` are trained in place (the learners share them).
+    X : array of shape (n_samples, n_in)
+        Training data; labels are not needed (unlabelled data is fine).
+    learner : str or sequence of str
+        A name from :data:`LEARNERS` for all layers, or one per layer (e.g.
+        ``["gaussian_rbm", "rbm", "rbm"]`` for real-valued input).
+    n_layers : int, optional
+        Layers to pre-train, from the input up; default all hidden layers (every layer but the
+        output layer).
+    epochs : int or sequence of int
+        Epochs per layer, one for all or one per layer.
+    batch_size : int
+        Mini-batch size of every learner (unless ``learner_params`` says otherwise).
+    propagate : {"mean", "sample"}
+        How the data moves up a trained layer: mean activations (default) or Bernoulli samples
+        (sigmoid layers only).
+    learner_params : dict or sequence of dict, optional
+        Keyword arguments of the learners, one dict for all or one per layer
+        (``learning_rate``, ``cd_k``, ``corruption``, ...).
+    callbacks : sequence of callables
+        Called with a :class:`PretrainEpochInfo` after each epoch of each layer; returning True
+        stops the current layer and moves up.
+    validation : array of shape (n_val, n_in), optional
+        Held-out data, propagated like ``X``, for the learners' monitoring (an RBM's free-energy
+        gap, an auto-encoder's validation loss).
+    seed : int, Random, Generator or None
+        One seed fixes every learner's noise and shuffling.
+
+    Returns
+    -------
+    PretrainResult
+
+    Raises
+    ------
+    ConfigError
+        Unknown learner name, a learner that does not fit a layer's activation, per-layer lists
+        of the wrong length, bad ``n_layers`` or ``propagate``.
+    DataError
+        NaN or infinite data, wrong width, data outside [0, 1] for a learner with Bernoulli
+        visible units (or a cross-entropy loss) on layer 1.
+    """
+    if propagate not in PROPAGATIONS:
+        raise unknown_name("propagation", propagate, PROPAGATIONS)
+    n_max = len(net.layers)
+    if n_layers is None:
+        n_layers = n_max - 1
+        if n_layers < 1:
+            raise ConfigError(
+                "the network has no hidden layer to pre-train; pass n_layers=1 to pre-train its "
+                "only layer"
+            )
+    if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)):
+        raise ConfigError(f"n_layers must be an integer, got {n_layers!r}")
+    if not 1 <= n_layers <= n_max:
+        raise ConfigError(
+            f"n_layers must be between 1 and {n_max} (the network's layers), got {n_layers}"
+        )
+    names = _per_layer(learner, n_layers, "learners")
+    layer_epochs = [_check_epochs(e) for e in _per_layer(epochs, n_layers, "epoch counts")]
+    if learner_params is None or isinstance(learner_params, Mapping):
+        raw_params: list[Any] = [learner_params] * n_layers
+    else:
+        raw_params = _per_layer(list(learner_params), n_layers, "learner_params dicts")
+    params = [dict(p or {}) for p in raw_params]
+
+    xp, dtype, dev = net.xp, net.dtype, net.device
+    X = check_matrix(X, "X")
+    if X.shape[1] != net.sizes[0]:
+        raise DataError(
+            f"X has {X.shape[1]} features but the network's input layer has {net.sizes[0]} units"
+        )
+    V = to_network(X, xp, dtype, dev)
+    V_val = None
+    if validation is not None:
+        V_val = check_matrix(validation, "validation")
+        if V_val.shape[1] != net.sizes[0]:
+            raise DataError(
+                f"validation has {V_val.shape[1]} features but the network's input layer has "
+                f"{net.sizes[0]} units"
+            )
+        V_val = to_network(V_val, xp, dtype, dev)
+    specs = _plan(net, V, names, params, propagate)
+
+    rng = check_random(seed)
+    # One seed per layer, drawn up front, so layer k's noise does not depend on how many random
+    # numbers the learners below it consumed.
+    seeds = [int(s) for s in rng.numpy.integers(0, 2**31 - 1, size=n_layers)]
+    result = PretrainResult([], [], list(names), [], propagate)
+    for k, spec in enumerate(specs):
+        t0 = time.perf_counter()
+        layer = net.layers[k]
+        kwargs = {**spec.defaults, "batch_size": batch_size, "seed": seeds[k], **params[k]}
+        learner_k = spec.build(layer, **kwargs)
+        if learner_k.W is not layer.W or learner_k.b_hidden is not layer.b:
+            raise WeightwiseError(
+                f"learner {spec.name!r} copied layer {k + 1}'s arrays instead of sharing them; "
+                "its from_layer must use layer.W and layer.b as given"
+            )
+        layer_callbacks = [_bind(cb, k + 1, n_layers, spec.name) for cb in callbacks]
+        history = learner_k.fit(V, epochs=layer_epochs[k], callbacks=layer_callbacks, validation=V_val)
+        if k + 1 < n_layers:
+            up_rng = Random(seeds[k] + 1)
+            V = propagate_up(layer, V, propagate, up_rng)
+            if V_val is not None:
+                V_val = propagate_up(layer, V_val, propagate, up_rng)
+        result.learners.append(learner_k)
+        result.histories.append(history)
+        result.seconds.append(time.perf_counter() - t0)
+    return result
+
+
+def _bind(cb: PretrainCallback, layer: int, n_layers: int, name: str) -> Callable[[LayerEpochInfo], Any]:
+    """Adapt a pre-training callback to a learner's per-epoch callback."""
+
+    def layer_callback(info: LayerEpochInfo) -> Any:
+        return cb(
+            PretrainEpochInfo(
+                layer, n_layers, name, info.epoch, info.epochs, info.learner, info.history, info.logs
+            )
+        )
+
+    return layer_callback
+
+
+class PretrainFinetuneResult(NamedTuple):
+    """Both halves of the pipeline: the pre-training result and the fine-tuning history."""
+
+    pretrain: PretrainResult
+    finetune: History
+
+
+def pretrain_then_finetune(
+    net: Network,
+    X_unlabelled: Any,
+    X: Any,
+    Y: Any,
+    pretrain_kwargs: Mapping[str, Any] | None = None,
+    fit_kwargs: Mapping[str, Any] | None = None,
+) -> PretrainFinetuneResult:
+    """Pre-train ``net`` greedily on unlabelled data, then fine-tune all of it by back-propagation.
+
+    Parameters
+    ----------
+    net : Network
+        Trained in place; fine-tuning adjusts the same arrays the learners pre-trained.
+    X_unlabelled : array of shape (n_unlabelled, n_in) or None
+        Data for pre-training (labels not needed); ``None`` uses ``X``.
+    X : array of shape (n_samples, n_in)
+        Labelled inputs for fine-tuning (may be a small subset of the unlabelled data).
+    Y : array of shape (n_samples, n_out) or (n_samples,)
+        Targets (one-hot rows for a softmax output).
+    pretrain_kwargs : dict, optional
+        Keyword arguments of :func:`pretrain` (``learner``, ``epochs``, ...).
+    fit_kwargs : dict, optional
+        Keyword arguments of :func:`~weightwise.backprop.training.fit` (``loss``,
+        ``optimizer``, ``learning_rate``, ``epochs``, ...).
+
+    Returns
+    -------
+    PretrainFinetuneResult
+        ``(pretrain, finetune)``: a :class:`PretrainResult` and the fine-tuning ``History``.
+    """
+    pre = pretrain(net, X if X_unlabelled is None else X_unlabelled, **dict(pretrain_kwargs or {}))
+    history = fit(net, X, Y, **dict(fit_kwargs or {}))
+    return PretrainFinetuneResult(pre, history)

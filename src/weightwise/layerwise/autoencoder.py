@@ -197,7 +197,10 @@ class AutoEncoder:
                 f"elementwise, one of {', '.join(repr(a) for a in AE_ACTIVATIONS)}"
             )
         if loss not in AE_LOSSES:
-            raise unknown_name("auto-encoder loss", loss, AE_LOSSES)
+            raise ConfigError(
+                f"unknown auto-encoder loss {loss!r}; valid losses: 'cross_entropy' (inputs in "
+                "[0, 1], sigmoid decoder), 'squared_error' (real-valued inputs, linear decoder)"
+            )
         if noise not in NOISES:
             raise unknown_name("noise", noise, NOISES)
         self.corruption = _check_probability(corruption)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,3 +54,20 @@ def make_targets() -> Callable[[str, str, int, int, np.random.Generator], np.nda
     the output's range otherwise (so squared error is not dominated by unreachable targets).
     """
     return _targets
+
+
+@pytest.fixture
+def torch_one_thread() -> Iterator[Any]:
+    """PyTorch with one intra-op thread for the test, restored afterwards; skips without torch.
+
+    On a 2-core machine, tiny torch ops interleaved with NumPy matrix products each took about
+    20 ms with torch's default two threads (its pool and OpenBLAS's spinning threads wait on each
+    other) and 4 us with one; these tests use tensors of a few dozen numbers.
+    """
+    torch = pytest.importorskip("torch")
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield torch
+    finally:
+        torch.set_num_threads(n_threads)

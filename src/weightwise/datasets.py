@@ -1,10 +1,82 @@
-"""Data sets: XOR (the textbook example)."""
+"""Data sets: XOR (the textbook example), scikit-learn's digits, MNIST from IDX files, CSV and NPZ.
+
+Every loader returns NumPy arrays with samples in rows, ``(n_samples, n_features)``, and raises a
+:class:`~weightwise.errors.DataError` whose message names the problem and the fix.
+
+MNIST
+-----
+:func:`load_mnist` reads the four IDX files of LeCun, Cortes and Burges (raw or ``.gz``) from a
+folder: the ``path`` argument, else the ``WEIGHTWISE_DATA`` environment variable, else
+``~/.cache/weightwise``; in each case the folder itself or its ``mnist/`` subfolder. Images stay
+``uint8`` until they are scaled, in one step, into a single float32 array (a float64 copy of the
+training images alone would take 376 MB). ``download=True`` fetches missing files from
+``base_url`` and refuses any whose MD5 differs from the published one.
+"""
 
 from __future__ import annotations
 
+import csv
+import gzip
+import hashlib
+import io
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
 import numpy as np
 
+from .errors import DataError
 
+__all__ = [
+    "MNIST_FILES",
+    "MNIST_MD5",
+    "MNIST_URL",
+    "MissingDataError",
+    "data_home",
+    "download_mnist",
+    "load_csv",
+    "load_digits",
+    "load_mnist",
+    "load_npz",
+    "load_xor",
+    "read_idx",
+]
+
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+"""Default mirror for :func:`download_mnist` (the files are served gzip-compressed)."""
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+"""File names (without ``.gz``) of the four MNIST IDX files."""
+
+MNIST_MD5 = {
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+"""MD5 of each *uncompressed* MNIST file, as published with the data."""
+
+IDX_IMAGES = 0x00000803  # unsigned bytes, 3 dimensions
+IDX_LABELS = 0x00000801  # unsigned bytes, 1 dimension
+
+# IDX type codes (third byte of the magic number) -> big-endian dtype.
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class MissingDataError(DataError, FileNotFoundError):
+    """A data file that is not there; the message says how to get it."""
+
+
+# XOR and digits ---------------------------------------------------------------------------------
 def load_xor() -> tuple[np.ndarray, np.ndarray]:
     """The four XOR samples.
 
@@ -16,4 +88,489 @@ def load_xor() -> tuple[np.ndarray, np.ndarray]:
     """
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([0.0, 1.0, 1.0, 0.0])
+    return X, y
+
+
+def load_digits(
+    test_size: float = 0.25, random_state: int = 0, dtype: Any = "float32"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 8x8 handwritten digits, scaled to [0, 1], split train/test.
+
+    The split is stratified and fixed (``random_state=0``), so every run, and every method
+    compared on it, sees the same test set.
+
+    Parameters
+    ----------
+    test_size : float in (0, 1)
+        Fraction of samples held out for testing.
+    random_state : int
+        Seed of the split.
+    dtype : {"float32", "float64"}
+        Dtype of the features.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, 64)
+    X_test : ndarray of shape (n_test, 64)
+        Pixel intensities divided by 16 (the data's maximum).
+    y_train : ndarray of shape (n_train,), int64
+    y_test : ndarray of shape (n_test,), int64
+        Digit labels 0-9.
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < test_size < 1.0:
+        raise DataError(f"test_size must be in (0, 1), got {test_size}")
+    bunch = sk_load_digits()
+    X = np.asarray(bunch.data / 16.0, dtype=np.dtype(dtype))
+    y = np.asarray(bunch.target, dtype=np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=random_state, stratify=y
+    )
+    return X_train, X_test, y_train, y_test
+
+
+# IDX files --------------------------------------------------------------------------------------
+def _open(path: Path) -> io.BufferedIOBase:
+    """Open raw or gzip-compressed bytes, told apart by gzip's magic ``1f 8b`` (not the name)."""
+    with open(path, "rb") as fh:
+        is_gzip = fh.read(2) == b"\x1f\x8b"
+    if is_gzip:
+        return gzip.GzipFile(path, "rb")
+    return open(path, "rb")  # noqa: SIM115 - closed by the caller's with-block
+
+
+def _read_idx(path: Path) -> tuple[np.ndarray, int, str]:
+    """Read an IDX file; return (array, magic number, MD5 of the uncompressed bytes)."""
+    md5 = hashlib.md5(usedforsecurity=False)
+    try:
+        with _open(path) as fh:
+            head = fh.read(4)
+            if len(head) < 4:
+                raise DataError(f"{path} is truncated: it ends inside the IDX header")
+            magic = int.from_bytes(head, "big")
+            code, ndim = head[2], head[3]
+            if head[:2] != b"\x00\x00" or code not in _IDX_DTYPES or ndim == 0:
+                raise DataError(
+                    f"{path} is not an IDX file: magic number 0x{magic:08x} (IDX files start with "
+                    "0x0000, a type code and the number of dimensions, e.g. 0x00000803 for MNIST "
+                    "images)"
+                )
+            dims_raw = fh.read(4 * ndim)
+            if len(dims_raw) < 4 * ndim:
+                raise DataError(f"{path} is truncated: it ends inside the IDX header")
+            dims = tuple(int.from_bytes(dims_raw[4 * i : 4 * i + 4], "big") for i in range(ndim))
+            dtype = np.dtype(_IDX_DTYPES[code])
+            # Read straight into the final array: one copy, writable, no intermediate bytes object.
+            body = np.empty(int(np.prod(dims, dtype=np.int64)), dtype=dtype)
+            n_read = fh.readinto(body.view(np.uint8).data)
+            if n_read < body.nbytes:
+                raise DataError(
+                    f"{path} is truncated: the header declares shape {dims} ({body.nbytes:,} bytes "
+                    f"of data) but the file holds {n_read:,}; download it again"
+                )
+            if fh.read(1):
+                raise DataError(
+                    f"{path} has more data than its header's shape {dims} declares; the file is "
+                    "damaged or not IDX"
+                )
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        if isinstance(exc, FileNotFoundError):
+            raise MissingDataError(f"no IDX file at {path}") from exc
+        raise DataError(f"{path} cannot be read as (gzip-compressed) IDX: {exc}") from exc
+    md5.update(head)
+    md5.update(dims_raw)
+    md5.update(body.view(np.uint8).data)
+    if dtype.byteorder == ">" and dtype.itemsize > 1:
+        body = body.astype(dtype.newbyteorder("="))  # native order for fast arithmetic
+    return body.reshape(dims), magic, md5.hexdigest()
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read one IDX file (raw, or gzip when the name ends in ``.gz``).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    ndarray
+        Shape as declared in the header, e.g. (60000, 28, 28) for MNIST training images; dtype from
+        the type code (``uint8`` for MNIST), in native byte order.
+
+    Raises
+    ------
+    DataError
+        For a bad magic number, a truncated body, or trailing data.
+    """
+    return _read_idx(Path(path))[0]
+
+
+# MNIST ------------------------------------------------------------------------------------------
+def data_home() -> Path:
+    """The default data folder: ``$WEIGHTWISE_DATA``, else ``~/.cache/weightwise``."""
+    env = os.environ.get("WEIGHTWISE_DATA")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "weightwise"
+
+
+def _find_file(folders: Sequence[Path], name: str) -> Path | None:
+    for folder in folders:
+        for candidate in (folder / name, folder / (name + ".gz")):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _mnist_folders(path: str | os.PathLike[str] | None) -> list[Path]:
+    root = Path(path).expanduser() if path is not None else data_home()
+    return [root, root / "mnist"]
+
+
+def _missing_message(folders: Sequence[Path], missing: Sequence[str]) -> str:
+    names = ", ".join(f"{m}[.gz]" for m in missing)
+    return (
+        f"MNIST file(s) {names} not found in {folders[0]} or {folders[1]}. Get them with "
+        "load_mnist(download=True) or `weightwise train --data mnist --download`, or download the "
+        f"four files from {MNIST_URL} (or http://yann.lecun.com/exdb/mnist/) into a folder and "
+        "pass it as path=... or set WEIGHTWISE_DATA to it"
+    )
+
+
+def load_mnist(
+    path: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    base_url: str = MNIST_URL,
+    dtype: Any = "float32",
+    scale: bool = True,
+    verify: bool = True,
+    checksums: Mapping[str, str] | None = None,
+    progress: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST's 60,000 training and 10,000 test digits from the four IDX files.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        Folder holding the files (or an ``mnist/`` subfolder holding them); defaults to
+        :func:`data_home`.
+    download : bool
+        Fetch missing files from ``base_url`` into the folder first (see :func:`download_mnist`).
+    base_url : str
+        Mirror to download from.
+    dtype : {"float32", "float64", "uint8"}
+        Dtype of the images; ``"uint8"`` keeps the raw pixels (no scaling).
+    scale : bool
+        Divide pixels by 255 into [0, 1] (float dtypes only).
+    verify : bool
+        Check each file's MD5 against ``checksums``; turn off for custom IDX files.
+    checksums : mapping of file name to MD5, optional
+        Expected MD5 of each uncompressed file; defaults to :data:`MNIST_MD5`.
+    progress : bool
+        Show a progress bar while downloading.
+
+    Returns
+    -------
+    X_train : ndarray of shape (60000, 784)
+    X_test : ndarray of shape (10000, 784)
+    y_train : ndarray of shape (60000,), int64
+    y_test : ndarray of shape (10000,), int64
+
+    Raises
+    ------
+    MissingDataError
+        When files are missing and ``download`` is False; the message says how to get them.
+    DataError
+        For a wrong magic number, dimensions, truncated body or checksum.
+    """
+    folders = _mnist_folders(path)
+    if download:
+        target = folders[0] if path is not None else folders[1]
+        download_mnist(target, base_url=base_url, checksums=checksums, verify=verify, progress=progress)
+        folders = [target, *folders]
+    found = {key: _find_file(folders, name) for key, name in MNIST_FILES.items()}
+    missing = [MNIST_FILES[k] for k, p in found.items() if p is None]
+    if missing:
+        raise MissingDataError(_missing_message(folders[-2:], missing))
+    expected = dict(MNIST_MD5 if checksums is None else checksums)
+
+    def read(key: str, magic: int) -> np.ndarray:
+        file = found[key]
+        assert file is not None
+        arr, got, md5 = _read_idx(file)
+        if got != magic:
+            what = "images" if magic == IDX_IMAGES else "labels"
+            raise DataError(
+                f"{file} has magic number 0x{got:08x}, but MNIST {what} files have 0x{magic:08x}; "
+                "is it the right file?"
+            )
+        name = MNIST_FILES[key]
+        if verify and name in expected and md5 != expected[name]:
+            raise DataError(
+                f"{file} has MD5 {md5}, not the published {expected[name]}: the file is damaged or "
+                "different; download it again, or pass verify=False for custom IDX files"
+            )
+        return arr
+
+    X_train, X_test = read("train_images", IDX_IMAGES), read("test_images", IDX_IMAGES)
+    y_train, y_test = read("train_labels", IDX_LABELS), read("test_labels", IDX_LABELS)
+    for split, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+        if X.shape[0] != y.shape[0]:
+            raise DataError(
+                f"MNIST {split} images and labels disagree: {X.shape[0]} images, {y.shape[0]} labels"
+            )
+        if y.size and int(y.max()) > 9:
+            raise DataError(f"MNIST {split} labels go up to {int(y.max())}; digit labels are 0-9")
+    if X_train.shape[1:] != X_test.shape[1:]:
+        raise DataError(
+            f"MNIST train and test images differ in size: {X_train.shape[1:]} and {X_test.shape[1:]}"
+        )
+    return (
+        _to_features(X_train, dtype, scale),
+        _to_features(X_test, dtype, scale),
+        y_train.astype(np.int64),
+        y_test.astype(np.int64),
+    )
+
+
+def _to_features(images: np.ndarray, dtype: Any, scale: bool) -> np.ndarray:
+    """(n, rows, cols) uint8 -> (n, rows * cols) in ``dtype``, one output array and no other copy."""
+    flat = images.reshape(images.shape[0], -1)
+    dt = np.dtype(dtype)
+    if dt == np.uint8:
+        return flat
+    if dt.kind != "f":
+        raise DataError(f"dtype must be float32, float64 or uint8, got {dtype!r}")
+    out = flat.astype(dt)
+    if scale:
+        out *= dt.type(1.0 / 255.0)  # in place, in dt: no float64 temporary for float32
+    return out
+
+
+def download_mnist(
+    folder: str | os.PathLike[str] | None = None,
+    base_url: str = MNIST_URL,
+    checksums: Mapping[str, str] | None = None,
+    verify: bool = True,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> Path:
+    """Fetch the four gzip-compressed MNIST files into ``folder`` and verify their MD5s.
+
+    Files already present (raw or ``.gz``) with the right checksum are kept. Each download goes to
+    a temporary file and is moved into place only after its checksum matches.
+
+    Parameters
+    ----------
+    folder : str or path-like, optional
+        Destination; defaults to ``data_home() / "mnist"``.
+    base_url : str
+        URL prefix; ``base_url + name + ".gz"`` is fetched for each file.
+    checksums, verify, progress
+        As in :func:`load_mnist`.
+    timeout : float
+        Seconds to wait on the server.
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Raises
+    ------
+    DataError
+        When a download fails or a file's checksum does not match (the file is not kept).
+    """
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    target = Path(folder).expanduser() if folder is not None else data_home() / "mnist"
+    target.mkdir(parents=True, exist_ok=True)
+    expected = dict(MNIST_MD5 if checksums is None else checksums)
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    with Progress(
+        *Progress.get_default_columns(), DownloadColumn(), TransferSpeedColumn(), disable=not progress
+    ) as bar:
+        for name in MNIST_FILES.values():
+            present = _find_file([target], name)
+            if present is not None and (
+                not verify or name not in expected or _read_idx(present)[2] == expected[name]
+            ):
+                continue
+            url = base + name + ".gz"
+            fd, tmp_name = tempfile.mkstemp(prefix=name, suffix=".gz.part", dir=target)
+            tmp = Path(tmp_name)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    _fetch(url, out, bar, timeout)
+                _, _, md5 = _read_idx(tmp)
+                if verify and name in expected and md5 != expected[name]:
+                    raise DataError(
+                        f"{url} has MD5 {md5} once uncompressed, not the published {expected[name]}; "
+                        "refusing it. Try another mirror (base_url=...) or pass checksums=... for "
+                        "custom files"
+                    )
+                os.replace(tmp, target / (name + ".gz"))
+            finally:
+                tmp.unlink(missing_ok=True)
+    return target
+
+
+def _fetch(url: str, out: IO[bytes], bar: Any, timeout: float) -> None:
+    """Stream ``url`` into ``out`` with a progress-bar task."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - URL is the user's
+            total = response.headers.get("Content-Length")
+            task = bar.add_task(url.rsplit("/", 1)[-1], total=int(total) if total else None)
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                bar.update(task, advance=len(chunk))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DataError(
+            f"could not download {url}: {exc}. Check the network or base_url, or copy the files by "
+            "hand into the data folder"
+        ) from exc
+
+
+# CSV and NPZ ------------------------------------------------------------------------------------
+def load_csv(
+    path: str | os.PathLike[str], target: str, delimiter: str = ",", dtype: Any = "float32"
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A table with a header row: every column but ``target`` is a numeric feature.
+
+    Parameters
+    ----------
+    path : str or path-like
+    target : str
+        Name of the label column (in the header).
+    delimiter : str
+    dtype : {"float32", "float64"}
+        Dtype of the features.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        int64 when every label is an integer, float64 when numeric, else str.
+    feature_names : list of str
+
+    Raises
+    ------
+    DataError
+        For a missing file, an empty file, a missing target column (the columns are listed), a
+        row whose length differs from the header (the line is named) or a non-numeric or empty
+        feature value (the column and line are named).
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [(line, row) for line, row in enumerate(csv.reader(fh, delimiter=delimiter), 1)]
+    except FileNotFoundError as exc:
+        raise MissingDataError(f"no CSV file at {path}") from exc
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path} cannot be read as CSV text: {exc}") from exc
+    rows = [(line, row) for line, row in rows if any(cell.strip() for cell in row)]  # skip blank lines
+    if not rows:
+        raise DataError(f"{path} is empty; a CSV needs a header row and at least one data row")
+    _, header = rows[0]
+    header = [h.strip() for h in header]
+    if target not in header:
+        raise DataError(
+            f"{path} has no column {target!r}; its columns are {header}. Pass one of them as target"
+        )
+    if len(rows) == 1:
+        raise DataError(f"{path} has a header but no data rows")
+    t = header.index(target)
+    feature_names = [h for i, h in enumerate(header) if i != t]
+    if not feature_names:
+        raise DataError(f"{path} has only the target column {target!r}; there are no features")
+    X = np.empty((len(rows) - 1, len(feature_names)), dtype=np.dtype(dtype))
+    labels: list[str] = []
+    for i, (line, row) in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path} line {line} has {len(row)} fields but the header has {len(header)}; fix "
+                "that row (a missing or extra delimiter?)"
+            )
+        labels.append(row[t].strip())
+        values = row[:t] + row[t + 1 :]
+        for j, cell in enumerate(values):
+            try:
+                X[i, j] = float(cell)
+            except ValueError:
+                shown = cell.strip() or "an empty value"
+                raise DataError(
+                    f"{path} line {line}, column {feature_names[j]!r}: {shown!r} is not a number; "
+                    "features must be numeric (encode categories or drop the column)"
+                ) from None
+    return X, _labels(labels), feature_names
+
+
+def _labels(values: list[str]) -> np.ndarray:
+    """Integer labels when all are integers, floats when all are numbers, else strings."""
+    for kind in (int, float):
+        try:
+            return np.array([kind(v) for v in values])
+        except ValueError:
+            continue
+    return np.array(values, dtype=str)
+
+
+def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Arrays ``X`` and ``y`` from a NumPy ``.npz`` file (never unpickled).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+
+    Raises
+    ------
+    DataError
+        For a missing file, a file that is not ``.npz``, missing keys (the keys present are
+        listed), object arrays (which would need pickle), or ``X`` and ``y`` of different lengths.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except FileNotFoundError as exc:
+        raise MissingDataError(f"no NPZ file at {path}") from exc
+    if magic[:1] == b"\x80":
+        raise DataError(
+            f"{path} is a Python pickle; weightwise never unpickles. Save the arrays with "
+            "np.savez(path, X=X, y=y)"
+        )
+    if magic == b"\x93NUMPY":
+        raise DataError(f"{path} is a single .npy array; save X and y with np.savez(path, X=X, y=y)")
+    if magic[:4] != b"PK\x03\x04":
+        raise DataError(f"{path} is not a NumPy .npz file; save one with np.savez(path, X=X, y=y)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [k for k in ("X", "y") if k not in archive.files]
+            if missing:
+                raise DataError(
+                    f"{path} lacks array(s) {missing}; it holds {archive.files}. Save it with "
+                    "np.savez(path, X=X, y=y)"
+                )
+            X, y = archive["X"], archive["y"]
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "pickle" in str(exc):
+            raise DataError(
+                f"{path} holds object arrays, which need pickle; weightwise never unpickles. Save "
+                "numeric or string arrays with np.savez(path, X=X, y=y)"
+            ) from exc
+        raise DataError(f"{path} is not a NumPy .npz file: {exc}") from exc
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path} is not a NumPy .npz file: {exc}") from exc
+    if X.ndim != 2:
+        raise DataError(f"{path}: X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]}")
     return X, y

@@ -1,0 +1,938 @@
+"""scikit-learn estimators on top of the engine: :class:`BPClassifier` and :class:`BPRegressor`.
+
+Each estimator builds a :class:`~weightwise.net.network.Network` with
+:meth:`~weightwise.net.network.Network.create` and trains it with the engine's loop
+(:func:`weightwise.backprop.training.fit`); nothing here does arithmetic of its own beyond encoding
+labels and scoring. ``fit`` runs in three steps, in this order: validate and encode the data; build
+(or, with ``warm_start``/``partial_fit``, keep) the network; adjust it back to front by BP. Greedy
+layer-wise pre-training belongs between the second and third step.
+
+Conventions shared by both estimators
+-------------------------------------
+- **Arrays.** ``X`` may be a NumPy array (or anything :func:`sklearn.utils.validation.validate_data`
+  accepts, pandas included) or a PyTorch tensor. Results follow the input: a tensor in gives a
+  tensor out, on the input's device, in the network's dtype; a NumPy input gives NumPy results in
+  ``X``'s floating dtype (float64 for integer ``X``), as scikit-learn's MLP does. Sparse input is
+  refused with scikit-learn's ``TypeError`` (convert with ``X.toarray()``): a dense layer would
+  densify it anyway.
+- **backend** ``"auto"`` trains on the input's library and device (PyTorch tensors train in
+  PyTorch); ``"numpy"``/``"torch"`` force one. ``device`` picks a PyTorch device.
+- **alpha** is scikit-learn's L2 penalty: ``alpha / 2 * sum ||W_l||^2`` (weights only, not biases)
+  added to each mini-batch's loss, divided by the batch size with ``reduction="mean"`` (exactly
+  :class:`sklearn.neural_network.MLPClassifier`; the nominal batch size is used for the last,
+  smaller batch). ``loss_curve_`` records the data loss without the penalty.
+- **Stopping.** Training stops at ``max_epochs``; earlier when the training loss has not improved by
+  ``tol`` for ``n_iter_no_change`` epochs (``tol=None`` turns this off), when it falls below
+  ``threshold`` (the textbook's error threshold), or with ``early_stopping`` when the loss on a
+  held-out ``validation_fraction`` has not improved by ``tol`` for ``n_iter_no_change`` epochs; the
+  best weights are then restored. ``validation_scores_`` records the validation accuracy (or R^2).
+- **partial_fit** runs one epoch over the given batch; the optimiser's state and the learning-rate
+  schedule carry over between calls.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import array_api_compat
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+
+from .backprop.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
+from .backprop.training import EpochInfo, History
+from .backprop.training import fit as train
+from .errors import ConfigError, DataError, ModelFileError
+from .net.activations import get_activation
+from .net.backend import DTYPES, Array, Random, asarray, to_numpy
+from .net.losses import get_loss
+from .net.network import Network
+from .net.validation import check_matrix, to_network
+
+__all__ = ["BPClassifier", "BPRegressor"]
+
+
+# --------------------------------------------------------------------------------------------------
+# optimisers with scikit-learn's L2 (weights only) and a schedule clock that survives partial_fit
+
+
+class _EstimatorOptimizer(Optimizer):
+    """Adds ``l2 * W`` to the weight gradients (not the biases) and offsets the schedule's epoch.
+
+    ``l2`` is ``alpha / batch_size`` (mean reduction) or ``alpha`` (sum reduction), so the update
+    follows the gradient of scikit-learn's penalty. ``epochs_done`` counts the epochs of earlier
+    ``partial_fit`` calls, so a decaying learning rate keeps decaying across calls.
+    """
+
+    l2: float = 0.0
+    epochs_done: int = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        super().set_epoch(self.epochs_done + epoch)
+
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        if self.l2:
+            # Network.parameters() alternates [W1, b1, W2, b2, ...]: even positions are weights.
+            grads = [
+                g + self.l2 * p if i % 2 == 0 else g
+                for i, (p, g) in enumerate(zip(params, grads, strict=True))
+            ]
+        super().step(params, grads)
+
+
+class _EstimatorSGD(_EstimatorOptimizer, SGD):
+    pass
+
+
+class _EstimatorAdam(_EstimatorOptimizer, Adam):
+    pass
+
+
+_NO_Y = object()  # "predicting": no target to validate (None is a missing target)
+
+
+def _is_torch(x: Any) -> bool:
+    return bool(array_api_compat.is_torch_array(x))
+
+
+def _extend(old: History, new: History) -> History:
+    """``old`` followed by ``new``, epochs renumbered to continue (warm start, partial_fit)."""
+    out = History.from_dict(old.to_dict())
+    offset = old.n_epochs
+    out.epoch += [e + offset for e in new.epoch]
+    for name in ("loss", "metric", "val_loss", "val_metric", "grad_norm", "seconds", "learning_rate"):
+        getattr(out, name).extend(getattr(new, name))
+    out.stop_reason = new.stop_reason
+    out.best_epoch = None if new.best_epoch is None else new.best_epoch + offset
+    return out
+
+
+_PARAM_DOC = """
+    hidden_layer_sizes : int or tuple of int, default=(100,)
+        Width of each hidden layer, input side first; ``()`` for none.
+    activation : str or tuple of str, default="relu"
+        Hidden activation (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"``, ``"softplus"``,
+        ``"identity"``), one for all hidden layers or one per hidden layer.
+    output_activation : str, optional
+        See the class description for the default.
+    loss : {"squared_error", "cross_entropy", "binary_cross_entropy"}, optional
+        Must fit the output activation; see the class description for the default.
+    init : str, default="xavier_uniform"
+        Weight initialiser (see :mod:`weightwise.net.initializers`); ``"normal"`` is the textbook's
+        N(0, 1).
+    solver : {"adam", "sgd"}, default="adam"
+    learning_rate : float, default=0.001
+        Initial step size.
+    learning_rate_schedule : {"constant", "step", "inverse_scaling", "exponential"}, default="constant"
+        Per-epoch decay; ``lr_step_size`` and ``lr_gamma`` (step, exponential) and ``power_t``
+        (inverse scaling) set it.
+    lr_step_size : int, default=10
+    lr_gamma : float, default=0.5
+    power_t : float, default=0.5
+    momentum : float, default=0.9
+        SGD momentum in [0, 1); ``0`` for the textbook's plain gradient descent.
+    nesterov : bool, default=False
+        Nesterov momentum (SGD).
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's moment decay rates and denominator guard.
+    alpha : float, default=1e-4
+        L2 penalty on the weights (scikit-learn's convention, see the module notes).
+    batch_size : int, "auto" or "full", default="auto"
+        ``"auto"`` is ``min(200, n_samples)``; ``"full"`` is the whole training set per update.
+    reduction : {"mean", "sum"}, default="mean"
+        Average or add the per-sample gradients of a batch; the textbook adds.
+    shuffle : bool, default=True
+        Shuffle the samples each epoch.
+    max_epochs : int, default=200
+    tol : float or None, default=1e-4
+        Minimum loss improvement counted by the stopping rules; ``None`` disables the training-loss
+        rule (the run then lasts ``max_epochs`` unless ``threshold`` or early stopping ends it).
+    threshold : float, optional
+        Stop once an epoch's training loss is below this value.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its loss stops improving.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=10
+        Patience of the stopping rules, in epochs.
+    random_state : int, RandomState or None, default=None
+        Seeds the initial weights, the shuffling and the validation split.
+    verbose : bool, default=False
+        Print the loss after every epoch.
+    dtype : {"float32", "float64"}, default="float32"
+        Precision of the network's weights and arithmetic.
+    warm_start : bool, default=False
+        ``fit`` continues from the current weights instead of starting again.
+    backend : {"auto", "numpy", "torch"}, default="auto"
+        ``"auto"`` trains on the input's library (PyTorch tensors train in PyTorch).
+    device : str, optional
+        PyTorch device; by default the input tensor's (or the CPU).
+"""
+
+_ATTR_DOC = """
+    network_ : Network
+        The trained network (its arrays are live: ``coefs_`` and ``intercepts_`` are views of it).
+    coefs_ : list of arrays
+        ``coefs_[l]`` of shape (n_in_l, n_out_l).
+    intercepts_ : list of arrays
+        ``intercepts_[l]`` of shape (n_out_l,).
+    history_ : History
+        The engine's per-epoch record (loss, accuracy, gradient norm per layer, time, ...).
+    loss_curve_ : list of float
+        Training loss per epoch (without the L2 penalty).
+    validation_scores_ : list of float or None
+        Validation accuracy (classifier) or R^2 (regressor) per epoch with ``early_stopping``.
+    n_iter_ : int
+        Epochs run, over all ``fit``/``partial_fit`` calls that continued the network.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had string column names.
+    n_outputs_ : int
+        Units of the output layer.
+    out_activation_ : str
+        The output layer's activation.
+"""
+
+
+class _BaseBP(BaseEstimator):
+    """Shared machinery; see :class:`BPClassifier` and :class:`BPRegressor`."""
+
+    _default_output = "identity"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | tuple[int, ...] = (100,),
+        activation: str | tuple[str, ...] = "relu",
+        output_activation: str | None = None,
+        loss: str | None = None,
+        init: str = "xavier_uniform",
+        solver: str = "adam",
+        learning_rate: float = 0.001,
+        learning_rate_schedule: str = "constant",
+        lr_step_size: int = 10,
+        lr_gamma: float = 0.5,
+        power_t: float = 0.5,
+        momentum: float = 0.9,
+        nesterov: bool = False,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        alpha: float = 1e-4,
+        batch_size: int | str = "auto",
+        reduction: str = "mean",
+        shuffle: bool = True,
+        max_epochs: int = 200,
+        tol: float | None = 1e-4,
+        threshold: float | None = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        random_state: Any = None,
+        verbose: bool = False,
+        dtype: str = "float32",
+        warm_start: bool = False,
+        backend: str = "auto",
+        device: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.init = init
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
+        self.lr_step_size = lr_step_size
+        self.lr_gamma = lr_gamma
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.reduction = reduction
+        self.shuffle = shuffle
+        self.max_epochs = max_epochs
+        self.tol = tol
+        self.threshold = threshold
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+        self.warm_start = warm_start
+        self.backend = backend
+        self.device = device
+
+    # learned arrays, straight from the network ---------------------------------------------------
+    @property
+    def coefs_(self) -> list[Array]:
+        check_is_fitted(self, "network_")
+        return [layer.W for layer in self.network_.layers]
+
+    @property
+    def intercepts_(self) -> list[Array]:
+        check_is_fitted(self, "network_")
+        return [layer.b for layer in self.network_.layers]
+
+    # public API -----------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> Any:
+        """Train the network on ``(X, y)`` by back-propagation.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, n_features)
+        y : array-like or tensor of shape (n_samples,) or (n_samples, n_outputs)
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, incremental=False)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fitted estimator to a safetensors model file (see :mod:`weightwise.io`).
+
+        The file holds the weights plus JSON metadata: ``get_params()``, classes, feature names,
+        ``n_features_in_`` and the training history. Nothing is pickled. The optimiser's state is
+        not kept: ``partial_fit`` after :meth:`load` starts a fresh optimiser.
+        """
+        from .io import save_network
+
+        check_is_fitted(self, "network_")
+        params = {k: self._jsonable_param(v) for k, v in self.get_params().items()}
+        names = getattr(self, "feature_names_in_", None)
+        meta = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "n_features_in": self.n_features_in_,
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            "n_outputs": self.n_outputs_,
+            "n_iter": self.n_iter_,
+            "validation_scores": self.validation_scores_,
+            "history": self.history_.to_dict(),
+            **self._target_metadata(),
+        }
+        return save_network(self.network_, path, metadata=meta)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], backend: str = "numpy", device: Any = None) -> Any:
+        """Read an estimator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        backend : {"numpy", "torch"}
+            Library of the loaded network's arrays.
+        device : str, optional
+            PyTorch device.
+
+        Raises
+        ------
+        ModelFileError
+            For a damaged or altered file, or one that holds another kind of model.
+        """
+        from .io import load_network
+
+        net, meta, _ = load_network(path, backend=backend, device=device)
+        kind = meta.get("estimator")
+        if kind != cls.__name__:
+            what = f"a {kind}" if kind else "a bare Network, not an estimator"
+            fix = f"{kind}.load" if kind else "weightwise.io.load_network"
+            raise ModelFileError(f"{path} holds {what}; read it with {fix}")
+        params = dict(meta["params"])
+        for key in ("hidden_layer_sizes", "activation"):
+            if isinstance(params.get(key), list):
+                params[key] = tuple(params[key])
+        est = cls(**params)
+        est.network_ = net
+        est.n_features_in_ = int(meta["n_features_in"])
+        if meta.get("feature_names_in") is not None:
+            est.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+        est.n_outputs_ = int(meta["n_outputs"])
+        est.out_activation_ = net.activation_names[-1]
+        est.n_iter_ = int(meta["n_iter"])
+        est.history_ = History.from_dict(meta["history"])
+        est.loss_curve_ = list(est.history_.loss)
+        est.validation_scores_ = meta.get("validation_scores")
+        est._restore_target_metadata(meta)
+        return est
+
+    # the three steps of fit -----------------------------------------------------------------------
+    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> Any:
+        self._check_params()
+        first = not hasattr(self, "network_") or not (incremental or self.warm_start)
+        X, y, _ = self._validate_X(X, y, reset=first)
+        Y = self._encode_targets(y, first, incremental, classes)  # (n_samples, n_outputs), host float64
+        if first:
+            rs = check_random_state(self.random_state)
+            self._rng = Random(rs)
+            self.network_ = self._build_network(X, Y.shape[1])
+            self.n_outputs_ = Y.shape[1]
+            self.out_activation_ = self.network_.activation_names[-1]
+            self.n_iter_ = 0
+            self.history_ = History()
+            self._optimizer: Optimizer | None = None
+        elif Y.shape[1] != self.n_outputs_:
+            raise DataError(
+                f"y has {Y.shape[1]} outputs but the network was built for {self.n_outputs_}; "
+                "fit a new estimator (warm_start=False) for a different target"
+            )
+        self._backprop(X, Y, incremental)
+        return self
+
+    def _build_network(self, X: Array, n_outputs: int) -> Network:
+        """A freshly initialised network for ``X``'s features and ``n_outputs`` output units."""
+        sizes = [int(X.shape[1]), *self._hidden_sizes(), n_outputs]
+        activation = self.activation if isinstance(self.activation, str) else list(self.activation)
+        if self.backend == "auto":
+            backend = "torch" if _is_torch(X) else "numpy"
+        else:
+            backend = self.backend
+        device = self.device
+        if device is None and backend == "torch":
+            device = X.device if _is_torch(X) else "cpu"
+        return Network.create(
+            sizes,
+            activation,
+            self._output_activation(),
+            self.init,
+            self._rng,
+            self.dtype,
+            backend,
+            device,
+        )
+
+    def _backprop(self, X: Array, Y_host: np.ndarray, incremental: bool) -> None:
+        """Adjust ``network_`` back to front with the engine's loop and record the history."""
+        net = self.network_
+        X = to_network(X, net.xp, net.dtype, net.device)
+        Y = asarray(Y_host, net.xp, net.dtype, net.device)
+        n = int(X.shape[0])
+        validation = None
+        if self.early_stopping and not incremental:
+            X, Y, validation = self._split_validation(X, Y, Y_host)
+            n = int(X.shape[0])
+        batch = self._batch_size(n)
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._make_optimizer(batch)
+        opt = self._optimizer
+        assert opt is not None
+        scores: list[float] = []
+        callbacks = self._callbacks(validation, scores, incremental)
+        history = train(
+            net,
+            X,
+            Y,
+            loss=self._loss_name(),
+            optimizer=opt,
+            epochs=1 if incremental else self.max_epochs,
+            batch_size=batch,
+            shuffle=self.shuffle,
+            reduction=self.reduction,
+            threshold=None if incremental else self.threshold,
+            validation_data=validation,
+            patience=self.n_iter_no_change if validation is not None else None,
+            min_delta=self.tol or 0.0,
+            metric="accuracy" if isinstance(self, ClassifierMixin) else None,
+            callbacks=callbacks,
+            seed=self._rng,
+        )
+        if isinstance(opt, _EstimatorOptimizer):
+            opt.epochs_done += history.n_epochs
+        self.history_ = _extend(self.history_, history)
+        self.n_iter_ += history.n_epochs
+        self.loss_curve_ = list(self.history_.loss)
+        self.validation_scores_ = scores or None
+        stoppable = self.tol is not None or self.threshold is not None or self.early_stopping
+        if not incremental and stoppable and history.stop_reason == "max_epochs":
+            warnings.warn(
+                f"{type(self).__name__} reached max_epochs={self.max_epochs} before a stopping rule "
+                "held; raise max_epochs or learning_rate if the loss is still falling",
+                ConvergenceWarning,
+                stacklevel=4,  # the user's fit call
+            )
+
+    # training pieces ------------------------------------------------------------------------------
+    def _split_validation(
+        self, X: Array, Y: Array, Y_host: np.ndarray
+    ) -> tuple[Array, Array, tuple[Array, Array]]:
+        n = int(X.shape[0])
+        stratify = self._stratify(Y_host)
+        idx_train, idx_val = train_test_split(
+            np.arange(n),
+            test_size=self.validation_fraction,
+            random_state=self._rng.numpy.integers(2**31 - 1),
+            stratify=stratify,
+        )
+        xp = self.network_.xp
+        if not array_api_compat.is_numpy_namespace(xp):
+            idx_train = asarray(idx_train, xp, None, self.network_.device)
+            idx_val = asarray(idx_val, xp, None, self.network_.device)
+        take = xp.take
+        val = (take(X, idx_val, axis=0), take(Y, idx_val, axis=0))
+        return take(X, idx_train, axis=0), take(Y, idx_train, axis=0), val
+
+    def _stratify(self, Y_host: np.ndarray) -> np.ndarray | None:
+        return None
+
+    def _make_optimizer(self, batch: int | None) -> Optimizer:
+        schedule = Schedule(self.learning_rate_schedule, self.lr_step_size, self.lr_gamma, self.power_t)
+        opt: _EstimatorOptimizer
+        if self.solver == "sgd":
+            opt = _EstimatorSGD(self.learning_rate, self.momentum, self.nesterov, 0.0, schedule)
+        else:
+            opt = _EstimatorAdam(
+                self.learning_rate, self.beta_1, self.beta_2, self.epsilon, 0.0, schedule
+            )
+        # With the mean reduction the data gradient is a batch average, so sklearn's penalty
+        # alpha/2 ||W||^2 / batch_size contributes alpha / batch_size * W.
+        opt.l2 = float(self.alpha) / (batch or 1) if self.reduction == "mean" else float(self.alpha)
+        return opt
+
+    def _callbacks(
+        self, validation: tuple[Array, Array] | None, scores: list[float], incremental: bool
+    ) -> list[Any]:
+        callbacks: list[Any] = []
+        if validation is not None:
+            Xv, Yv = validation
+
+            def record_score(info: EpochInfo) -> None:
+                scores.append(self._network_score(info.network.predict(Xv), Yv))
+
+            callbacks.append(record_score)
+        elif self.tol is not None and not incremental:
+            # scikit-learn's rule: stop when the training loss has not improved by tol for
+            # n_iter_no_change consecutive epochs.
+            state = {"best": math.inf, "wait": 0}
+
+            def no_improvement(info: EpochInfo) -> bool:
+                loss = info.history.loss[-1]
+                assert self.tol is not None
+                state["wait"] = state["wait"] + 1 if loss > state["best"] - self.tol else 0
+                state["best"] = min(state["best"], loss)
+                return state["wait"] >= self.n_iter_no_change
+
+            callbacks.append(no_improvement)
+        if self.verbose:
+
+            def report(info: EpochInfo) -> None:
+                print(f"Iteration {self.n_iter_ + info.epoch}, loss = {info.logs['loss']:.8f}")
+
+            callbacks.append(report)
+        return callbacks
+
+    def _batch_size(self, n: int) -> int | None:
+        if self.batch_size == "full":
+            return None
+        if self.batch_size == "auto":
+            return min(200, n)
+        return min(int(self.batch_size), n)
+
+    def _hidden_sizes(self) -> list[int]:
+        h = self.hidden_layer_sizes
+        return [int(h)] if isinstance(h, (int, np.integer)) else [int(s) for s in h]
+
+    # checks ---------------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        """Validate the settings that the engine would only meet later, with a fix in the message."""
+        sizes = self.hidden_layer_sizes
+        seq = [sizes] if isinstance(sizes, (int, np.integer)) else sizes
+        if (
+            isinstance(seq, str)
+            or not isinstance(seq, Sequence)
+            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in seq)
+        ):
+            raise ConfigError(
+                f"hidden_layer_sizes must be a tuple of positive ints such as (100,) or (64, 32), "
+                f"got {sizes!r}"
+            )
+        choices: dict[str, tuple[Any, tuple[str, ...]]] = {
+            "solver": (self.solver, ("adam", "sgd")),
+            "learning_rate_schedule": (self.learning_rate_schedule, tuple(SCHEDULES)),
+            "reduction": (self.reduction, ("mean", "sum")),
+            "dtype": (self.dtype, DTYPES),
+            "backend": (self.backend, ("auto", "numpy", "torch")),
+        }
+        for name, (value, valid) in choices.items():
+            if value not in valid:
+                raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, valid))}")
+        positive_ints: dict[str, Any] = {
+            "max_epochs": self.max_epochs,
+            "n_iter_no_change": self.n_iter_no_change,
+            "lr_step_size": self.lr_step_size,
+        }
+        if self.batch_size not in ("auto", "full"):
+            positive_ints["batch_size"] = self.batch_size
+        for name, value in positive_ints.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                extra = ', "auto" or "full"' if name == "batch_size" else ""
+                raise ConfigError(f"{name} must be a positive integer{extra}, got {value!r}")
+        ranges: dict[str, tuple[Any, float, float, str]] = {
+            "learning_rate": (self.learning_rate, 0.0, math.inf, "> 0"),
+            "alpha": (self.alpha, -1e-300, math.inf, ">= 0"),
+            "momentum": (self.momentum, -1e-300, 1.0, "in [0, 1)"),
+            "validation_fraction": (self.validation_fraction, 0.0, 1.0, "in (0, 1)"),
+        }
+        for name, (value, low, high, text) in ranges.items():
+            ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            if not ok or not low < value < high:
+                raise ConfigError(f"{name} must be {text}, got {value!r}")
+        if self.tol is not None and not (isinstance(self.tol, (int, float)) and self.tol >= 0):
+            raise ConfigError(f"tol must be >= 0 or None, got {self.tol!r}")
+        if self.threshold is not None and not (
+            isinstance(self.threshold, (int, float)) and self.threshold > 0
+        ):
+            raise ConfigError(f"threshold must be > 0 or None, got {self.threshold!r}")
+        if self.backend == "torch" or self.device is not None:
+            try:
+                import torch  # noqa: F401
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise ConfigError(
+                    "backend 'torch' needs PyTorch: pip install 'weightwise[torch]'"
+                ) from exc
+
+    def _validate_X(self, X: Any, y: Any = _NO_Y, reset: bool = False) -> tuple[Array, Any, Any]:
+        """Checked ``X`` (NumPy or tensor), ``y`` as a host array, and how to return results.
+
+        Tensors keep their library and device (only their shape, names and values are checked);
+        everything else goes through scikit-learn's ``validate_data``, whose messages the
+        estimator checks expect. ``y`` is left out when predicting; ``None`` is refused.
+        """
+        fitting = y is not _NO_Y
+        if fitting and y is None:
+            raise ValueError(
+                f"This {type(self).__name__} estimator requires y to be passed, but the target y "
+                "is None."
+            )
+        if _is_torch(y):
+            y = to_numpy(y)
+        if _is_torch(X):
+            X = check_matrix(X, "X")
+            validate_data(self, X, skip_check_array=True, reset=reset)
+            like = ("torch", X.device)
+            if fitting:
+                y = check_array(
+                    y,
+                    ensure_2d=False,
+                    dtype="numeric" if self._y_numeric else None,
+                    input_name="y",
+                    estimator=self,
+                )
+                if y.shape[0] != X.shape[0]:
+                    raise DataError(
+                        f"X and y have different numbers of samples: {X.shape[0]} and {y.shape[0]}"
+                    )
+        else:
+            dtypes = [np.float64, np.float32]
+            if not fitting:
+                X = validate_data(self, X, reset=reset, dtype=dtypes)
+            else:
+                X, y = validate_data(
+                    self, X, y, reset=reset, dtype=dtypes, multi_output=True, y_numeric=self._y_numeric
+                )
+            like = ("numpy", X.dtype)
+        if fitting and y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y, like
+
+    _y_numeric = False
+
+    def _output(self, X: Any) -> tuple[Array, Any]:
+        """The network's output for ``X`` and how to return results."""
+        check_is_fitted(self, "network_")
+        X, _, like = self._validate_X(X, reset=False)
+        net = self.network_
+        return net.predict(to_network(X, net.xp, net.dtype, net.device)), like
+
+    @staticmethod
+    def _returned(a: Array, like: Any) -> Any:
+        """``a`` in the caller's library: a tensor on the input's device, or NumPy in X's dtype."""
+        if like[0] == "torch":
+            import torch
+
+            return a.to(like[1]) if _is_torch(a) else torch.as_tensor(a, device=like[1])
+        out = to_numpy(a)
+        return out.astype(like[1], copy=False) if out.dtype.kind == "f" else out
+
+    @staticmethod
+    def _jsonable_param(value: Any) -> Any:
+        if isinstance(value, (np.random.RandomState, np.random.Generator)):
+            return None  # a generator's state is not a setting; the saved weights are what count
+        if isinstance(value, tuple):
+            return list(value)
+        if value is not None and not isinstance(value, (bool, int, float, str, list)):
+            return str(value)  # e.g. torch.device
+        return value
+
+    # hooks the two estimators fill in --------------------------------------------------------------
+    def _output_activation(self) -> str:
+        return self.output_activation or self._default_output
+
+    def _loss_name(self) -> str:
+        if self.loss is not None:
+            return get_loss(self.loss).name
+        return {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}.get(
+            self.out_activation_, "squared_error"
+        )
+
+    def _encode_targets(
+        self, y: Any, first: bool, incremental: bool, classes: Any
+    ) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def _network_score(self, output: Array, Y: Array) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def _target_metadata(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_target_metadata(self, meta: dict[str, Any]) -> None:
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+class BPClassifier(ClassifierMixin, _BaseBP):
+    __doc__ = f"""A multi-layer perceptron classifier trained by back-propagation.
+
+    Labels may be integers or strings; ``y`` may also be a 2-D 0/1 indicator matrix (multi-label).
+    Output layer and loss by default:
+
+    - two classes: one sigmoid unit, binary cross-entropy (as :class:`sklearn.neural_network.
+      MLPClassifier`); ``output_activation="softmax"`` gives two softmax units instead;
+    - three or more classes: softmax units, cross-entropy;
+    - multi-label: one sigmoid unit per label, binary cross-entropy; ``predict`` thresholds at 0.5.
+
+    The textbook's choice, sigmoid outputs with squared error, is ``output_activation="sigmoid",
+    loss="squared_error"``; several sigmoid units are then one-per-class, ``predict`` takes the
+    largest and ``predict_proba`` normalises them to sum to one. Only ``"sigmoid"`` and
+    ``"softmax"`` outputs are accepted. See :mod:`weightwise.estimators` for the conventions on
+    arrays, devices, ``alpha`` and the stopping rules.
+
+    Parameters
+    ----------{_PARAM_DOC}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (``arange(n_labels)`` for multi-label targets).{_ATTR_DOC}
+    Examples
+    --------
+    >>> from weightwise.estimators import BPClassifier
+    >>> clf = BPClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0)
+    >>> clf.fit([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]], ["a", "a", "b", "b"]).classes_
+    array(['a', 'b'], dtype=object)
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        assert tags.classifier_tags is not None
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> BPClassifier:
+        """One epoch of training on ``(X, y)``, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like or tensor of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), optional
+            Every label the estimator will see; required on the first call (not for multi-label
+            indicator targets).
+
+        Returns
+        -------
+        self
+        """
+        result: BPClassifier = self._fit(X, y, incremental=True, classes=classes)
+        return result
+
+    def predict(self, X: Any) -> Any:
+        """Predicted labels, shape (n_samples,) or (n_samples, n_labels) for multi-label targets.
+
+        A tensor input gives a tensor (on its device) when the labels are numbers; string labels
+        come back as a NumPy array.
+        """
+        out, like = self._output(X)
+        xp = self.network_.xp
+        if self._target_type == "multilabel-indicator":
+            return self._returned(xp.astype(out > 0.5, xp.int64), like)
+        if out.shape[1] == 1:
+            idx = xp.astype(out[:, 0] > 0.5, xp.int64)
+        else:
+            idx = xp.argmax(out, axis=1)
+        if like[0] == "torch" and self.classes_.dtype.kind in "biuf":
+            import torch
+
+            classes = torch.as_tensor(self.classes_, device=like[1])
+            return classes[self._returned(idx, like)]
+        return self.classes_[to_numpy(idx)]
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities, shape (n_samples, n_classes); per-label for multi-label targets."""
+        out, like = self._output(X)
+        xp = self.network_.xp
+        if self._target_type != "multilabel-indicator":
+            if out.shape[1] == 1:
+                out = xp.concat([1.0 - out, out], axis=1)
+            elif self.out_activation_ != "softmax":
+                out = out / xp.sum(out, axis=1, keepdims=True)
+        return self._returned(out, like)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy (subset accuracy for multi-label targets)."""
+        pred = self.predict(X)
+        y = to_numpy(y) if _is_torch(y) else y
+        return float(accuracy_score(y, to_numpy(pred), sample_weight=sample_weight))
+
+    # targets --------------------------------------------------------------------------------------
+    def _output_activation(self) -> str:
+        multilabel = self._target_type == "multilabel-indicator"
+        if self.output_activation is None:
+            return "sigmoid" if multilabel or len(self.classes_) == 2 else "softmax"
+        name = get_activation(self.output_activation).name
+        if name not in ("sigmoid", "softmax"):
+            raise ConfigError(
+                f"BPClassifier needs a 'sigmoid' or 'softmax' output layer, got {name!r}; use "
+                "BPRegressor for other outputs"
+            )
+        if multilabel and name == "softmax":
+            raise ConfigError(
+                "multi-label targets need independent 'sigmoid' outputs, not 'softmax' (whose "
+                "outputs compete); leave output_activation=None"
+            )
+        return name
+
+    def _encode_targets(self, y: Any, first: bool, incremental: bool, classes: Any) -> np.ndarray:
+        check_classification_targets(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type == "multiclass-multioutput":
+            raise DataError(
+                "multi-output multiclass targets are not supported; give one label per sample or "
+                "a 0/1 indicator matrix (multi-label)"
+            )
+        if first:
+            self._target_type = "multilabel-indicator" if y.ndim == 2 else "multiclass"
+            if self._target_type == "multilabel-indicator":
+                self.classes_ = np.arange(y.shape[1])
+            else:
+                if classes is None and incremental:
+                    # Later batches may lack some labels; the output layer must know them all now.
+                    raise ValueError("classes must be passed on the first call to partial_fit")
+                labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+                if len(labels) < 2:
+                    raise DataError(
+                        f"BPClassifier needs samples of at least 2 classes, but y has one class "
+                        f"only ({labels[0]!r}); a classifier cannot learn from one class"
+                    )
+                self.classes_ = labels
+        if self._target_type == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                raise DataError(
+                    f"y must be a 0/1 indicator matrix with {len(self.classes_)} columns, as in the "
+                    f"first fit; got shape {y.shape}"
+                )
+            return np.asarray(y, dtype=np.float64)
+        if y.ndim != 1:
+            raise DataError(f"y must be 1-D labels, as in the first fit; got shape {y.shape}")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise DataError(
+                f"y has labels {unseen.tolist()} not in classes_ {self.classes_.tolist()}; pass "
+                "every label as classes= on the first partial_fit, or fit a new estimator"
+            )
+        idx = np.searchsorted(self.classes_, y)
+        onehot = np.eye(len(self.classes_))[idx]
+        if len(self.classes_) == 2 and self._output_activation() != "softmax":
+            return onehot[:, 1:]  # one sigmoid unit: the probability of classes_[1]
+        return onehot
+
+    def _stratify(self, Y_host: np.ndarray) -> np.ndarray | None:
+        if self._target_type == "multilabel-indicator":
+            return None
+        labels = np.argmax(Y_host, axis=1) if Y_host.shape[1] > 1 else Y_host[:, 0]
+        counts = np.bincount(labels.astype(int))
+        return labels if counts[counts > 0].min() >= 2 else None
+
+    def _network_score(self, output: Array, Y: Array) -> float:
+        xp = self.network_.xp
+        if self._target_type == "multilabel-indicator" or output.shape[1] == 1:
+            hit = xp.all((output > 0.5) == (Y > 0.5), axis=1)
+        else:
+            hit = xp.argmax(output, axis=1) == xp.argmax(Y, axis=1)
+        return float(xp.mean(xp.astype(hit, output.dtype)))
+
+    def _target_metadata(self) -> dict[str, Any]:
+        return {"classes": self.classes_.tolist(), "target_type": self._target_type}
+
+    def _restore_target_metadata(self, meta: dict[str, Any]) -> None:
+        classes = np.asarray(meta["classes"])
+        self.classes_ = classes.astype(object) if classes.dtype.kind == "U" else classes
+        self._target_type = meta["target_type"]
+
+
+class BPRegressor(RegressorMixin, _BaseBP):
+    __doc__ = f"""A multi-layer perceptron regressor trained by back-propagation.
+
+    Identity output units and squared error by default; ``y`` of shape (n_samples, n_outputs) gives
+    one output unit per target. The textbook's sigmoid output with squared error is
+    ``output_activation="sigmoid"`` (targets then belong in [0, 1]). ``predict`` returns shape
+    (n_samples,) for a single target, as :class:`sklearn.neural_network.MLPRegressor` does. See
+    :mod:`weightwise.estimators` for the conventions on arrays, devices, ``alpha`` and stopping.
+
+    Parameters
+    ----------{_PARAM_DOC}
+    Attributes
+    ----------{_ATTR_DOC}
+    """
+
+    _y_numeric = True
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def partial_fit(self, X: Any, y: Any) -> BPRegressor:
+        """One epoch of training on ``(X, y)``, continuing from the current weights.
+
+        Returns
+        -------
+        self
+        """
+        result: BPRegressor = self._fit(X, y, incremental=True)
+        return result
+
+    def predict(self, X: Any) -> Any:
+        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
+        out, like = self._output(X)
+        if out.shape[1] == 1:
+            out = out[:, 0]
+        return self._returned(out, like)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Coefficient of determination R^2 (averaged uniformly over outputs)."""
+        pred = to_numpy(self.predict(X))
+        y = to_numpy(y) if _is_torch(y) else y
+        return float(r2_score(y, pred, sample_weight=sample_weight))
+
+    def _encode_targets(self, y: Any, first: bool, incremental: bool, classes: Any) -> np.ndarray:
+        Y = np.asarray(y, dtype=np.float64)
+        return Y.reshape(-1, 1) if Y.ndim == 1 else Y
+
+    def _network_score(self, output: Array, Y: Array) -> float:
+        return float(r2_score(to_numpy(Y), to_numpy(output)))

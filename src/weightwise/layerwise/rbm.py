@@ -783,6 +783,41 @@ class BernoulliRBM(BaseRBM):
             parts.append(-xp.sum(_softplus(-delta), axis=1))
         return xp.concat(parts)
 
+    def free_energy_gradient(self, V: Array, weights: Array | None = None) -> dict[str, Array]:
+        """Weighted mean over rows of ``-dF(v)/d theta``: the data term of the likelihood gradient.
+
+        Parameters
+        ----------
+        V : array of shape (n, n_visible)
+        weights : array of shape (n,), optional
+            Row weights summing to one (``p(v)`` for the model term); uniform by default.
+
+        Returns
+        -------
+        dict
+            ``"W"`` (n_visible, n_hidden) ``= sum_n w_n v_n p(h | v_n)'``, ``"b_hidden"``
+            (n_hidden,) ``= sum_n w_n p(h | v_n)``, ``"b_visible"`` (n_visible,) ``= sum_n w_n v_n``.
+        """
+        xp = self.xp
+        if weights is None:
+            weights = xp.full((int(V.shape[0]),), 1.0 / int(V.shape[0]), dtype=V.dtype)
+        H = self.propup(V)
+        return {"W": (V * weights[:, None]).T @ H, "b_hidden": weights @ H, "b_visible": weights @ V}
+
+    def exact_log_likelihood_gradient(self, V: Any) -> dict[str, Array]:
+        """Exact gradient of the mean log-likelihood of ``V`` (tiny models only).
+
+        The data term minus the model term, the model's expectation taken over all
+        ``2**n_visible`` visible states weighted by their exact probabilities: what CD-k estimates.
+        """
+        V = self._check_data(V)
+        xp = self.xp
+        states = _binary_states(self.n_visible, self.W)
+        p = xp.exp(-self.free_energy(states) - self.log_partition())
+        data = self.free_energy_gradient(V)
+        model = self.free_energy_gradient(states, p)
+        return {name: data[name] - model[name] for name in data}
+
     def log_partition(self) -> float:
         """Exact ``log Z``, enumerating the smaller of the 2**n_visible and 2**n_hidden sides."""
         xp = self.xp

@@ -26,8 +26,10 @@ class Gradients:
 
     Attributes
     ----------
-    dW : list of arrays
-        ``dW[l]`` has the shape of layer ``l``'s ``W``, (n_in, n_out).
+    dW : list of arrays (or of None)
+        ``dW[l]`` has the shape of layer ``l``'s ``W``, (n_in, n_out). ``None`` when backprop was
+        asked not to form it (``weight_grads=False``): it is then the outer product
+        ``forward.activations[l].T @ deltas[l]``, which an optimiser can fold into its update.
     db : list of arrays
         ``db[l]`` has the shape of layer ``l``'s ``b``, (n_out,).
     deltas : list of arrays
@@ -55,6 +57,7 @@ def backprop(
     Y: Array,
     loss: str | Loss = "squared_error",
     reduction: str = "mean",
+    weight_grads: bool = True,
 ) -> Gradients:
     """Gradients of the loss with respect to every weight and bias of ``net``.
 
@@ -67,6 +70,10 @@ def backprop(
     loss : str or Loss
     reduction : {"sum", "mean"}
         ``"sum"`` adds the per-sample gradients (the textbook example); ``"mean"`` averages them.
+    weight_grads : bool
+        Form ``dW``. With ``False`` the weight gradients stay factored (activations and deltas), so
+        :meth:`~weightwise.backprop.optimizers.Optimizer.step_factored` can apply them in one fused
+        matrix product per layer.
 
     Returns
     -------
@@ -87,7 +94,8 @@ def backprop(
     for l in range(n - 1, -1, -1):
         deltas[l] = delta
         a_in = fwd.activations[l]
-        dW[l] = a_in.T @ delta
+        if weight_grads:
+            dW[l] = a_in.T @ delta
         db[l] = xp.sum(delta, axis=0)
         if l > 0:
             # Push the error back through W[l], then through the activation of layer l - 1.

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..errors import ConfigError, unknown_name
 from ..net.backend import Array, asarray, namespace, to_numpy
-from ..net.inplace import axpy, scal
+from ..net.inplace import axpy, can_outer_update, outer_update, scal
+from .gradients import Gradients
 
 # --------------------------------------------------------------------------------------------------
 # learning-rate schedules: epoch (0-based) -> multiplier of the initial learning rate
@@ -136,6 +137,18 @@ class Optimizer:
             grads = [g + self.weight_decay * p for p, g in zip(params, grads, strict=True)]
         self.update(params, grads)
 
+    def step_factored(self, params: list[Array], grads: Gradients) -> None:
+        """Update from a :class:`Gradients` whose ``dW`` may be ``None`` (left factored).
+
+        The base class forms the missing ``dW = a.T @ delta`` and calls :meth:`step`; SGD overrides
+        this to fold the product into its update.
+        """
+        dW = [
+            g if g is not None else a.T @ d
+            for g, a, d in zip(grads.dW, grads.forward.activations, grads.deltas, strict=False)
+        ]
+        self.step(params, [g for pair in zip(dW, grads.db, strict=True) for g in pair])
+
     def update(self, params: list[Array], grads: list[Array]) -> None:  # pragma: no cover
         raise NotImplementedError
 
@@ -202,13 +215,53 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
+    def step_factored(self, params: list[Array], grads: Gradients) -> None:
+        """As :meth:`step`, folding each ``dW = a.T @ delta`` into one BLAS ``gemm``.
+
+        Plain momentum: ``v = a.T @ delta + mu * v`` is one gemm, then ``W -= eta * v`` one axpy,
+        instead of forming ``dW`` and making three more passes over memory. Same arithmetic as
+        :meth:`step`; falls back to it for Nesterov momentum, PyTorch tensors and small layers.
+        """
+        eta, mu, lam = self.learning_rate, self.momentum, self.weight_decay
+        if self.nesterov or any(g is not None for g in grads.dW):
+            return super().step_factored(params, grads)
+        velocity = self._slot("velocity", params) if mu else None
+        pending: list[int] = []  # layers the fused path cannot take
+        for l, (a, d) in enumerate(zip(grads.forward.activations, grads.deltas, strict=False)):
+            W = params[2 * l]
+            done = can_outer_update(a, d, W)
+            if done and velocity is None:
+                if lam:
+                    scal(1.0 - eta * lam, W)  # W - eta * (dW + lam * W)
+                outer_update(-eta, a, d, 1.0, W)
+            elif done:
+                assert velocity is not None
+                v = velocity[2 * l]
+                outer_update(1.0, a, d, mu, v)  # v = dW + mu * v
+                if lam:
+                    axpy(lam, W, v)
+                axpy(-eta, v, W)
+            if not done:
+                pending.append(l)
+        self.t += 1
+        # Biases, and any layer the fused path cannot take, take the ordinary update.
+        idx = [2 * l + 1 for l in range(len(grads.deltas))] + [2 * l for l in pending]
+        acts, deltas = grads.forward.activations, grads.deltas
+        sub = [params[i] for i in idx]
+        full = [grads.db[i // 2] if i % 2 else acts[i // 2].T @ deltas[i // 2] for i in idx]
+        if lam:
+            full = [g + lam * p for p, g in zip(sub, full, strict=True)]
+        self._apply(sub, full, None if velocity is None else [velocity[i] for i in idx])
+
     def update(self, params: list[Array], grads: list[Array]) -> None:
+        self._apply(params, grads, self._slot("velocity", params) if self.momentum else None)
+
+    def _apply(self, params: list[Array], grads: list[Array], velocity: list[Array] | None) -> None:
         eta, mu = self.learning_rate, self.momentum
-        if mu == 0:
+        if velocity is None:
             for p, g in zip(params, grads, strict=True):
                 axpy(-eta, g, p)
             return
-        velocity = self._slot("velocity", params)
         for p, g, v in zip(params, grads, velocity, strict=True):
             scal(mu, v)
             axpy(1.0, g, v)

@@ -54,7 +54,8 @@ class History:
     val_loss, val_metric : list of float
         On ``validation_data`` after the epoch (empty without it).
     grad_norm : list of list of float
-        ``grad_norm[e][l]``: root mean square over the epoch's batches of ``||dLoss/dW_l||_2``.
+        ``grad_norm[e][l]``: root mean square of ``||dLoss/dW_l||_2`` over every k-th batch of the
+        epoch (k chosen for about 8 batches an epoch; every batch when there are fewer).
     seconds : list of float
         Wall time of each epoch.
     learning_rate : list of float
@@ -293,6 +294,7 @@ def fit(
 
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
+    norm_stride = max(1, -(-n // bs) // 8)
     params = net.parameters()
     history = History()
     start_epoch = 0
@@ -326,15 +328,21 @@ def fit(
             loss_sum = 0.0 * xp.sum(params[-1])  # a 0-d array on the right device
             hits = 0.0 * loss_sum
             sq_norms = [0.0 * loss_sum for _ in net.layers] if record_grad_norm else []
-            n_batches = 0
+            n_batches = n_sampled = 0
             for lo in range(0, n, bs):
                 if order is None:
                     xb, yb = (X, Y) if bs == n else (X[lo : lo + bs], Y[lo : lo + bs])
                 else:
                     idx = order[lo : lo + bs]
                     xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-                g = backprop(net, xb, yb, loss_fn, reduction)
-                opt.step(params, g.as_list())
+                # Gradient norms are sampled on about 8 batches per epoch; the other batches
+                # leave dW factored so SGD folds it into its update (one gemm per layer).
+                sample = record_grad_norm and n_batches % norm_stride == 0
+                g = backprop(net, xb, yb, loss_fn, reduction, weight_grads=sample or bool(on_batch))
+                if g.dW[0] is None:
+                    opt.step_factored(params, g)
+                else:
+                    opt.step(params, g.as_list())
                 if on_batch:
                     batch_info = BatchInfo(epoch + 1, n_batches, g, net, opt)
                     for bcb in on_batch:
@@ -343,8 +351,10 @@ def fit(
                 loss_sum = loss_sum + g.loss
                 if metric is not None:
                     hits = hits + correct_count(g.forward.output, yb, multilabel)
-                for l, dW in enumerate(g.dW if record_grad_norm else []):
-                    sq_norms[l] = sq_norms[l] + sq_norm(dW)
+                if sample:
+                    for l, dW in enumerate(g.dW):
+                        sq_norms[l] = sq_norms[l] + sq_norm(dW)
+                    n_sampled += 1
                 n_batches += 1
             epoch_loss = float(loss_sum) / n_batches
             # A sum of squares is finite only when every weight is (one BLAS pass per array).
@@ -366,7 +376,7 @@ def fit(
             history.metric.append(float(hits) / n if metric is not None else math.nan)
             history.learning_rate.append(opt.learning_rate)
             if record_grad_norm:
-                history.grad_norm.append([math.sqrt(float(s) / n_batches) for s in sq_norms])
+                history.grad_norm.append([math.sqrt(float(s) / n_sampled) for s in sq_norms])
             logs = {"loss": epoch_loss, "metric": history.metric[-1]}
             stop = False
             if validation_data is not None:

@@ -17,6 +17,7 @@ from .backend import Array
 _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
 _SCAL = {np.dtype(np.float32): blas.sscal, np.dtype(np.float64): blas.dscal}
 _DOT = {np.dtype(np.float32): blas.sdot, np.dtype(np.float64): blas.ddot}
+_GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
 
 
 # Below this many elements the Python cost of a BLAS call outweighs the saved memory pass.
@@ -57,3 +58,32 @@ def sq_norm(x: Array) -> Array:
     from .backend import namespace
 
     return namespace(x).sum(x * x)
+
+
+def can_outer_update(A: Array, D: Array, C: Array) -> bool:
+    """Whether :func:`outer_update` can run on these arrays (contiguous NumPy, one BLAS dtype)."""
+    return (
+        _blas_ok(C)
+        and type(A) is np.ndarray
+        and type(D) is np.ndarray
+        and A.dtype == D.dtype == C.dtype
+        and A.flags.c_contiguous
+        and D.flags.c_contiguous
+    )
+
+
+def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> None:
+    """``C = alpha * A.T @ D + beta * C`` in place, in one BLAS ``?gemm`` call.
+
+    This folds a weight gradient ``A.T @ D`` (inputs times deltas) straight into a velocity or
+    weight array without forming it. Only for arrays where :func:`can_outer_update` holds.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n_samples, n_in)
+    D : ndarray of shape (n_samples, n_out)
+    C : ndarray of shape (n_in, n_out), C-contiguous
+    """
+    # In Fortran (column-major) terms C.T = alpha * D.T @ A + beta * C.T, and C.T, D.T and A.T
+    # are Fortran-contiguous views: BLAS works on them with no copies.
+    _GEMM[C.dtype](alpha, D.T, A.T, beta=beta, c=C.T, trans_b=1, overwrite_c=1)

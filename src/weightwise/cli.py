@@ -15,7 +15,10 @@ import inspect
 import math
 import statistics
 import sys
+import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import numpy as np
@@ -220,27 +223,37 @@ class EpochProgress:
     ----------
     epochs : int
         The epoch limit.
+    accuracy : bool
+        Show the training accuracy (classifiers).
+    validation : bool
+        Show the validation score (early stopping).
     console : rich Console, optional
         Where to draw (stderr by default, so stdout stays clean for tables and pipes).
     enabled : bool
         ``False`` draws nothing (``--no-progress``).
     """
 
-    def __init__(self, epochs: int, console: Console | None = None, enabled: bool = True) -> None:
-        self.epochs = epochs
-        self.progress = Progress(
+    def __init__(
+        self,
+        epochs: int,
+        accuracy: bool = True,
+        validation: bool = False,
+        console: Console | None = None,
+        enabled: bool = True,
+    ) -> None:
+        columns: list[Any] = [
             TextColumn("[bold]epoch"),
             MofNCompleteColumn(),
             BarColumn(),
             TextColumn("loss {task.fields[loss]}"),
-            TextColumn("acc {task.fields[acc]}"),
-            TextColumn("val {task.fields[val]}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=console if console is not None else err_console,
-            disable=not enabled,
-            transient=False,
+        ]
+        if accuracy:
+            columns.append(TextColumn("acc {task.fields[acc]}"))
+        if validation:
+            columns.append(TextColumn("val {task.fields[val]}"))
+        columns += [TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
+        self.progress = Progress(
+            *columns, console=console if console is not None else err_console, disable=not enabled
         )
         self.task = self.progress.add_task("train", total=epochs, loss="-", acc="-", val="-")
         self.last_epoch = 0
@@ -455,6 +468,598 @@ def gradcheck(
     )
     console.print(f"[bold red]FAIL[/bold red]: max relative error {worst:.2e} >= 1e-6{hint}")
     raise typer.Exit(1)
+
+
+# --------------------------------------------------------------------------------------------------
+# data
+
+DEFAULT_MODEL = "weightwise-model.safetensors"
+
+
+@dataclass
+class Split:
+    """Training and test data of one ``--data`` source.
+
+    Attributes
+    ----------
+    X_train : ndarray of shape (n_train, n_features)
+    X_test : ndarray of shape (n_test, n_features) or None
+    y_train : ndarray of shape (n_train,) or (n_train, n_outputs)
+    y_test : ndarray or None
+    name : str
+        What the data is, for the tables.
+    """
+
+    X_train: np.ndarray
+    X_test: np.ndarray | None
+    y_train: np.ndarray
+    y_test: np.ndarray | None
+    name: str
+
+
+def load_split(
+    data: str,
+    target: str | None = None,
+    test_size: float = 0.25,
+    seed: int | None = 0,
+    mnist_path: Path | None = None,
+    download: bool = False,
+    stratify: bool = True,
+) -> Split:
+    """Load ``--data``: ``digits``, ``mnist``, a ``.csv`` (with ``target``) or an ``.npz`` (X, y).
+
+    digits and MNIST come with their fixed test sets; a CSV or NPZ is split here,
+    ``test_size`` of it held out (stratified by label when ``stratify`` and every class has two
+    samples); ``test_size=0`` keeps everything for training.
+    """
+    from . import datasets
+
+    if data == "digits":
+        X_train, X_test, y_train, y_test = datasets.load_digits()
+        return Split(X_train, X_test, y_train, y_test, "digits")
+    if data == "mnist":
+        X_train, X_test, y_train, y_test = datasets.load_mnist(path=mnist_path, download=download)
+        return Split(X_train, X_test, y_train, y_test, "MNIST")
+    path = Path(data)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        raise DataError(
+            f"--data {data!r}: give 'digits', 'mnist', a .csv file (with --target COLUMN) or an "
+            ".npz file holding arrays X and y"
+        )
+    if suffix == ".csv":
+        if target is None:
+            raise DataError(f"--data {data}: a CSV needs --target COLUMN, the name of the label column")
+        X, y, _ = datasets.load_csv(path, target)
+    else:
+        X, y = datasets.load_npz(path)
+    if not 0.0 <= test_size < 1.0:
+        raise ConfigError(f"--test-size must be in [0, 1), got {test_size}")
+    if test_size == 0.0:
+        return Split(X, None, y, None, path.name)
+    from sklearn.model_selection import train_test_split
+
+    strata = None
+    if stratify and y.ndim == 1:
+        _, counts = np.unique(y, return_counts=True)
+        strata = y if counts.min() >= 2 else None
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=strata
+    )
+    return Split(X_train, X_test, y_train, y_test, path.name)
+
+
+def read_features(data: str, target: str | None = None) -> np.ndarray:
+    """Features to predict from: ``digits``/``mnist`` test images, a CSV or an NPZ's ``X``.
+
+    A CSV has a header row; with ``target`` that column is dropped, otherwise every column is a
+    feature. Nothing is unpickled.
+    """
+    from . import datasets
+
+    if data in ("digits", "mnist"):
+        return load_split(data).X_test  # type: ignore[return-value]
+    path = Path(data)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                if "X" not in getattr(archive, "files", ()):
+                    raise DataError(f"{path} has no array 'X'; save it with np.savez(path, X=X)")
+                X = archive["X"]
+        except FileNotFoundError as exc:
+            raise DataError(f"no NPZ file at {path}") from exc
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"{path} is not a NumPy .npz file of numbers: {one_line(exc)}") from exc
+    elif suffix == ".csv":
+        if target is not None:
+            X, _, _ = datasets.load_csv(path, target)
+        else:
+            X = _read_csv_features(path)
+    else:
+        raise DataError(f"DATA {data!r}: give a .csv file, an .npz file with array X, or digits/mnist")
+    if X.ndim != 2 or X.dtype.kind not in "biuf":
+        raise DataError(f"{path}: X must be a numeric 2-D array, got shape {X.shape} dtype {X.dtype}")
+    return X
+
+
+def _read_csv_features(path: Path) -> np.ndarray:
+    """Every column of a CSV with a header row, as float64 features (clear errors otherwise)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = [row for row in csv.reader(fh) if any(cell.strip() for cell in row)]
+    except FileNotFoundError as exc:
+        raise DataError(f"no CSV file at {path}") from exc
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path} cannot be read as CSV text: {one_line(exc)}") from exc
+    if len(rows) < 2:
+        raise DataError(f"{path} needs a header row and at least one data row")
+    header = rows[0]
+    X = np.empty((len(rows) - 1, len(header)))
+    for i, row in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path} data row {i + 1} has {len(row)} fields but the header has {len(header)}; "
+                "fix that row"
+            )
+        for j, cell in enumerate(row):
+            try:
+                X[i, j] = float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{path} data row {i + 1}, column {header[j]!r}: {cell.strip()!r} is not a number; "
+                    "if it is the label column, name it with --target"
+                ) from None
+    return X
+
+
+def _n_outputs(split: Split, task: str, output_activation: str | None) -> list[int]:
+    """Output sizes that fit the data: classes (1 or 2 for two classes), or target columns."""
+    y = split.y_train
+    if task == "regress":
+        return [1 if y.ndim == 1 else int(y.shape[1])]
+    if y.ndim == 2:  # a 0/1 indicator matrix: one sigmoid unit per label
+        return [int(y.shape[1])]
+    labels = np.unique(y if split.y_test is None else np.concatenate([y, split.y_test]))
+    if len(labels) == 2:
+        return {"softmax": [2], "sigmoid": [1]}.get(output_activation or "", [1, 2])
+    return [len(labels)]
+
+
+def _check_task(split: Split, task: str) -> None:
+    y = split.y_train
+    if task == "classify" and y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+        raise DataError(
+            "the target holds non-integer numbers, so it cannot be class labels; use --task regress "
+            "for real-valued targets"
+        )
+    if task == "regress" and y.dtype.kind not in "biuf":
+        raise DataError(
+            f"the target holds non-numeric labels ({y[0]!r}, ...); use --task classify for labels"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# train
+
+
+def _estimator_class(task: str) -> Any:
+    from .estimators import BPClassifier, BPRegressor
+
+    if task == "classify":
+        return BPClassifier
+    if task == "regress":
+        return BPRegressor
+    raise ConfigError(f"--task {task!r}: valid tasks are 'classify' and 'regress'")
+
+
+def _with_progress(est: Any, progress: EpochProgress) -> Any:
+    """``est`` reporting each epoch to ``progress``.
+
+    An estimator with a ``callbacks`` parameter gets the bar there. Otherwise the estimator's
+    per-epoch callback list is extended in a subclass that keeps the public class name, so the
+    saved model file still names BPClassifier/BPRegressor. Without either, no bar is drawn.
+    """
+    if "callbacks" in est.get_params():
+        est.set_params(callbacks=[progress])
+        return est
+    base = type(est)
+    if not callable(getattr(base, "_callbacks", None)):
+        return est
+
+    class Watched(base):  # type: ignore[valid-type, misc]
+        def _callbacks(self, *args: Any, **kwargs: Any) -> list[Any]:
+            return [*super()._callbacks(*args, **kwargs), progress]
+
+    Watched.__name__ = Watched.__qualname__ = base.__name__
+    watched = Watched(**est.get_params())
+    return watched
+
+
+def _loss_name(est: Any, given: Any) -> str:
+    """The loss the estimator trained with (its default is chosen from the output activation)."""
+    name = getattr(est, "_loss_name", None)
+    return str(name()) if callable(name) else str(given)
+
+
+def _metrics(est: Any, X: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:
+    """Accuracy and log loss (classify) or R^2 and mean squared error (regress) on ``(X, y)``."""
+    from sklearn.metrics import log_loss, mean_squared_error
+
+    if task == "classify":
+        out = {"accuracy": float(est.score(X, y))}
+        if y.ndim == 1:
+            proba = np.asarray(est.predict_proba(X), dtype=np.float64)
+            proba /= proba.sum(axis=1, keepdims=True)  # float32 rows sum to 1 only within ~1e-7
+            out["log loss"] = float(log_loss(y, proba, labels=est.classes_))
+        return out
+    pred = np.asarray(est.predict(X), dtype=np.float64)
+    return {"R^2": float(est.score(X, y)), "mean squared error": float(mean_squared_error(y, pred))}
+
+
+@app.command()
+@_user_errors_exit_1
+def train(
+    data: Annotated[
+        str,
+        typer.Option(
+            help="'digits' (built in), 'mnist' (IDX files, see --mnist-path), a .csv file (with "
+            "--target) or an .npz file with arrays X and y."
+        ),
+    ] = "digits",
+    target: Annotated[str | None, typer.Option(help="Label column of a CSV file.")] = None,
+    mnist_path: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the four MNIST IDX files (default: $WEIGHTWISE_DATA)."),
+    ] = None,
+    download: Annotated[
+        bool, typer.Option("--download", help="Download missing MNIST files first.")
+    ] = False,
+    test_size: Annotated[
+        float,
+        typer.Option(
+            help="Fraction of a CSV/NPZ held out for testing (0 = none); digits and MNIST have "
+            "fixed test sets."
+        ),
+    ] = 0.25,
+    task: Annotated[
+        str, typer.Option(help="classify (labels) or regress (real-valued targets).")
+    ] = "classify",
+    layers: Annotated[
+        str | None,
+        typer.Option(
+            help="Full sizes input-hidden-output (64-100-100-10: the first must equal the data's "
+            "features, the last its classes) or hidden sizes only (100-100). Default: one hidden "
+            "layer of 100."
+        ),
+    ] = None,
+    hidden: Annotated[
+        str | None,
+        typer.Option(help="Hidden sizes only, e.g. 100-50 (never read as full sizes)."),
+    ] = None,
+    activation: Annotated[
+        str, typer.Option(help="Hidden activation, or one per hidden layer joined by ','.")
+    ] = "relu",
+    output_activation: Annotated[
+        str | None,
+        typer.Option(
+            help="Output activation; default softmax (one sigmoid unit for two classes) to "
+            "classify, identity to regress. The textbook's is sigmoid."
+        ),
+    ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            help="squared_error, cross_entropy or binary_cross_entropy; default: the one that "
+            "fits the output activation."
+        ),
+    ] = None,
+    init: Annotated[
+        str, typer.Option(help="Initialiser: normal, xavier_uniform, he_normal, lecun_normal, ...")
+    ] = "xavier_uniform",
+    solver: Annotated[str, typer.Option(help="sgd or adam.")] = "adam",
+    lr: Annotated[float, typer.Option("--lr", help="Initial learning rate.")] = 0.001,
+    schedule: Annotated[
+        str, typer.Option(help="Learning-rate schedule: constant, step, inverse_scaling, exponential.")
+    ] = "constant",
+    momentum: Annotated[float, typer.Option(help="SGD momentum in [0, 1).")] = 0.9,
+    nesterov: Annotated[bool, typer.Option(help="Nesterov momentum (SGD).")] = False,
+    alpha: Annotated[float, typer.Option(help="L2 penalty (weight decay).")] = 1e-4,
+    batch_size: Annotated[
+        str, typer.Option(help="Mini-batch size: an integer, 'auto' (min(200, n)) or 'full'.")
+    ] = "auto",
+    epochs: Annotated[int, typer.Option(help="Epoch limit.")] = 200,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Stop once the training loss falls below this (the textbook's rule)."),
+    ] = None,
+    tol: Annotated[
+        float,
+        typer.Option(
+            help="Stop when the loss (or validation score) has not improved by tol for "
+            "--patience epochs."
+        ),
+    ] = 1e-4,
+    early_stopping: Annotated[
+        bool,
+        typer.Option(help="Hold out --validation-fraction and stop when its score stops improving."),
+    ] = False,
+    patience: Annotated[int, typer.Option(help="Epochs without improvement before stopping.")] = 10,
+    validation_fraction: Annotated[
+        float, typer.Option(help="Share of the training data held out for early stopping.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the weights, shuffling and splits.")] = 0,
+    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
+    backend: Annotated[str, typer.Option(help="numpy or torch.")] = "numpy",
+    device: Annotated[
+        str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Model file to write.")] = Path(DEFAULT_MODEL),
+    progress: Annotated[
+        bool, typer.Option(help="Show the progress bar (epoch, loss, accuracy, time left).")
+    ] = True,
+) -> None:
+    """Train a network by back-propagation, report train and test metrics and save the model.
+
+    Examples:
+
+    - weightwise train --data digits --layers 64-100-10 --epochs 20
+    - weightwise train --data table.csv --target label --hidden 32-16 --solver sgd --lr 0.1
+    - weightwise train --data mnist --mnist-path ~/data/mnist --layers 784-500-500-10 --batch-size 128
+    """
+    if layers is not None and hidden is not None:
+        raise ConfigError("give either --layers or --hidden, not both")
+    if task not in ("classify", "regress"):
+        raise ConfigError(f"--task {task!r}: valid tasks are 'classify' and 'regress'")
+    split = load_split(data, target, test_size, seed, mnist_path, download, stratify=task == "classify")
+    _check_task(split, task)
+    n_features = int(split.X_train.shape[1])
+    if hidden is not None:
+        hidden_layers: tuple[int, ...] = tuple(parse_layers(hidden, "--hidden"))
+    elif layers is not None:
+        outputs = _n_outputs(split, task, output_activation)
+        hidden_layers = hidden_sizes(parse_layers(layers), n_features, outputs)
+        full = layers.replace(",", "-").split("-")
+        if len(full) == len(hidden_layers) + 2 and int(full[-1]) == 2 and output_activation is None:
+            output_activation = "softmax"  # two output units asked for: softmax, not one sigmoid
+    else:
+        hidden_layers = (100,)
+    params: dict[str, Any] = {
+        "hidden_layer_sizes": hidden_layers,
+        "activation": parse_activation(activation),
+        "output_activation": output_activation,
+        "loss": loss,
+        "init": init,
+        "solver": solver,
+        "learning_rate": lr,
+        "learning_rate_schedule": schedule,
+        "momentum": momentum,
+        "nesterov": nesterov,
+        "alpha": alpha,
+        "batch_size": parse_batch_size(batch_size),
+        "max_epochs": epochs,
+        "threshold": threshold,
+        "tol": tol,
+        "early_stopping": early_stopping,
+        "n_iter_no_change": patience,
+        "validation_fraction": validation_fraction,
+        "random_state": seed,
+        "dtype": dtype,
+        "backend": backend,
+        "device": device,
+    }
+    cls = _estimator_class(task)
+    valid = cls().get_params()
+    unknown = sorted(set(params) - set(valid))
+    if unknown:  # pragma: no cover - guards against the estimator and the CLI drifting apart
+        raise ConfigError(f"{cls.__name__} has no parameter(s) {unknown}")
+    X_train, y_train = split.X_train, split.y_train
+    console.print(
+        f"[bold]{split.name}[/bold]: {X_train.shape[0]} training samples, "
+        f"{0 if split.X_test is None else split.X_test.shape[0]} test samples, {n_features} features"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bar_ctx = EpochProgress(
+            epochs, accuracy=task == "classify", validation=early_stopping, enabled=progress
+        )
+        with bar_ctx as bar:
+            est = _with_progress(cls(**params), bar)
+            est.fit(X_train, y_train)
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning)):
+            err_console.print(
+                f"note: {one_line(Exception(w.message))}", highlight=False, markup=False, soft_wrap=True
+            )
+
+    net, hist = est.network_, est.history_
+    console.print(
+        f"network {'-'.join(map(str, net.sizes))} ({', '.join(net.activation_names)}), "
+        f"loss {_loss_name(est, loss)}: {hist.n_epochs} epochs in "
+        f"{sum(hist.seconds):.1f} s, stopped by {hist.stop_reason or 'max_epochs'}"
+    )
+    rows = [("train", _metrics(est, X_train, y_train, task))]
+    if split.X_test is not None and split.y_test is not None:
+        rows.append(("test", _metrics(est, split.X_test, split.y_test, task)))
+    table = Table(title=f"{cls.__name__} on {split.name}")
+    table.add_column("data")
+    table.add_column("samples", justify="right")
+    for name in rows[0][1]:
+        table.add_column(name, justify="right")
+    sizes = {"train": X_train.shape[0], "test": 0 if split.X_test is None else split.X_test.shape[0]}
+    for which, values in rows:
+        table.add_row(which, str(sizes[which]), *(f"{v:.4f}" for v in values.values()))
+    console.print(table)
+    path = est.save(out)
+    console.print(f"model saved to [bold]{path}[/bold]")
+
+
+# --------------------------------------------------------------------------------------------------
+# predict and info
+
+
+def load_model(path: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """An estimator (or None for a bare network), the network and the metadata of a model file.
+
+    The estimator class is the one named in the file (``BPClassifier``, ``BPRegressor``, ...);
+    nothing is unpickled.
+    """
+    from . import estimators
+    from .errors import ModelFileError
+    from .io import load_network
+
+    net, meta, _ = load_network(path)
+    kind = meta.get("estimator")
+    if kind is None:
+        return None, net, meta
+    cls = getattr(estimators, str(kind), None)
+    if cls is None or not callable(getattr(cls, "load", None)):
+        raise ModelFileError(
+            f"{path} holds a {kind} model, which this version of weightwise cannot read; upgrade "
+            "weightwise or train the model again"
+        )
+    est = cls.load(path)
+    return est, est.network_, meta
+
+
+@app.command()
+@_user_errors_exit_1
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model file written by weightwise train.")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="A .csv with a header (features only, or name the label column with --target), "
+            "an .npz with array X, or digits/mnist (their test sets)."
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option(help="Column of the CSV to drop (the labels), if any.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write a CSV here instead of printing to stdout.")
+    ] = None,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Also give class probabilities (classifiers).")
+    ] = False,
+) -> None:
+    """Predict with a saved model: one prediction per line on stdout, or a CSV file with --out.
+
+    Classifiers give labels (with --proba, then one probability per class); regressors give
+    values (comma-separated for several targets). A bare network file gives its output units.
+    """
+    est, net, meta = load_model(model)
+    X = read_features(data, target)
+    n_in = int(net.sizes[0])
+    if X.shape[1] != n_in:
+        raise DataError(
+            f"{data} has {X.shape[1]} feature columns but the model expects {n_in}; give the same "
+            "columns as in training (name the label column with --target to drop it)"
+        )
+    header: list[str]
+    if est is None:
+        values = np.asarray(net.predict(np.asarray(X, dtype=np.dtype(meta["_file"]["dtype"]))))
+        header = [f"output_{j}" for j in range(values.shape[1])]
+        columns = [values[:, j] for j in range(values.shape[1])]
+    else:
+        pred = np.asarray(est.predict(X))
+        pred2 = pred.reshape(len(pred), -1)
+        k = pred2.shape[1]
+        header = ["prediction"] if pred2.shape[1] == 1 else [f"prediction_{j}" for j in range(k)]
+        columns = [pred2[:, j] for j in range(pred2.shape[1])]
+        if proba:
+            if not hasattr(est, "predict_proba"):
+                raise ConfigError(f"--proba needs a classifier; {model} holds a {type(est).__name__}")
+            p = np.asarray(est.predict_proba(X))
+            header += [f"proba_{c}" for c in est.classes_]
+            columns += [p[:, j] for j in range(p.shape[1])]
+    lines = [",".join(_cell(col[i]) for col in columns) for i in range(X.shape[0])]
+    if out is None:
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(",".join(header) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    err_console.print(f"{len(lines)} predictions written to {out}", highlight=False)
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: integers as integers, floats with full precision, labels as text."""
+    if isinstance(value, np.floating):
+        return str(value)  # the shortest text that reads back to the same float32/float64
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (np.integer, np.bool_)):
+        return str(int(value))
+    return str(value)
+
+
+@app.command()
+@_user_errors_exit_1
+def info(
+    model: Annotated[Path, typer.Argument(help="Model file written by weightwise train.")],
+) -> None:
+    """Describe a saved model: architecture, parameter count, dtype, training history, versions."""
+    est, net, meta = load_model(model)
+    file_meta = meta["_file"]
+    kind = meta.get("estimator", "Network")
+    table = Table(title=f"{model}: {kind} {'-'.join(map(str, net.sizes))}")
+    for col in ("layer", "inputs", "outputs", "activation", "parameters"):
+        table.add_column(col, justify="right")
+    for l, layer in enumerate(net.layers, 1):
+        n = layer.n_in * layer.n_out + layer.n_out
+        table.add_row(str(l), str(layer.n_in), str(layer.n_out), layer.activation.name, f"{n:,}")
+    table.add_row("total", "", "", "", f"{net.n_params:,}", style="bold")
+    console.print(table)
+
+    summary = Table(show_header=False, title="summary")
+    summary.add_column("key")
+    summary.add_column("value")
+    summary.add_row("parameters", f"{net.n_params:,}")
+    summary.add_row("dtype", str(file_meta["dtype"]))
+    params = meta.get("params") or {}
+    if est is not None:
+        summary.add_row("loss", _loss_name(est, params.get("loss")))
+        for key in ("solver", "learning_rate", "batch_size", "alpha"):
+            if key in params:
+                summary.add_row(key, str(params[key]))
+    if meta.get("classes") is not None:
+        summary.add_row("classes", ", ".join(map(str, meta["classes"])))
+    history = meta.get("history")
+    if history:
+        from .backprop.training import History
+
+        h = History.from_dict(history)
+        summary.add_row("epochs", str(h.n_epochs))
+        if h.loss:
+            summary.add_row("final training loss", _fmt(h.loss[-1], ".6g"))
+        if h.metric and not math.isnan(h.metric[-1]):
+            summary.add_row("final training accuracy", _fmt(h.metric[-1], ".4f"))
+        best = _best_validation(meta, h)
+        summary.add_row("best validation score", best)
+        summary.add_row("stop reason", h.stop_reason or "-")
+        summary.add_row("training time", f"{sum(h.seconds):.1f} s")
+    else:
+        summary.add_row("history", "none recorded")
+    summary.add_row("saved by weightwise", str(file_meta.get("library_version")))
+    summary.add_row("file format version", str(file_meta.get("format_version")))
+    summary.add_row("this weightwise", __version__)
+    console.print(summary)
+
+
+def _best_validation(meta: dict[str, Any], h: Any) -> str:
+    """The best validation score recorded (the estimator's, else the loop's), with its epoch."""
+    scores = meta.get("validation_scores")
+    if scores:
+        clean = [np.nan if s is None else float(s) for s in scores]
+        e = int(np.nanargmax(clean))
+        return f"{clean[e]:.4f} (epoch {e + 1})"
+    vals = [v for v in h.val_metric if not math.isnan(v)]
+    if vals:
+        e = int(np.nanargmax(h.val_metric))
+        return f"{h.val_metric[e]:.4f} (epoch {e + 1})"
+    return "- (no validation set)"
 
 
 def main() -> None:

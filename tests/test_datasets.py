@@ -20,6 +20,7 @@ from weightwise import DataError
 from weightwise.datasets import (
     MNIST_FILES,
     MissingDataError,
+    download_mnist,
     load_csv,
     load_digits,
     load_mnist,
@@ -270,10 +271,14 @@ def test_download_mnist_from_local_server(tmp_path: Path, server, mnist_arrays) 
     np.testing.assert_array_equal(y_train, mnist_arrays["train_labels"])
     assert sorted(p.name for p in dest.iterdir()) == sorted(n + ".gz" for n in MNIST_FILES.values())
     # Files already there are kept: a second call needs no server.
-    X_again = load_mnist(
-        dest, download=True, base_url="http://127.0.0.1:9/", checksums=md5, progress=False
-    )
+    dead = "http://127.0.0.1:9/"
+    X_again = load_mnist(dest, download=True, base_url=dead, checksums=md5, progress=False)
     np.testing.assert_array_equal(X_again[0], X_train)
+    # download_mnist keeps good files and names a bad one it did not write.
+    assert download_mnist(dest, base_url=dead, checksums=md5, progress=False) == dest
+    (dest / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(12, np.uint8))))
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz is already there but its MD5"):
+        download_mnist(dest, base_url=dead, checksums=md5, progress=False)
 
 
 def test_download_refuses_checksum_mismatch(tmp_path: Path, server, mnist_arrays) -> None:
@@ -319,6 +324,24 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def test_load_csv_many_rows_in_blocks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(5000, 3))
+    lines = ["f0,f1,y,f2"] + [f"{a},{b},{i % 3},{c}" for i, (a, b, c) in enumerate(values.tolist())]
+    lines[4501] = "1.0,1_000,1,2.5"  # a number Python reads and NumPy may not
+    path = write(tmp_path / "big.csv", "\n".join(lines) + "\n")
+    X, y, names = load_csv(path, target="y", dtype="float64")
+    assert X.shape == (5000, 3) and names == ["f0", "f1", "f2"]
+    np.testing.assert_array_equal(X[:4500], values[:4500])
+    np.testing.assert_array_equal(X[4500], [1.0, 1000.0, 2.5])
+    np.testing.assert_array_equal(X[4501:], values[4501:])
+    np.testing.assert_array_equal(y[:4500], np.arange(4500) % 3)
+    lines[4800] = "1.0,inf,1,2.5"
+    path = write(tmp_path / "inf.csv", "\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"line 4801, column 'f1': 'inf' is not a finite number"):
+        load_csv(path, target="y")
+
+
 def test_load_csv(tmp_path: Path) -> None:
     path = write(tmp_path / "d.csv", "\ufeffa,label,b\n1,3,2.5\n\n-1e-3,7,0\n")
     X, y, names = load_csv(path, target="label")
@@ -339,10 +362,10 @@ def test_load_csv_missing_target_lists_columns(tmp_path: Path) -> None:
 
 def test_load_csv_non_numeric_names_column_and_line(tmp_path: Path) -> None:
     path = write(tmp_path / "d.csv", "a,b,y\n1,2,0\n3,high,1\n")
-    with pytest.raises(DataError, match=r"line 3, column 'b': 'high' is not a number"):
+    with pytest.raises(DataError, match=r"line 3, column 'b': 'high' is not a finite number"):
         load_csv(path, target="y")
     path = write(tmp_path / "e.csv", "a,b,y\n1,,0\n")
-    with pytest.raises(DataError, match=r"line 2, column 'b': 'an empty value' is not a number"):
+    with pytest.raises(DataError, match=r"line 2, column 'b': 'an empty value' is not a finite"):
         load_csv(path, target="y")
 
 

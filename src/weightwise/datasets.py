@@ -344,7 +344,7 @@ def _to_features(images: np.ndarray, dtype: Any, scale: bool) -> np.ndarray:
         raise DataError(f"dtype must be float32, float64 or uint8, got {dtype!r}")
     out = flat.astype(dt)
     if scale:
-        out *= dt.type(1.0 / 255.0)  # in place, in dt: no float64 temporary for float32
+        out /= dt.type(255.0)  # in place, in dt (no float64 temporary), correctly rounded k/255
     return out
 
 

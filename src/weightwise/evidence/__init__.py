@@ -5,5 +5,23 @@ Reports, plots and sweeps live in their own modules of this package and are impo
 """
 
 from .diagnostics import GradientFlow, Thresholds, flow_ratio, gradient_norms, gradient_norms_at
+from .information import (
+    ESTIMATORS,
+    InformationPlane,
+    binning_information,
+    information_per_layer,
+    kde_information,
+)
 
-__all__ = ["GradientFlow", "Thresholds", "flow_ratio", "gradient_norms", "gradient_norms_at"]
+__all__ = [
+    "ESTIMATORS",
+    "GradientFlow",
+    "InformationPlane",
+    "Thresholds",
+    "binning_information",
+    "flow_ratio",
+    "gradient_norms",
+    "gradient_norms_at",
+    "information_per_layer",
+    "kde_information",
+]

@@ -99,7 +99,9 @@ def test_log_partition_equals_joint_enumeration(transpose):
     shape = (N_HIDDEN, N_VISIBLE) if transpose else (N_VISIBLE, N_HIDDEN)
     W = g.normal(0, 1, shape)
     rbm = BernoulliRBM(W, g.normal(0, 1, shape[1]), g.normal(0, 1, shape[0]))
-    assert rbm.log_partition() == pytest.approx(brute_log_partition(W, rbm.b_visible, rbm.b_hidden), 1e-12)
+    assert rbm.log_partition() == pytest.approx(
+        brute_log_partition(W, rbm.b_visible, rbm.b_hidden), 1e-12
+    )
     # probabilities of all visible states sum to one
     ll = rbm.exact_log_likelihood(all_states(shape[0]))
     assert np.exp(ll).sum() == pytest.approx(1.0, abs=1e-12)
@@ -231,6 +233,307 @@ def test_hidden_sample_means_converge_to_mean_field_values():
         draws = [rbm.sample_h_given_v(v)[1] for _ in range(n)]
         sample_mean = np.mean(draws, axis=0)
         # 5 standard errors of a Bernoulli mean
-        assert np.all(np.abs(sample_mean - mean_field) <= 5 * np.sqrt(mean_field * (1 - mean_field) / n) + 1e-12)
+        assert np.all(
+            np.abs(sample_mean - mean_field) <= 5 * np.sqrt(mean_field * (1 - mean_field) / n) + 1e-12
+        )
         errors.append(np.abs(sample_mean - mean_field).max())
     assert errors[1] < errors[0]
+
+
+# -- Gaussian visible units ---------------------------------------------------------------------
+
+
+def tiny_gaussian(learn_variance: bool = False) -> GaussianRBM:
+    g = np.random.default_rng(7)
+    W = g.normal(0, 0.8, (2, 3))
+    return GaussianRBM(
+        W, g.normal(0, 1, 3), g.normal(0, 1, 2), sigma=np.array([0.7, 1.3]),
+        learn_variance=learn_variance, seed=0,
+    )  # fmt: skip
+
+
+def test_gaussian_free_energy_and_partition_function_against_integration():
+    rbm = tiny_gaussian()
+    sigma, b, c, W = np.array([0.7, 1.3]), rbm.b_visible, rbm.b_hidden, rbm.W
+    # F(v) = -log sum_h exp(-E(v, h)), E = |v - b|^2 / (2 sigma^2) - h.c - (v / sigma) W h
+    v = np.random.default_rng(0).normal(0, 2, (5, 2))
+    H = all_states(3)
+    E = ((v - b) ** 2 / (2 * sigma**2)).sum(1)[:, None] - (H @ c)[None] - (v / sigma) @ W @ H.T
+    np.testing.assert_allclose(rbm.free_energy(v), -np.log(np.exp(-E).sum(1)), rtol=1e-12)
+    # log Z = log of the integral of exp(-F(v)) over the plane, here by a Riemann sum
+    step = 0.04
+    grid = np.arange(-12, 12, step)
+    gx, gy = np.meshgrid(grid, grid, indexing="ij")
+    points = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    numeric = np.log(np.exp(-rbm.free_energy(points)).sum() * step**2)
+    assert rbm.log_partition() == pytest.approx(numeric, abs=1e-6)
+    # ... and the sampler's visible conditional is that of the energy: mean b + sigma W h
+    h = H[5:6]
+    np.testing.assert_allclose(rbm.propdown(h), b + sigma * (h @ W.T), rtol=1e-12)
+
+
+def standardised_factor_data(n: int = 600, seed: int = 0) -> np.ndarray:
+    """16 real features driven by 3 binary causes plus noise, standardised per feature."""
+    g = np.random.default_rng(seed)
+    causes = (g.random((n, 3)) < 0.4).astype(float)
+    X = causes @ g.normal(0, 2, (3, 16)) + 0.3 * g.normal(size=(n, 16))
+    return ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+
+
+@pytest.mark.parametrize("learn_variance", [False, True], ids=["unit-variance", "learned-variance"])
+def test_gaussian_cd_reduces_reconstruction_error(learn_variance):
+    X = standardised_factor_data()
+    rbm = GaussianRBM.create(16, 8, seed=0, learning_rate=0.01, learn_variance=learn_variance)
+    assert rbm.W.dtype == np.float32
+    history = rbm.fit(X, epochs=15)
+    errors = history.reconstruction_error
+    assert errors[-1] < 0.6 * errors[0]
+    assert np.isnan(history.pseudo_likelihood).all()  # not defined for Gaussian units
+    if learn_variance:
+        # noise variance is 0.3**2 / var(feature) << 1: learned sigmas shrink, stay positive
+        assert np.all(np.isfinite(rbm.sigma)) and float(np.mean(rbm.sigma)) < 0.95
+    else:
+        np.testing.assert_array_equal(rbm.sigma, 1.0)
+
+
+def test_gaussian_extra_arrays_round_trip():
+    rbm = tiny_gaussian(learn_variance=True)
+    rbm.fit(np.random.default_rng(0).normal(size=(40, 2)), epochs=2)
+    saved = rbm.extra_arrays()
+    assert set(saved) == {"b_visible", "log_variance"}
+    other = GaussianRBM(rbm.W.copy(), rbm.b_hidden.copy(), learn_variance=True)
+    other.load_extra_arrays(saved)
+    v = np.random.default_rng(1).normal(size=(4, 2))
+    np.testing.assert_allclose(other.free_energy(v), rbm.free_energy(v), rtol=1e-12)
+    with pytest.raises(DataError, match="log_variance"):
+        other.load_extra_arrays({"b_visible": saved["b_visible"]})
+
+
+# -- sharing with a Network ---------------------------------------------------------------------
+
+
+def test_from_layer_trains_the_network_weights_in_place():
+    net = Network.create([6, 4, 2], seed=0)
+    layer = net.layers[0]
+    before = net.get_weights()
+    rbm = BernoulliRBM.from_layer(layer, seed=0, learning_rate=0.1, batch_size=10)
+    assert rbm.W is layer.W and rbm.b_hidden is layer.b
+    rbm.fit(prototype_data().astype(np.float32), epochs=3)
+    after = net.get_weights()
+    assert not np.allclose(after[0], before[0])  # W moved
+    assert not np.allclose(after[1], before[1])  # hidden bias moved
+    np.testing.assert_array_equal(after[2], before[2])  # the layer above is untouched
+    # the network's forward pass is the RBM's propup
+    X = prototype_data(n_per=2).astype(np.float32)
+    np.testing.assert_allclose(net.transform(X, 1), rbm.transform(X), rtol=1e-6)
+
+
+def test_from_layer_refuses_non_sigmoid_layers():
+    net = Network.create([6, 4, 2], activation="relu", seed=0)
+    with pytest.raises(ConfigError, match="only sigmoid layers.*auto-encoders"):
+        BernoulliRBM.from_layer(net.layers[0])
+
+
+# -- training options, monitoring, sampling -----------------------------------------------------
+
+
+def test_history_monitoring_and_callback_stop():
+    V = prototype_data()
+    rbm = tiny_rbm(scale=0.01, batch_size=10, monitor_size=50)
+    seen = []
+
+    def stop_at_three(info):
+        seen.append((info.epoch, info.logs["reconstruction_error"]))
+        return info.epoch == 3
+
+    history = rbm.fit(V[::2], epochs=10, callbacks=[stop_at_three], validation=V[1::2])
+    assert isinstance(history, LayerHistory)
+    assert history.epoch == [1, 2, 3] and history.stop_reason == "callback"
+    assert [e for e, _ in seen] == [1, 2, 3]
+    # per-unit pseudo-likelihood: between log(1/2) (untrained) and 0, and improving
+    pl = history.pseudo_likelihood
+    assert all(-1.0 < x < 0 for x in pl) and pl[-1] > pl[0]
+    assert all(np.isfinite(history.free_energy_gap))
+    d = history.to_dict()
+    assert LayerHistory.from_dict(d).reconstruction_error == history.reconstruction_error
+    # a second fit continues the epoch count and rbm.history_ keeps both
+    rbm.fit(V, epochs=1)
+    assert rbm.history_.epoch == [1, 2, 3, 4]
+
+
+def test_free_energy_gap_grows_when_overfitting():
+    """Hinton's overfitting signal: held-out data gets a higher free energy than training data."""
+    g = np.random.default_rng(0)
+    V = (g.random((40, 20)) < 0.5).astype(np.float32)  # pure noise: nothing to generalise
+    held_out = (g.random((40, 20)) < 0.5).astype(np.float32)
+    rbm = BernoulliRBM.create(20, 30, seed=0, learning_rate=0.1, batch_size=10, weight_cost=0.0)
+    history = rbm.fit(V, epochs=60, validation=held_out)
+    gap = history.free_energy_gap
+    assert gap[-1] > 1.0 and gap[-1] > gap[0]
+
+
+def test_momentum_and_learning_rate_schedules():
+    rbm = tiny_rbm(momentum=0.5, final_momentum=0.9, momentum_switch_epoch=2, schedule="step",
+                   learning_rate=0.2, batch_size=45)  # fmt: skip
+    rates, momenta = [], []
+    rbm.fit(prototype_data(), epochs=3, callbacks=[lambda i: momenta.append(rbm.current_momentum())])
+    rates = rbm.history_.learning_rate
+    assert rates == [0.2, 0.2, 0.2]  # step schedule halves every 10 epochs by default
+    assert momenta == [0.5, 0.9, 0.9]  # momentum for the *next* epoch, after 1, 2, 3 epochs
+    from weightwise.backprop.optimizers import Schedule
+
+    rbm = tiny_rbm(schedule=Schedule("step", step_size=1, gamma=0.5), learning_rate=0.2)
+    rbm.fit(prototype_data(), epochs=3)
+    assert rbm.history_.learning_rate == pytest.approx([0.2, 0.1, 0.05])
+
+
+def test_sparsity_target_lowers_hidden_activity():
+    V = prototype_data()
+
+    def mean_activity(**params):
+        rbm = BernoulliRBM.create(6, 8, seed=0, batch_size=10, monitor_size=0, **params)
+        rbm.fit(V, epochs=20)
+        return float(rbm.transform(V).mean())
+
+    free = mean_activity()
+    sparse = mean_activity(sparsity_target=0.05, sparsity_cost=0.5)
+    assert sparse < 0.6 * free and sparse < 0.2
+
+
+def test_cd_k_and_pcd_run_and_keep_a_chain():
+    V = prototype_data()
+    rbm = tiny_rbm(scale=0.01, cd_k=3, persistent=True, batch_size=10)
+    rbm.partial_fit(V[:10])
+    chain = rbm._chain.copy()
+    assert chain.shape == (10, 6) and set(np.unique(chain)) <= {0.0, 1.0}
+    rbm.partial_fit(V[10:20])
+    assert not np.array_equal(rbm._chain, chain)
+
+
+def test_sample_and_gibbs_shapes():
+    rbm = trained_tiny_rbm()
+    s = rbm.sample(7, gibbs_steps=3)
+    assert s.shape == (7, 6) and set(np.unique(s)) <= {0.0, 1.0}
+    h_mean, h, v_mean, v = rbm.gibbs_vhv(s)
+    assert h_mean.shape == h.shape == (7, 4) and v_mean.shape == v.shape == (7, 6)
+    v_mean, v, h_mean, h = rbm.gibbs_hvh(h)
+    assert v.shape == (7, 6) and h.shape == (7, 4)
+
+
+def test_visible_bias_init_from_data_and_extra_arrays():
+    V = prototype_data()
+    rbm = BernoulliRBM.create(6, 4, dtype="float64", seed=0)
+    rbm.init_visible_bias(V)
+    p = V.mean(0)
+    np.testing.assert_allclose(rbm.b_visible, np.log(p / (1 - p)), rtol=1e-12)
+    saved = rbm.extra_arrays()
+    saved["b_visible"][0] = 123.0  # a copy: changing it leaves the RBM alone
+    assert rbm.b_visible[0] != 123.0
+
+
+def test_inputs_left_unmodified():
+    V = prototype_data()
+    copy = V.copy()
+    rbm = tiny_rbm(batch_size=10)
+    rbm.fit(V, epochs=2)
+    rbm.partial_fit(V)
+    rbm.score_samples(V)
+    np.testing.assert_array_equal(V, copy)
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+def test_bad_data_is_refused_with_a_clear_message():
+    rbm = tiny_rbm()
+    V = prototype_data()
+    with pytest.raises(DataError, match=r"values in \[0, 2\].*\[0, 1\].*GaussianRBM"):
+        rbm.fit(2 * V)
+    with pytest.raises(DataError, match=r"\[-1, 0\]"):
+        rbm.partial_fit(V - 1)
+    bad = V.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(DataError, match="1 NaN"):
+        rbm.fit(bad)
+    bad[0, 0] = np.inf
+    with pytest.raises(DataError, match="infinite"):
+        GaussianRBM.create(6, 4).fit(bad)
+    with pytest.raises(DataError, match="5 features but the RBM has 6 visible units"):
+        rbm.fit(V[:, :5])
+    with pytest.raises(DataError, match="validation has 5 features"):
+        rbm.fit(V, validation=V[:, :5])
+    with pytest.raises(DataError, match="2-D"):
+        rbm.transform(V[0])
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"cd_k": 0}, "cd_k must be an integer >= 1"),
+        ({"cd_k": 1.5}, "cd_k"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"momentum": 1.0}, "momentum must be in"),
+        ({"weight_cost": -1.0}, "weight_cost"),
+        ({"sparsity_target": 1.5}, "sparsity_target"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"schedule": "sometimes"}, "unknown schedule"),
+    ],
+)
+def test_bad_settings_are_refused(params, match):
+    with pytest.raises(ConfigError, match=match):
+        BernoulliRBM.create(6, 4, **params)
+
+
+def test_bad_shapes_are_refused():
+    W = np.zeros((6, 4))
+    with pytest.raises(DataError, match=r"b_hidden must have shape \(4,\)"):
+        BernoulliRBM(W, np.zeros(3))
+    with pytest.raises(DataError, match=r"b_visible must have shape \(6,\)"):
+        BernoulliRBM(W, np.zeros(4), np.zeros(4))
+    with pytest.raises(DataError, match="W must be 2-D"):
+        BernoulliRBM(np.zeros(6), np.zeros(4))
+    with pytest.raises(ConfigError, match="sigma must be positive"):
+        GaussianRBM(W, np.zeros(4), sigma=0.0)
+    with pytest.raises(ConfigError, match="at most 20"):
+        BernoulliRBM.create(30, 25).log_partition()
+
+
+# -- PyTorch ------------------------------------------------------------------------------------
+
+
+def test_torch_matches_numpy_and_learns():
+    torch = pytest.importorskip("torch")
+    rbm = tiny_rbm()
+    t = BernoulliRBM(
+        torch.tensor(rbm.W), torch.tensor(rbm.b_hidden), torch.tensor(rbm.b_visible), seed=0
+    )
+    V = prototype_data()
+    Vt = torch.tensor(V)
+    # deterministic quantities agree to rounding
+    np.testing.assert_allclose(t.propup(Vt).numpy(), rbm.propup(V), rtol=1e-12)
+    np.testing.assert_allclose(t.propdown(t.propup(Vt)).numpy(), rbm.propdown(rbm.propup(V)), rtol=1e-12)
+    np.testing.assert_allclose(t.free_energy(Vt).numpy(), rbm.free_energy(V), rtol=1e-12)
+    np.testing.assert_allclose(t.score_samples(Vt).numpy(), rbm.score_samples(V), rtol=1e-12)
+    assert t.log_partition() == pytest.approx(rbm.log_partition(), rel=1e-12)
+    # training on tensors (float32, device draws) runs, updates the tensors in place, and learns
+    model = BernoulliRBM.create(6, 4, backend="torch", seed=0, batch_size=10, final_momentum=0.5)
+    W = model.W
+    before = float(model.exact_log_likelihood(Vt).mean())
+    history = model.fit(Vt, epochs=20, validation=Vt[:20])
+    assert model.W is W and isinstance(W, torch.Tensor) and W.dtype == torch.float32
+    assert float(model.exact_log_likelihood(Vt).mean()) > before + 0.8
+    assert history.reconstruction_error[-1] < history.reconstruction_error[0]
+    assert np.isfinite(history.free_energy_gap).all()
+    s = model.sample(5, gibbs_steps=2)
+    assert isinstance(s, torch.Tensor) and tuple(s.shape) == (5, 6)
+    with pytest.raises(DataError, match=r"\[0, 1\]"):
+        model.fit(Vt * 3)
+
+
+def test_torch_gaussian_and_persistent_run():
+    torch = pytest.importorskip("torch")
+    X = torch.tensor(standardised_factor_data())
+    rbm = GaussianRBM.create(16, 8, backend="torch", seed=0, learn_variance=True, persistent=True)
+    history = rbm.fit(X, epochs=3)
+    assert np.isfinite(history.reconstruction_error).all()
+    assert torch.isfinite(rbm.log_variance).all()

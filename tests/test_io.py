@@ -204,6 +204,11 @@ def test_shapes_inconsistent_with_architecture(tmp_path: Path, model_file: Path)
     _write_raw(model_file, wrong, doc)
     with pytest.raises(ModelFileError, match=r"'layers.1.W' has shape \(4, 2\) but .* need \(4, 3\)"):
         load_network(model_file)
+    _write_raw(model_file, dict(tensors, **{"layers.0.b": np.zeros(4, np.float64)}), doc)
+    with pytest.raises(
+        ModelFileError, match="'layers.0.b' is float64 but the file declares dtype float32"
+    ):
+        load_network(model_file)
     del tensors["layers.1.b"]
     _write_raw(model_file, tensors, doc)
     with pytest.raises(ModelFileError, match="lacks array 'layers.1.b'"):

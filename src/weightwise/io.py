@@ -394,6 +394,11 @@ def _check_architecture(
         for name, shape in ((f"layers.{l}.W", (n_in, n_out)), (f"layers.{l}.b", (n_out,))):
             if name not in tensors:
                 raise ModelFileError(f"{path} lacks array {name!r} for the declared sizes {sizes}")
+            if tensors[name].dtype != np.dtype(doc["dtype"]):
+                raise ModelFileError(
+                    f"{path} is inconsistent: array {name!r} is {tensors[name].dtype} but the file "
+                    f"declares dtype {doc['dtype']}"
+                )
             if tuple(tensors[name].shape) != shape:
                 raise ModelFileError(
                     f"{path} is inconsistent: array {name!r} has shape {tuple(tensors[name].shape)} "

@@ -40,6 +40,7 @@ from ..net.network import Dense, Network
 from ..net.validation import check_matrix, to_network
 from .autoencoder import AE_ACTIVATIONS, AutoEncoder
 from .history import LayerEpochInfo, LayerHistory
+from .rbm import BernoulliRBM, GaussianRBM
 
 PROPAGATIONS = ("mean", "sample")
 
@@ -70,21 +71,9 @@ class LearnerSpec:
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _rbm(layer: Dense, **params: Any) -> Any:
-    from .rbm import BernoulliRBM
-
-    return BernoulliRBM.from_layer(layer, **params)
-
-
-def _gaussian_rbm(layer: Dense, **params: Any) -> Any:
-    from .rbm import GaussianRBM
-
-    return GaussianRBM.from_layer(layer, **params)
-
-
 LEARNERS: dict[str, LearnerSpec] = {
-    "rbm": LearnerSpec("rbm", _rbm, ("sigmoid",), True),
-    "gaussian_rbm": LearnerSpec("gaussian_rbm", _gaussian_rbm, ("sigmoid",), False),
+    "rbm": LearnerSpec("rbm", BernoulliRBM.from_layer, ("sigmoid",), True),
+    "gaussian_rbm": LearnerSpec("gaussian_rbm", GaussianRBM.from_layer, ("sigmoid",), False),
     "autoencoder": LearnerSpec(
         "autoencoder", AutoEncoder.from_layer, AE_ACTIVATIONS, None, {"corruption": 0.0}
     ),

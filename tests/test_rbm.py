@@ -537,3 +537,31 @@ def test_torch_gaussian_and_persistent_run():
     history = rbm.fit(X, epochs=3)
     assert np.isfinite(history.reconstruction_error).all()
     assert torch.isfinite(rbm.log_variance).all()
+
+
+@pytest.mark.parametrize("kind", ["bernoulli", "gaussian"])
+def test_free_energy_gradient_matches_finite_differences(kind):
+    """The statistics CD uses: -dF/d theta for every parameter, log-variances included."""
+    if kind == "gaussian":
+        rbm = tiny_gaussian(learn_variance=True)
+        V = np.random.default_rng(2).normal(0, 1.5, (7, 2))
+        params = {"W": rbm.W, "b_hidden": rbm.b_hidden, "b_visible": rbm.b_visible}
+        params["log_variance"] = rbm.log_variance
+    else:
+        rbm = tiny_rbm()
+        V = prototype_data(n_per=2)
+        params = {"W": rbm.W, "b_hidden": rbm.b_hidden, "b_visible": rbm.b_visible}
+    grad = rbm.free_energy_gradient(V)
+    assert set(grad) == set(params)
+    eps = 1e-6
+    for name, param in params.items():
+        numeric = np.zeros_like(param)
+        for idx in np.ndindex(param.shape):
+            old = param[idx]
+            param[idx] = old + eps
+            up = -float(np.mean(rbm.free_energy(V)))
+            param[idx] = old - eps
+            down = -float(np.mean(rbm.free_energy(V)))
+            param[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad[name], numeric, rtol=1e-6, atol=1e-8, err_msg=name)

@@ -925,18 +925,41 @@ class GaussianRBM(BaseRBM):
         g = xp.sum(v0, axis=0) - xp.sum(v_neg, axis=0)  # the b terms cancel: both phases have n rows
         return g if self._unit_variance else g / xp.exp(self.log_variance)
 
+    def _minus_dF_dlog_variance(self, v: Array, h: Array) -> Array:
+        """``-dF/d(log sigma_i**2) = (v_i - b_i)**2 / (2 sigma_i**2) - v_i (W h)_i / (2 sigma_i)``.
+
+        Per row, shape (n, n_visible), with ``h = p(h | v)`` of shape (n, n_hidden).
+        """
+        r = v - self.b_visible
+        return r * r / (2.0 * self.xp.exp(self.log_variance)) - v * (h @ self.W.T) / (2.0 * self.sigma)
+
+    def free_energy_gradient(self, V: Array, weights: Array | None = None) -> dict[str, Array]:
+        """Weighted mean over rows of ``-dF(v)/d theta`` (see :meth:`BernoulliRBM.free_energy_gradient`).
+
+        Returns
+        -------
+        dict
+            ``"W"`` ``= sum_n w_n (v_n / sigma) p(h | v_n)'``, ``"b_hidden"``, ``"b_visible"``
+            ``= sum_n w_n (v_n - b) / sigma**2`` and ``"log_variance"`` (n_visible,).
+        """
+        xp = self.xp
+        if weights is None:
+            weights = xp.full((int(V.shape[0]),), 1.0 / int(V.shape[0]), dtype=V.dtype)
+        H = self.propup(V)
+        return {
+            "W": (self._visible_input(V) * weights[:, None]).T @ H,
+            "b_hidden": weights @ H,
+            "b_visible": weights @ ((V - self.b_visible) / xp.exp(self.log_variance)),
+            "log_variance": weights @ self._minus_dF_dlog_variance(V, H),
+        }
+
     def _extra_gradients(self, v0: Array, h0: Array, v_neg: Array, h_neg: Array) -> Any:
         if not self.learn_variance:
             return None
         xp = self.xp
-        sigma, var = self.sigma, xp.exp(self.log_variance)
-
-        def minus_dF_dz(v: Array, h: Array) -> Array:
-            # -dF/d(log sigma_i^2) = (v_i - b_i)^2 / (2 sigma_i^2) - v_i (W h)_i / (2 sigma_i)
-            r = v - self.b_visible
-            return xp.sum(r * r / (2.0 * var) - v * (h @ self.W.T) / (2.0 * sigma), axis=0)
-
-        return minus_dF_dz(v0, h0) - minus_dF_dz(v_neg, h_neg)
+        return xp.sum(self._minus_dF_dlog_variance(v0, h0), axis=0) - xp.sum(
+            self._minus_dF_dlog_variance(v_neg, h_neg), axis=0
+        )
 
     def _apply_extra_update(self, extra: Any, scale: float, mu: float) -> None:
         if extra is None:

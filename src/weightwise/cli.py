@@ -927,12 +927,15 @@ def load_model(path: Path) -> tuple[Any, Any, dict[str, Any]]:
 @app.command()
 @_user_errors_exit_1
 def predict(
-    model: Annotated[Path, typer.Argument(help="Model file written by weightwise train.")],
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="Model file written by weightwise train.")
+    ],
     data: Annotated[
         str,
         typer.Argument(
+            metavar="DATA",
             help="A .csv with a header (features only, or name the label column with --target), "
-            "an .npz with array X, or digits/mnist (their test sets)."
+            "an .npz with array X, or digits/mnist (their test sets).",
         ),
     ],
     target: Annotated[
@@ -998,7 +1001,9 @@ def _cell(value: Any) -> str:
 @app.command()
 @_user_errors_exit_1
 def info(
-    model: Annotated[Path, typer.Argument(help="Model file written by weightwise train.")],
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="Model file written by weightwise train.")
+    ],
 ) -> None:
     """Describe a saved model: architecture, parameter count, dtype, training history, versions."""
     est, net, meta = load_model(model)

@@ -368,6 +368,7 @@ class _BaseBP(BaseEstimator):
         est.loss_curve_ = list(est.history_.loss)
         est.validation_scores_ = meta.get("validation_scores")
         est._restore_target_metadata(meta)
+        est._rng = Random(check_random_state(est.random_state))
         return est
 
     # the three steps of fit -----------------------------------------------------------------------
@@ -426,10 +427,14 @@ class _BaseBP(BaseEstimator):
             X, Y, validation = self._split_validation(X, Y, Y_host)
             n = int(X.shape[0])
         batch = self._batch_size(n)
-        if self._optimizer is None or not incremental:
-            self._optimizer = self._make_optimizer(batch)
+        if getattr(self, "_optimizer", None) is None or not incremental:
+            self._optimizer = self._make_optimizer()
         opt = self._optimizer
-        assert opt is not None
+        assert isinstance(opt, _EstimatorOptimizer)
+        # With the mean reduction the data gradient is a batch average, so sklearn's penalty
+        # alpha/2 ||W||^2 / batch_size contributes alpha / batch_size * W (set on every call, as
+        # partial_fit's batches may differ in size).
+        opt.l2 = float(self.alpha) / (batch or n) if self.reduction == "mean" else float(self.alpha)
         scores: list[float] = []
         callbacks = self._callbacks(validation, scores, incremental)
         history = train(
@@ -450,8 +455,7 @@ class _BaseBP(BaseEstimator):
             callbacks=callbacks,
             seed=self._rng,
         )
-        if isinstance(opt, _EstimatorOptimizer):
-            opt.epochs_done += history.n_epochs
+        opt.epochs_done += history.n_epochs
         self.history_ = _extend(self.history_, history)
         self.n_iter_ += history.n_epochs
         self.loss_curve_ = list(self.history_.loss)
@@ -488,7 +492,7 @@ class _BaseBP(BaseEstimator):
     def _stratify(self, Y_host: np.ndarray) -> np.ndarray | None:
         return None
 
-    def _make_optimizer(self, batch: int | None) -> Optimizer:
+    def _make_optimizer(self) -> _EstimatorOptimizer:
         schedule = Schedule(self.learning_rate_schedule, self.lr_step_size, self.lr_gamma, self.power_t)
         opt: _EstimatorOptimizer
         if self.solver == "sgd":
@@ -497,9 +501,6 @@ class _BaseBP(BaseEstimator):
             opt = _EstimatorAdam(
                 self.learning_rate, self.beta_1, self.beta_2, self.epsilon, 0.0, schedule
             )
-        # With the mean reduction the data gradient is a batch average, so sklearn's penalty
-        # alpha/2 ||W||^2 / batch_size contributes alpha / batch_size * W.
-        opt.l2 = float(self.alpha) / (batch or 1) if self.reduction == "mean" else float(self.alpha)
         return opt
 
     def _callbacks(

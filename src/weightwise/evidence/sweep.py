@@ -1,0 +1,467 @@
+"""Many runs: one function over many configurations, in parallel, stored as they finish, resumable.
+
+:func:`run_sweep` calls ``fn(config) -> dict`` for every configuration, one process per run with
+joblib (``n_jobs``) or on a Dask cluster (``scheduler``). The output folder holds::
+
+    folder/sweep.json          the manifest: which sweep this folder belongs to
+    folder/runs/<key>.json     one file per finished run: its config and result
+
+``key`` is the SHA-256 of the configuration's canonical JSON (sorted keys, no spaces, tuples as
+lists), so the same configuration always maps to the same file. Each run file is written atomically
+(a temporary file, then ``os.replace``) the moment its run finishes, in the calling process, so a
+sweep killed at any point leaves only whole run files, and running it again computes only what is
+missing. Results always come back through JSON, so a fresh run and a stored one are identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable, Generator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, WeightwiseError
+
+SWEEP_FORMAT = "weightwise-sweep"
+SWEEP_VERSION = 1
+MANIFEST = "sweep.json"
+RUNS = "runs"
+
+RunFn = Callable[[dict[str, Any]], Mapping[str, Any]]
+Runs = Generator[tuple[str, Any, float], None, None]  # (key, result, seconds) as runs finish
+
+
+class SweepRunError(WeightwiseError, RuntimeError):
+    """One run of a sweep raised; the runs that finished before it are stored.
+
+    Attributes
+    ----------
+    key : str
+        The failed run's key.
+    config : dict
+        The failed run's configuration.
+    """
+
+    def __init__(self, message: str, key: str, config: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.key = key
+        self.config = config
+
+
+class SchedulerError(WeightwiseError, ConnectionError):
+    """The Dask scheduler could not be reached (or its address is malformed)."""
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _plain(obj: Any, where: str) -> Any:
+    """``obj`` as plain JSON types: NumPy scalars/arrays to Python, tuples to lists."""
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise ConfigError(f"{where}: key {k!r} is not a string; configurations need string keys")
+            out[k] = _plain(v, f"{where}.{k}")
+        return out
+    if isinstance(obj, list | tuple):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist(), where)
+    if isinstance(obj, np.generic):
+        return _plain(obj.item(), where)
+    if isinstance(obj, Path):
+        return str(obj)
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise ConfigError(f"{where} is {obj}; configuration values must be finite")
+        return obj
+    raise ConfigError(
+        f"{where} is a {type(obj).__name__}; configurations hold only JSON values "
+        "(str, int, float, bool, None, lists and dicts)"
+    )
+
+
+def canonical_json(config: Mapping[str, Any]) -> str:
+    """The one JSON text of a configuration: sorted keys, no spaces, tuples as lists, ASCII."""
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"a configuration must be a dict, got {type(config).__name__}")
+    return json.dumps(_plain(config, "config"), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def sweep_key(config: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of :func:`canonical_json`: the run's file name, stable across processes."""
+    return hashlib.sha256(canonical_json(config).encode("ascii")).hexdigest()
+
+
+def sweep_id(configs: Sequence[Mapping[str, Any]]) -> str:
+    """SHA-256 (hex) of the sweep's distinct run keys, sorted: the same set of runs in any order
+    (or with repeats) is the same sweep."""
+    keys = sorted({sweep_key(c) for c in configs})
+    return hashlib.sha256("\n".join(keys).encode("ascii")).hexdigest()
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` so that ``path`` is either absent, the old file, or the whole new file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _result_json(result: Any, key: str, config: dict[str, Any]) -> Any:
+    """The result as it comes back from JSON (what a stored run gives), or a clear error."""
+    if not isinstance(result, Mapping):
+        raise SweepRunError(
+            f"run {key[:12]} returned a {type(result).__name__}; the run function must return a dict",
+            key,
+            config,
+        )
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, np.ndarray):
+            return obj.tolist()
+        if isinstance(obj, np.generic):
+            return obj.item()
+        raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+    try:
+        # NaN and infinities are kept (Python's json reads them back): a diverged run's loss is NaN.
+        return json.loads(json.dumps(dict(result), default=default))
+    except (TypeError, ValueError) as exc:
+        raise SweepRunError(
+            f"run {key[:12]} returned a result that is not JSON: {exc}; return numbers, strings, "
+            "lists and dicts (NumPy arrays are converted)",
+            key,
+            config,
+        ) from exc
+
+
+def _read_run(path: Path, key: str) -> dict[str, Any] | None:
+    """A stored run, or None if absent or unusable (then it is simply computed again)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key or not isinstance(data.get("result"), dict):
+        return None
+    return data
+
+
+def load_runs(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """Every stored run of a sweep folder: ``key -> {"key", "config", "result", "seconds"}``."""
+    runs = Path(folder) / RUNS
+    out = {}
+    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+        data = _read_run(path, path.stem)
+        if data is not None:
+            out[path.stem] = data
+    return out
+
+
+def _manifest(identity: str, keys: list[str], name: str | None) -> dict[str, Any]:
+    return {
+        "format": SWEEP_FORMAT,
+        "version": SWEEP_VERSION,
+        "sweep_id": identity,
+        "name": name,
+        "n_runs": len(keys),
+        "keys": keys,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _stored_run_files(runs: Path) -> list[Path]:
+    return [p for p in runs.iterdir() if p.suffix in (".json", ".tmp")] if runs.is_dir() else []
+
+
+def _claim_folder(
+    folder: Path, identity: str, keys: list[str], name: str | None, overwrite: bool
+) -> None:
+    """Make ``folder`` this sweep's: refuse one holding another sweep's runs unless ``overwrite``."""
+    manifest_path = folder / MANIFEST
+    runs = folder / RUNS
+    other: str | None = None
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+            old_id = old["sweep_id"] if old.get("format") == SWEEP_FORMAT else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            old_id = None
+        if old_id == identity:
+            runs.mkdir(exist_ok=True)
+            return
+        other = (
+            f"the results of a different sweep (id {old_id[:12]}, {old.get('n_runs', '?')} runs)"
+            if old_id
+            else f"a {MANIFEST} that is not a weightwise sweep manifest"
+        )
+    elif _stored_run_files(runs):
+        other = f"stored runs in {runs} but no {MANIFEST}"
+    if other is not None:
+        if not overwrite:
+            raise ConfigError(
+                f"the output folder {folder} holds {other}; choose another folder, or pass "
+                "overwrite=True (--overwrite) to discard them"
+            )
+        for path in _stored_run_files(runs):
+            path.unlink()
+    runs.mkdir(parents=True, exist_ok=True)
+    _atomic_write(manifest_path, json.dumps(_manifest(identity, keys, name), indent=2) + "\n")
+
+
+# --------------------------------------------------------------------------- executors
+
+
+def _timed_call(fn: RunFn, key: str, config: dict[str, Any]) -> tuple[str, Any, float]:
+    """Run one configuration where the executor puts it; the result is checked by the caller."""
+    start = time.perf_counter()
+    result = fn(copy.deepcopy(config))
+    return key, result, time.perf_counter() - start
+
+
+def _run_sequential(fn: RunFn, pending: list[tuple[str, dict[str, Any]]]) -> Runs:
+    for key, config in pending:
+        try:
+            yield _timed_call(fn, key, config)
+        except Exception as exc:
+            raise _failed(key, config, exc) from exc
+
+
+def _run_joblib(fn: RunFn, pending: list[tuple[str, dict[str, Any]]], n_jobs: int) -> Runs:
+    from joblib import Parallel, delayed
+
+    # Unordered: each result arrives (and is stored) the moment its run ends, not in config order.
+    parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    results = parallel(delayed(_timed_call)(fn, key, config) for key, config in pending)
+    configs = dict(pending)
+    done: set[str] = set()
+    try:
+        for item in results:
+            done.add(item[0])
+            yield item
+    except SweepRunError:
+        raise
+    except Exception as exc:
+        # joblib does not say which task raised; name the first that had not finished.
+        key = next((k for k, _ in pending if k not in done), pending[0][0])
+        raise _failed(key, configs[key], exc, exact=False) from exc
+
+
+def _connect(scheduler: str, timeout: float) -> Any:
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ConfigError(
+            "a Dask scheduler address was given but dask.distributed is not installed; "
+            "install the extra with: pip install 'weightwise[dask]'"
+        ) from exc
+    try:
+        return Client(scheduler, timeout=f"{timeout}s", set_as_default=False)
+    except Exception as exc:  # OSError on timeout, ValueError/TypeError on a malformed address
+        raise SchedulerError(
+            f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s ({exc}); check "
+            "the address (e.g. tcp://HOST:8786), start one with `dask scheduler` and workers with "
+            "`dask worker ADDRESS`, or leave the scheduler out to run locally with joblib"
+        ) from exc
+
+
+def _run_dask(
+    fn: RunFn, pending: list[tuple[str, dict[str, Any]]], scheduler: str, timeout: float
+) -> Runs:
+    from distributed import as_completed
+
+    client = _connect(scheduler, timeout)
+    try:
+        futures = {
+            client.submit(_timed_call, fn, key, config, pure=False): (key, config)
+            for key, config in pending
+        }
+        # The loop is passed because this client is not the default one (no global state).
+        for future in as_completed(list(futures), loop=client.loop):
+            key, config = futures[future]
+            try:
+                item = future.result()
+            except Exception as exc:
+                client.cancel(list(futures))
+                raise _failed(key, config, exc) from exc
+            yield item
+    finally:
+        client.close()
+
+
+def _failed(key: str, config: dict[str, Any], exc: BaseException, exact: bool = True) -> SweepRunError:
+    which = f"run {key[:12]}" if exact else f"a run (perhaps {key[:12]})"
+    return SweepRunError(
+        f"{which} failed with {type(exc).__name__}: {exc}; config: {canonical_json(config)}. "
+        "Finished runs are stored; fix the cause and run the sweep again to resume.",
+        key,
+        config,
+    )
+
+
+def _progress(enabled: bool, total: int, done: int, name: str | None) -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),  # stdout stays clean for the command's own output
+        disable=not enabled,
+    )
+    task = progress.add_task(f"runs of {name}" if name else "runs", total=total, completed=done)
+    return progress, task
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def run_sweep(
+    configs: Sequence[Mapping[str, Any]],
+    fn: RunFn,
+    folder: str | Path,
+    n_jobs: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+    *,
+    name: str | None = None,
+    connect_timeout: float = 5.0,
+) -> list[dict[str, Any]]:
+    """Run ``fn`` on every configuration, storing each result as it finishes; resume what is stored.
+
+    Parameters
+    ----------
+    configs : sequence of dict
+        The full configuration of each run, JSON values only (tuples count as lists). Repeats are
+        run once.
+    fn : callable
+        ``fn(config) -> dict`` of JSON values (NumPy scalars and arrays are converted). It gets a
+        copy of its config. For ``n_jobs != 1`` or a scheduler it must be picklable (a module-level
+        function, or anything cloudpickle handles) and should seed its own randomness from the
+        config, so that where it runs does not change what it returns.
+    folder : str or Path
+        Where ``sweep.json`` and ``runs/<key>.json`` live; created if missing.
+    n_jobs : int
+        joblib processes (-1: one per core); 1 runs in this process.
+    scheduler : str, optional
+        A Dask scheduler address (``tcp://host:8786``); then the runs go to that cluster and
+        ``n_jobs`` is ignored. Results are sent back and stored here, so the workers need no
+        shared file system.
+    progress : bool
+        Show a progress bar over runs (on stderr).
+    overwrite : bool
+        If ``folder`` holds a *different* sweep's runs, discard them instead of refusing. The runs of
+        this same sweep are always kept and reused; delete the folder to recompute them.
+    name : str, optional
+        A human name for the sweep, stored in the manifest and shown on the progress bar.
+    connect_timeout : float
+        Seconds to wait for the scheduler before a :class:`SchedulerError`.
+
+    Returns
+    -------
+    list of dict
+        The results in the order of ``configs``, exactly as stored (after a JSON round trip).
+
+    Raises
+    ------
+    ConfigError
+        Configurations that are not JSON, a bad ``n_jobs``, or a folder holding another sweep.
+    SchedulerError
+        The scheduler cannot be reached within ``connect_timeout`` seconds.
+    SweepRunError
+        A run raised or returned something that is not a JSON dict; finished runs stay stored.
+    """
+    if isinstance(configs, Mapping) or not isinstance(configs, Sequence):
+        raise ConfigError("configs must be a list of dicts, one per run")
+    if not callable(fn):
+        raise ConfigError(f"fn must be callable as fn(config) -> dict, got {type(fn).__name__}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
+        raise ConfigError(
+            f"n_jobs must be a positive number of processes or -1 (all cores), got {n_jobs!r}"
+        )
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ConfigError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
+    if not connect_timeout > 0:
+        raise ConfigError(
+            f"connect_timeout must be a positive number of seconds, got {connect_timeout!r}"
+        )
+
+    plain = [_plain(c, f"configs[{i}]") if isinstance(c, Mapping) else c for i, c in enumerate(configs)]
+    keys = [sweep_key(c) for c in plain]  # also refuses anything that is not a dict
+    unique: dict[str, dict[str, Any]] = {}
+    for key, config in zip(keys, plain, strict=True):
+        unique.setdefault(key, config)
+
+    root = Path(folder)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"the output folder {root} is a file; give a folder path")
+    root.mkdir(parents=True, exist_ok=True)
+    _claim_folder(root, sweep_id(plain), list(unique), name, overwrite)
+    runs = root / RUNS
+
+    results: dict[str, Any] = {}
+    for key in unique:
+        stored = _read_run(runs / f"{key}.json", key)
+        if stored is not None:
+            results[key] = stored["result"]
+    pending = [(k, c) for k, c in unique.items() if k not in results]
+
+    if not pending:
+        stream: Runs = _run_sequential(fn, [])
+    elif scheduler is not None:
+        stream = _run_dask(fn, pending, scheduler.strip(), float(connect_timeout))
+    elif n_jobs == 1 or len(pending) == 1:
+        stream = _run_sequential(fn, pending)
+    else:
+        stream = _run_joblib(fn, pending, int(n_jobs))
+
+    bar, task = _progress(progress, len(unique), len(results), name)
+    # closing(): a failure here still shuts the generator's pool or Dask client down at once.
+    with bar, contextlib.closing(stream):
+        for key, result, seconds in stream:
+            config = unique[key]
+            value = _result_json(result, key, config)
+            record = {"key": key, "config": config, "result": value, "seconds": seconds}
+            _atomic_write(runs / f"{key}.json", json.dumps(record, indent=1) + "\n")
+            results[key] = value
+            bar.advance(task)
+
+    out, seen = [], set()
+    for key in keys:
+        # A repeated config gets its own copy, so that changing one result changes no other.
+        out.append(copy.deepcopy(results[key]) if key in seen else results[key])
+        seen.add(key)
+    return out

@@ -248,15 +248,33 @@ def test_parse_layers() -> None:
             cli.parse_layers(bad)
 
 
-def test_hidden_sizes_reads_full_or_hidden_only() -> None:
-    assert cli.hidden_sizes([64, 100, 100, 10], 64, [10]) == (100, 100)
-    assert cli.hidden_sizes([100, 100], 64, [10]) == (100, 100)
-    assert cli.hidden_sizes([50, 20], 64, [10]) == (50, 20)
-    assert cli.hidden_sizes([64, 30, 1], 64, [1, 2]) == (30,)  # binary: one sigmoid unit
+def test_split_layers_reads_full_or_hidden_only() -> None:
+    assert cli.split_layers([64, 100, 100, 10], 64, [10]) == ((100, 100), 10)
+    assert cli.split_layers([100, 100], 64, [10]) == ((100, 100), None)
+    assert cli.split_layers([50, 20], 64, [10]) == ((50, 20), None)
+    assert cli.split_layers([64, 30, 1], 64, [1, 2]) == ((30,), 1)  # binary: one sigmoid unit
     with pytest.raises(DataError, match="first size 63 must equal the data's feature count 64"):
-        cli.hidden_sizes([63, 100, 10], 64, [10])
+        cli.split_layers([63, 100, 10], 64, [10])
     with pytest.raises(DataError, match="last size 9 must equal the number of outputs 10"):
-        cli.hidden_sizes([64, 100, 9], 64, [10])
+        cli.split_layers([64, 100, 9], 64, [10])
+
+
+def test_two_output_units_give_a_softmax_binary_classifier(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 3))
+    np.savez(tmp_path / "b.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    for layers, expected in (("3-4-2", "3-4-2 (relu, softmax)"), ("3-4-1", "3-4-1 (relu, sigmoid)")):
+        result = invoke(
+            "train", "--data", tmp_path / "b.npz", "--layers", layers, "--epochs", "2",
+            "--out", tmp_path / "b.safetensors", "--no-progress",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert expected in result.stdout
+
+
+def test_missing_mnist_files_say_how_to_get_them(tmp_path: Path) -> None:
+    result = invoke("train", "--data", "mnist", "--mnist-path", tmp_path, "--epochs", "1")
+    assert_one_line_error(result, "not found", "--mnist-path", "--download", "WEIGHTWISE_DATA")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -156,7 +156,9 @@ def parse_layers(spec: str, option: str = "--layers") -> list[int]:
     return sizes
 
 
-def hidden_sizes(sizes: Sequence[int], n_features: int, n_outputs: Sequence[int]) -> tuple[int, ...]:
+def split_layers(
+    sizes: Sequence[int], n_features: int, n_outputs: Sequence[int]
+) -> tuple[tuple[int, ...], int | None]:
     """The hidden sizes meant by ``--layers``: full sizes (input-hidden-output) or hidden only.
 
     ``sizes`` is read as *full* when it has at least three sizes and either its first size equals
@@ -170,11 +172,17 @@ def hidden_sizes(sizes: Sequence[int], n_features: int, n_outputs: Sequence[int]
         Columns of the training data.
     n_outputs : sequence of int
         Output sizes that fit the task (a binary classifier may have 1 or 2 output units).
+
+    Returns
+    -------
+    hidden : tuple of int
+    n_out : int or None
+        The output size when ``sizes`` were full sizes, else None.
     """
     sizes = list(sizes)
     looks_full = len(sizes) >= 3 and (sizes[0] == n_features or sizes[-1] in n_outputs)
     if not looks_full:
-        return tuple(sizes)
+        return tuple(sizes), None
     spec = "-".join(map(str, sizes))
     outs = " or ".join(map(str, n_outputs))
     if sizes[0] != n_features:
@@ -191,7 +199,7 @@ def hidden_sizes(sizes: Sequence[int], n_features: int, n_outputs: Sequence[int]
             f"(classes, or target columns); use --layers {fixed}, or give hidden sizes only with "
             f"--hidden {'-'.join(map(str, sizes[1:]))}"
         )
-    return tuple(sizes[1:-1])
+    return tuple(sizes[1:-1]), sizes[-1]
 
 
 def parse_activation(spec: str) -> str | tuple[str, ...]:
@@ -518,7 +526,10 @@ def load_split(
         X_train, X_test, y_train, y_test = datasets.load_digits()
         return Split(X_train, X_test, y_train, y_test, "digits")
     if data == "mnist":
-        X_train, X_test, y_train, y_test = datasets.load_mnist(path=mnist_path, download=download)
+        try:
+            X_train, X_test, y_train, y_test = datasets.load_mnist(path=mnist_path, download=download)
+        except FileNotFoundError as exc:
+            raise DataError(f"{one_line(exc)} (here: --mnist-path FOLDER or --download)") from exc
         return Split(X_train, X_test, y_train, y_test, "MNIST")
     path = Path(data)
     suffix = path.suffix.lower()
@@ -820,9 +831,8 @@ def train(
         hidden_layers: tuple[int, ...] = tuple(parse_layers(hidden, "--hidden"))
     elif layers is not None:
         outputs = _n_outputs(split, task, output_activation)
-        hidden_layers = hidden_sizes(parse_layers(layers), n_features, outputs)
-        full = layers.replace(",", "-").split("-")
-        if len(full) == len(hidden_layers) + 2 and int(full[-1]) == 2 and output_activation is None:
+        hidden_layers, n_out = split_layers(parse_layers(layers), n_features, outputs)
+        if n_out == 2 and task == "classify" and output_activation is None:
             output_activation = "softmax"  # two output units asked for: softmax, not one sigmoid
     else:
         hidden_layers = (100,)
@@ -877,7 +887,7 @@ def train(
     net, hist = est.network_, est.history_
     console.print(
         f"network {'-'.join(map(str, net.sizes))} ({', '.join(net.activation_names)}), "
-        f"loss {_loss_name(est, loss)}: {hist.n_epochs} epochs in "
+        f"loss {_loss_name(est, loss)}: {hist.n_epochs} epoch(s) in "
         f"{sum(hist.seconds):.1f} s, stopped by {hist.stop_reason or 'max_epochs'}"
     )
     rows = [("train", _metrics(est, X_train, y_train, task))]

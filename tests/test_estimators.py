@@ -345,3 +345,34 @@ def test_bad_settings_name_the_fix(blobs, params, match):
     X, y = blobs
     with pytest.raises(ConfigError, match=match):
         small(**params).fit(X, y)
+
+
+def test_verbose_and_inputs_left_unmodified(blobs, capsys):
+    X, y = blobs
+    X0, y0 = X.copy(), y.copy()
+    small(max_epochs=2, tol=None, verbose=True).fit(X, y)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Iteration 1, loss = ") and lines[1].startswith("Iteration 2,")
+
+
+def test_early_stopping_on_tiny_data_falls_back_to_a_plain_split():
+    # 12 samples of 3 classes: a 10% stratified hold-out cannot hold every class.
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2)), np.repeat([0, 1, 2], 4)
+    clf = small(early_stopping=True, max_epochs=5).fit(X, y)
+    assert len(clf.history_.val_loss) == clf.n_iter_
+
+
+def test_cuda_tensors_stay_on_the_gpu(blobs):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    X, y = blobs
+    Xc, yc = torch.as_tensor(X, device="cuda"), torch.as_tensor(y, device="cuda")
+    clf = small(max_epochs=5).fit(Xc, yc)
+    assert clf.network_.device.type == "cuda"
+    assert clf.predict(Xc).device.type == "cuda" and clf.predict_proba(Xc).device.type == "cuda"
+    cpu = small(max_epochs=5, device="cuda").fit(X, y)  # NumPy in, trained on the GPU
+    assert cpu.network_.device.type == "cuda" and isinstance(cpu.predict(X), np.ndarray)

@@ -27,7 +27,7 @@ Conventions shared by both estimators
   held-out ``validation_fraction`` has not improved by ``tol`` for ``n_iter_no_change`` epochs; the
   best weights are then restored. ``validation_scores_`` records the validation accuracy (or R^2).
 - **partial_fit** runs one epoch over the given batch; the optimiser's state and the learning-rate
-  schedule carry over between calls.
+  schedule carry over between calls. The stopping rules and early stopping do not apply to it.
 """
 
 from __future__ import annotations
@@ -173,9 +173,11 @@ _PARAM_DOC = """
     warm_start : bool, default=False
         ``fit`` continues from the current weights instead of starting again.
     backend : {"auto", "numpy", "torch"}, default="auto"
-        ``"auto"`` trains on the input's library (PyTorch tensors train in PyTorch).
+        ``"auto"`` trains on the input's library (PyTorch tensors, or a ``device``, train in
+        PyTorch).
     device : str, optional
-        PyTorch device; by default the input tensor's (or the CPU).
+        PyTorch device (``"cuda"``, ``"cpu"``); setting it trains in PyTorch. By default the input
+        tensor's device.
 """
 
 _ATTR_DOC = """
@@ -399,7 +401,7 @@ class _BaseBP(BaseEstimator):
         sizes = [int(X.shape[1]), *self._hidden_sizes(), n_outputs]
         activation = self.activation if isinstance(self.activation, str) else list(self.activation)
         if self.backend == "auto":
-            backend = "torch" if _is_torch(X) else "numpy"
+            backend = "torch" if _is_torch(X) or self.device is not None else "numpy"
         else:
             backend = self.backend
         device = self.device
@@ -451,7 +453,7 @@ class _BaseBP(BaseEstimator):
             validation_data=validation,
             patience=self.n_iter_no_change if validation is not None else None,
             min_delta=self.tol or 0.0,
-            metric="accuracy" if isinstance(self, ClassifierMixin) else None,
+            metric="accuracy" if self._history_has_accuracy() else None,
             callbacks=callbacks,
             seed=self._rng,
         )
@@ -474,13 +476,17 @@ class _BaseBP(BaseEstimator):
         self, X: Array, Y: Array, Y_host: np.ndarray
     ) -> tuple[Array, Array, tuple[Array, Array]]:
         n = int(X.shape[0])
+        seed = int(self._rng.numpy.integers(2**31 - 1))
         stratify = self._stratify(Y_host)
-        idx_train, idx_val = train_test_split(
-            np.arange(n),
-            test_size=self.validation_fraction,
-            random_state=self._rng.numpy.integers(2**31 - 1),
-            stratify=stratify,
-        )
+        try:
+            idx_train, idx_val = train_test_split(
+                np.arange(n), test_size=self.validation_fraction, random_state=seed, stratify=stratify
+            )
+        except ValueError:
+            # Too few samples per class for a stratified split: fall back to a plain random one.
+            idx_train, idx_val = train_test_split(
+                np.arange(n), test_size=self.validation_fraction, random_state=seed
+            )
         xp = self.network_.xp
         if not array_api_compat.is_numpy_namespace(xp):
             idx_train = asarray(idx_train, xp, None, self.network_.device)
@@ -491,6 +497,9 @@ class _BaseBP(BaseEstimator):
 
     def _stratify(self, Y_host: np.ndarray) -> np.ndarray | None:
         return None
+
+    def _history_has_accuracy(self) -> bool:
+        return False
 
     def _make_optimizer(self) -> _EstimatorOptimizer:
         schedule = Schedule(self.learning_rate_schedule, self.lr_step_size, self.lr_gamma, self.power_t)
@@ -866,8 +875,16 @@ class BPClassifier(ClassifierMixin, _BaseBP):
         if self._target_type == "multilabel-indicator":
             return None
         labels = np.argmax(Y_host, axis=1) if Y_host.shape[1] > 1 else Y_host[:, 0]
-        counts = np.bincount(labels.astype(int))
-        return labels if counts[counts > 0].min() >= 2 else None
+        return labels
+
+    def _history_has_accuracy(self) -> bool:
+        # The engine counts several sigmoid units as multi-label (every unit right); for one
+        # sigmoid unit per class that is not the accuracy that predict and score use.
+        return not (
+            self.out_activation_ == "sigmoid"
+            and self.n_outputs_ > 1
+            and self._target_type != "multilabel-indicator"
+        )
 
     def _network_score(self, output: Array, Y: Array) -> float:
         xp = self.network_.xp

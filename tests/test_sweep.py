@@ -66,6 +66,12 @@ def test_keys_are_canonical_and_stable() -> None:
             sweep_key(bad)
 
 
+def test_progress_bar_goes_to_stderr(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    run_sweep(_configs(2), noisy_mean, tmp_path, progress=True, name="demo")
+    out, err = capfd.readouterr()
+    assert out == "" and "2/2" in err
+
+
 def test_results_in_config_order_stored_as_json(tmp_path: Path) -> None:
     configs = _configs(4)
     configs.append(dict(configs[1]))  # a repeat runs once and is returned twice
@@ -159,6 +165,9 @@ def test_dask_local_cluster_equals_joblib(tmp_path: Path) -> None:
         by_dask = run_sweep(
             configs, noisy_mean, tmp_path / "dask", scheduler=cluster.scheduler_address, progress=False
         )
+        with pytest.raises(SweepRunError, match=r"ValueError: diverged") as info:
+            run_sweep(configs, fails_at_2, tmp_path / "fail", scheduler=cluster.scheduler_address)
+        assert info.value.key == sweep_key(configs[2])
     assert by_dask == by_joblib
     assert by_joblib == run_sweep(configs, noisy_mean, tmp_path / "here", progress=False)
     assert set(load_runs(tmp_path / "dask")) == set(load_runs(tmp_path / "joblib"))
@@ -194,16 +203,22 @@ def test_folder_of_another_sweep_is_refused_unless_overwrite(tmp_path: Path) -> 
         run_sweep(other, noisy_mean, tmp_path / "file", progress=False)
 
 
-def test_failing_run_keeps_finished_runs(tmp_path: Path) -> None:
-    def fn(config: dict[str, Any]) -> dict[str, Any]:
-        if config["x"] == 2:
-            raise ValueError("diverged")
-        return {"x": config["x"]}
+def fails_at_2(config: dict[str, Any]) -> dict[str, Any]:
+    if config["x"] == 2:
+        raise ValueError("diverged")
+    return {"x": config["x"]}
 
+
+def test_failing_run_keeps_finished_runs(tmp_path: Path) -> None:
+    fn = fails_at_2
     with pytest.raises(SweepRunError, match=r"ValueError: diverged.*\"x\":2.*resume") as info:
         run_sweep(_configs(4), fn, tmp_path, progress=False)
     assert info.value.config["x"] == 2
     assert sorted(r["result"]["x"] for r in load_runs(tmp_path).values()) == [0, 1]
+    # From a joblib worker process too, the error names the run that failed.
+    with pytest.raises(SweepRunError, match=r"\"x\":2") as info:
+        run_sweep(_configs(4), fn, tmp_path / "parallel", n_jobs=2, progress=False)
+    assert info.value.key == sweep_key(_configs(4)[2])
     with pytest.raises(SweepRunError, match="must return a dict"):
         run_sweep([{"x": 9}], lambda c: [1], tmp_path / "b", progress=False)
     with pytest.raises(SweepRunError, match="not JSON"):

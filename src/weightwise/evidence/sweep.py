@@ -57,6 +57,10 @@ class SweepRunError(WeightwiseError, RuntimeError):
         self.key = key
         self.config = config
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled back from joblib and Dask workers with all three arguments.
+        return (type(self), (str(self), self.key, self.config))
+
 
 class SchedulerError(WeightwiseError, ConnectionError):
     """The Dask scheduler could not be reached (or its address is malformed)."""
@@ -235,18 +239,22 @@ def _claim_folder(
 
 
 def _timed_call(fn: RunFn, key: str, config: dict[str, Any]) -> tuple[str, Any, float]:
-    """Run one configuration where the executor puts it; the result is checked by the caller."""
+    """Run one configuration where the executor puts it; the result is checked by the caller.
+
+    A failure is raised as a :class:`SweepRunError` here, in the worker, because only here is it
+    known which run failed (joblib re-raises a worker's exception without saying which task).
+    """
     start = time.perf_counter()
-    result = fn(copy.deepcopy(config))
+    try:
+        result = fn(copy.deepcopy(config))
+    except Exception as exc:
+        raise _failed(key, config, exc) from exc
     return key, result, time.perf_counter() - start
 
 
 def _run_sequential(fn: RunFn, pending: list[tuple[str, dict[str, Any]]]) -> Runs:
     for key, config in pending:
-        try:
-            yield _timed_call(fn, key, config)
-        except Exception as exc:
-            raise _failed(key, config, exc) from exc
+        yield _timed_call(fn, key, config)
 
 
 def _run_joblib(fn: RunFn, pending: list[tuple[str, dict[str, Any]]], n_jobs: int) -> Runs:
@@ -254,19 +262,7 @@ def _run_joblib(fn: RunFn, pending: list[tuple[str, dict[str, Any]]], n_jobs: in
 
     # Unordered: each result arrives (and is stored) the moment its run ends, not in config order.
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    results = parallel(delayed(_timed_call)(fn, key, config) for key, config in pending)
-    configs = dict(pending)
-    done: set[str] = set()
-    try:
-        for item in results:
-            done.add(item[0])
-            yield item
-    except SweepRunError:
-        raise
-    except Exception as exc:
-        # joblib does not say which task raised; name the first that had not finished.
-        key = next((k for k, _ in pending if k not in done), pending[0][0])
-        raise _failed(key, configs[key], exc, exact=False) from exc
+    yield from parallel(delayed(_timed_call)(fn, key, config) for key, config in pending)
 
 
 def _connect(scheduler: str, timeout: float) -> Any:
@@ -303,7 +299,10 @@ def _run_dask(
             key, config = futures[future]
             try:
                 item = future.result()
-            except Exception as exc:
+            except SweepRunError:
+                client.cancel(list(futures))
+                raise
+            except Exception as exc:  # e.g. a worker lost while running it
                 client.cancel(list(futures))
                 raise _failed(key, config, exc) from exc
             yield item
@@ -311,10 +310,9 @@ def _run_dask(
         client.close()
 
 
-def _failed(key: str, config: dict[str, Any], exc: BaseException, exact: bool = True) -> SweepRunError:
-    which = f"run {key[:12]}" if exact else f"a run (perhaps {key[:12]})"
+def _failed(key: str, config: dict[str, Any], exc: BaseException) -> SweepRunError:
     return SweepRunError(
-        f"{which} failed with {type(exc).__name__}: {exc}; config: {canonical_json(config)}. "
+        f"run {key[:12]} failed with {type(exc).__name__}: {exc}; config: {canonical_json(config)}. "
         "Finished runs are stored; fix the cause and run the sweep again to resume.",
         key,
         config,

@@ -129,6 +129,8 @@ def test_format_value() -> None:
 
 
 def test_write_produces_every_file(report: Report, tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "table_old.csv").write_text("a\n1\n")  # from an earlier report: removed
     files = report.write(tmp_path / "out")
     names = sorted(p.name for p in files.folder.iterdir())
     assert names == [

@@ -583,10 +583,16 @@ class Report:
     def write(self, folder: str | Path) -> ReportFiles:
         """Write report.html, report.md, results.json, one CSV per table and one PNG per figure.
 
-        Files of the same names are replaced; other files in the folder are left alone.
+        Files of the same names are replaced, and ``figure_*.png`` and ``table_*.csv`` files left by
+        an earlier report in the folder are removed (they would no longer match ``results.json``);
+        other files (e.g. a sweep's ``runs/``) are left alone.
         """
         root = Path(folder)
         root.mkdir(parents=True, exist_ok=True)
+        keep = {f.filename for f in self.figures.values()} | {f"table_{t}.csv" for t in self.tables}
+        for stale in [*root.glob("figure_*.png"), *root.glob("table_*.csv")]:
+            if stale.name not in keep and stale.is_file():
+                stale.unlink()
         figures = {}
         for f in self.figures.values():
             figures[f.name] = root / f.filename

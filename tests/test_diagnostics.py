@@ -199,6 +199,7 @@ def test_to_dict_is_json_and_round_trips() -> None:
     d = json.loads(json.dumps(flow.to_dict(), allow_nan=False))
     assert d["epochs"] == [1, 2] and d["activations"] == ["relu", "relu", "softmax"]
     assert d["saturation"][0][0] is None  # NaN becomes None
+    assert d["flow_ratio"] == [row[0] / row[1] for row in d["grad_norm"]]
     back = GradientFlow.from_dict(d)
     np.testing.assert_array_equal(back.as_arrays()["grad_norm"], flow.as_arrays()["grad_norm"])
     assert back.summary() == flow.summary()

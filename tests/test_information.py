@@ -165,5 +165,7 @@ def test_bad_input(labels: np.ndarray) -> None:
         binning_information(X, labels[:4], n_bins=0)
     with pytest.raises(DataError, match="different numbers of samples"):
         binning_information(X, labels[:5])
+    with pytest.raises(DataError, match="at most 16384"):
+        kde_information(np.zeros((16385, 1)), np.zeros(16385))
     with pytest.raises(ConfigError, match="every"):
         InformationPlane(X, labels[:4], every=0)

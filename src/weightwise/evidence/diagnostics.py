@@ -221,6 +221,10 @@ class GradientFlow:
     :meth:`on_batch` every batch (after the optimiser step) and calls it once per epoch. Use one
     object per training run.
 
+    The update ratio compares the weights after a sampled batch's step with those after the next
+    step, and counts in the epoch of that next step. With the full batch (one step per epoch) the
+    first epoch's step is therefore not measured (NaN).
+
     Parameters
     ----------
     sample_every : int
@@ -384,6 +388,10 @@ class GradientFlow:
         """Every statistic as a float64 array of shape (n_epochs, n_layers)."""
         return {name: np.array(getattr(self, name), dtype=float) for name in _FIELDS}
 
+    def flow_ratios(self) -> list[float]:
+        """Per epoch, layer 1's ``grad_norm`` over the last hidden layer's (see :func:`flow_ratio`)."""
+        return [flow_ratio(row)[2] for row in self.grad_norm]
+
     def summary(self) -> list[str]:
         """Plain-language sentences: where gradients vanish or explode, saturation, dead ReLUs.
 
@@ -447,6 +455,7 @@ class GradientFlow:
         }
         for name in _FIELDS:
             out[name] = [[v if math.isfinite(v) else None for v in row] for row in getattr(self, name)]
+        out["flow_ratio"] = [v if math.isfinite(v) else None for v in self.flow_ratios()]
         out["summary"] = self.summary()
         return out
 

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from ..backprop.training import EpochInfo
 
 LN2 = math.log(2.0)
+KDE_MAX_SAMPLES = 16384
+"""Largest sample the KDE estimator accepts: its distance matrix then takes 2 GiB (float64)."""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -182,6 +184,11 @@ def kde_information(T: Any, y: Any, noise_variance: float = 1e-3) -> tuple[float
     if not noise_variance > 0:
         raise ConfigError(f"noise_variance must be > 0, got {noise_variance!r}")
     T, labels = _check_pair(T, y)
+    if T.shape[0] > KDE_MAX_SAMPLES:
+        raise DataError(
+            f"the KDE estimator holds an n x n distance matrix; {T.shape[0]} samples would need "
+            f"{T.shape[0] ** 2 * 8 / 2**30:.1f} GiB. Give it a subset of at most {KDE_MAX_SAMPLES}."
+        )
     sq = np.einsum("ij,ij->i", T, T)
     # ||h_i - h_j||^2 through one matrix product; rounding can make it slightly negative.
     sq_dists = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (T @ T.T), 0.0)

@@ -12,7 +12,7 @@ Conventions shared by both estimators
 - **Arrays.** ``X`` may be a NumPy array (or anything :func:`sklearn.utils.validation.validate_data`
   accepts, pandas included) or a PyTorch tensor. Results follow the input: a tensor in gives a
   tensor out, on the input's device, in the network's dtype; a NumPy input gives NumPy results in
-  ``X``'s floating dtype (float64 for integer ``X``), as scikit-learn's MLP does. Sparse input is
+  ``X``'s floating dtype (the network's for integer ``X``), as scikit-learn's MLP does. Sparse input is
   refused with scikit-learn's ``TypeError`` (convert with ``X.toarray()``): a dense layer would
   densify it anyway.
 - **backend** ``"auto"`` trains on the input's library and device (PyTorch tensors train in
@@ -387,6 +387,7 @@ class _BaseBP(BaseEstimator):
             self.out_activation_ = self.network_.activation_names[-1]
             self.n_iter_ = 0
             self.history_ = History()
+            self.validation_scores_: list[float] | None = None
             self._optimizer: Optimizer | None = None
         elif Y.shape[1] != self.n_outputs_:
             raise DataError(
@@ -461,7 +462,8 @@ class _BaseBP(BaseEstimator):
         self.history_ = _extend(self.history_, history)
         self.n_iter_ += history.n_epochs
         self.loss_curve_ = list(self.history_.loss)
-        self.validation_scores_ = scores or None
+        if not incremental:
+            self.validation_scores_ = scores or None  # this fit's; partial_fit keeps them
         stoppable = self.tol is not None or self.threshold is not None or self.early_stopping
         if not incremental and stoppable and history.stop_reason == "max_epochs":
             warnings.warn(
@@ -646,7 +648,9 @@ class _BaseBP(BaseEstimator):
                         f"X and y have different numbers of samples: {X.shape[0]} and {y.shape[0]}"
                     )
         else:
-            dtypes = [np.float64, np.float32]
+            # Float input keeps its dtype; integer input (uint8 images) goes straight to the
+            # network's dtype, never through a float64 copy.
+            dtypes = [np.float32, np.float64] if self.dtype == "float32" else [np.float64, np.float32]
             if not fitting:
                 X = validate_data(self, X, reset=reset, dtype=dtypes)
             else:

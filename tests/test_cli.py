@@ -207,6 +207,24 @@ def test_regression_on_an_npz(tmp_path: Path) -> None:
     assert np.corrcoef(pred, y)[0, 1] > 0.9  # 40 epochs of a linear target: well learnt
 
 
+def test_a_bare_network_file_gives_its_outputs(tmp_path: Path) -> None:
+    from weightwise import Network
+    from weightwise.io import save_network
+
+    net = Network.create([3, 4, 2], "tanh", "softmax", seed=0)
+    save_network(net, tmp_path / "bare.safetensors")
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.savez(tmp_path / "x.npz", X=X)
+    result = invoke("predict", tmp_path / "bare.safetensors", tmp_path / "x.npz")
+    assert result.exit_code == 0, result.output
+    got = np.array([[float(v) for v in line.split(",")] for line in result.stdout.split()])
+    np.testing.assert_allclose(got, net.predict(X), rtol=1e-6)
+    result = invoke("info", tmp_path / "bare.safetensors")
+    assert (
+        result.exit_code == 0 and "Network 3-4-2" in result.stdout and "none recorded" in result.stdout
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # gradcheck
 
@@ -314,6 +332,12 @@ def test_continuous_target_for_classification(tmp_path: Path) -> None:
     csv.write_text("a,b,y\n" + "\n".join(f"{i},{i % 3},{i * 0.37}" for i in range(12)) + "\n")
     result = invoke("train", "--data", csv, "--target", "y", "--epochs", "1")
     assert_one_line_error(result, "non-integer", "--task regress")
+
+
+def test_a_choice_outside_the_list_is_a_usage_error() -> None:
+    result = invoke("train", "--solver", "rmsprop")
+    assert result.exit_code == 2  # typer's usage error, listing the choices
+    assert "rmsprop" in result.output and "sgd" in result.output
 
 
 def test_unknown_data_source() -> None:

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 import typer
@@ -403,7 +403,9 @@ def gradcheck(
         ),
     ] = None,
     init: Annotated[str, typer.Option(help="Initialiser of the random network.")] = "xavier_uniform",
-    reduction: Annotated[str, typer.Option(help="mean or sum over the samples.")] = "mean",
+    reduction: Annotated[
+        Literal["mean", "sum"], typer.Option(help="Average or add over the samples.")
+    ] = "mean",
     samples: Annotated[int, typer.Option(min=1, help="Random samples in the batch.")] = 5,
     eps: Annotated[float, typer.Option(min=0.0, help="Finite-difference step h.")] = 1e-5,
     seed: Annotated[int, typer.Option(help="Seed of the network and the data.")] = 0,
@@ -736,7 +738,8 @@ def train(
         ),
     ] = 0.25,
     task: Annotated[
-        str, typer.Option(help="classify (labels) or regress (real-valued targets).")
+        Literal["classify", "regress"],
+        typer.Option(help="classify (labels) or regress (real-valued targets)."),
     ] = "classify",
     layers: Annotated[
         str | None,
@@ -770,11 +773,19 @@ def train(
     init: Annotated[
         str, typer.Option(help="Initialiser: normal, xavier_uniform, he_normal, lecun_normal, ...")
     ] = "xavier_uniform",
-    solver: Annotated[str, typer.Option(help="sgd or adam.")] = "adam",
+    solver: Annotated[Literal["sgd", "adam"], typer.Option(help="The optimiser.")] = "adam",
     lr: Annotated[float, typer.Option("--lr", help="Initial learning rate.")] = 0.001,
     schedule: Annotated[
-        str, typer.Option(help="Learning-rate schedule: constant, step, inverse_scaling, exponential.")
+        Literal["constant", "step", "inverse_scaling", "exponential"],
+        typer.Option(
+            help="Learning-rate schedule: step multiplies by --lr-gamma every --lr-step-size "
+            "epochs, exponential by --lr-gamma every epoch, inverse_scaling divides by "
+            "epoch^--power-t."
+        ),
     ] = "constant",
+    lr_step_size: Annotated[int, typer.Option(help="Epochs between step decays.")] = 10,
+    lr_gamma: Annotated[float, typer.Option(help="Decay factor of step and exponential.")] = 0.5,
+    power_t: Annotated[float, typer.Option(help="Exponent of inverse_scaling.")] = 0.5,
     momentum: Annotated[float, typer.Option(help="SGD momentum in [0, 1).")] = 0.9,
     nesterov: Annotated[bool, typer.Option(help="Nesterov momentum (SGD).")] = False,
     alpha: Annotated[float, typer.Option(help="L2 penalty (weight decay).")] = 1e-4,
@@ -802,8 +813,10 @@ def train(
         float, typer.Option(help="Share of the training data held out for early stopping.")
     ] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the weights, shuffling and splits.")] = 0,
-    dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float32",
-    backend: Annotated[str, typer.Option(help="numpy or torch.")] = "numpy",
+    dtype: Annotated[Literal["float32", "float64"], typer.Option(help="Float precision.")] = "float32",
+    backend: Annotated[
+        Literal["numpy", "torch"], typer.Option(help="Array library that trains.")
+    ] = "numpy",
     device: Annotated[
         str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
     ] = None,
@@ -845,6 +858,9 @@ def train(
         "solver": solver,
         "learning_rate": lr,
         "learning_rate_schedule": schedule,
+        "lr_step_size": lr_step_size,
+        "lr_gamma": lr_gamma,
+        "power_t": power_t,
         "momentum": momentum,
         "nesterov": nesterov,
         "alpha": alpha,

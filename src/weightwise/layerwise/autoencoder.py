@@ -379,9 +379,11 @@ class AutoEncoder:
             return V * xp.astype(keep, V.dtype)
         return V + self.noise_std * self.rng.standard_normal(tuple(V.shape), like=V)
 
-    def reconstruction_error(self, V: Array) -> float:
+    def reconstruction_error(self, V: Any) -> float:
         """Reconstruction loss of clean ``V`` (no corruption), mean over samples."""
-        V = self._check(V, "V")
+        return self._reconstruction_error(self._check(V, "V"))
+
+    def _reconstruction_error(self, V: Array) -> float:
         h = self.encode(V)
         z_v = self._decoder_preactivation(h)
         x_hat = get_activation("sigmoid").fn(z_v) if self.loss == "cross_entropy" else z_v
@@ -469,7 +471,7 @@ class AutoEncoder:
             history.append(epoch + 1, epoch_loss, seconds, self.optimizer.learning_rate)
             logs = history.last()
             if V_val is not None:
-                history.val_reconstruction_error.append(self.reconstruction_error(V_val))
+                history.val_reconstruction_error.append(self._reconstruction_error(V_val))
                 logs["val_reconstruction_error"] = history.val_reconstruction_error[-1]
             info = LayerEpochInfo(epoch + 1, epochs, self, history, logs)
             if any([cb(info) is True for cb in callbacks]):

@@ -246,7 +246,7 @@ def _plan(
                 "scale the data to [0, 1], or use 'gaussian_rbm' (standardised data) or an "
                 "auto-encoder with loss='squared_error' for layer 1"
                 if k == 0
-                else f"use 'gaussian_rbm' or an auto-encoder for layer {k + 1}"
+                else f"use 'gaussian_rbm' or an auto-encoder with loss='squared_error' for layer {k + 1}"
             )
             what = "Bernoulli visible units" if spec.binary_input else "a cross-entropy loss"
             err = DataError if k == 0 else ConfigError

@@ -78,8 +78,19 @@ def _matmul_into(a: Array, b: Array, out: Array) -> Array:
 
 
 def _sigmoid_(x: Array) -> Array:
-    """Logistic function in place (SciPy's ``expit`` is one fused, overflow-safe pass)."""
+    """Logistic function in place.
+
+    NumPy float32 uses ``0.5 tanh(x / 2) + 0.5``: NumPy's SIMD tanh makes it about 8x faster than
+    SciPy's float32 ``expit``, and its absolute error (~3e-8) is float32's own resolution; float64
+    keeps ``expit``'s full relative accuracy for the exact tests and tiny models.
+    """
     if isinstance(x, np.ndarray):
+        if x.dtype == np.float32:
+            x *= 0.5
+            np.tanh(x, out=x)
+            x *= 0.5
+            x += 0.5
+            return x
         from scipy.special import expit
 
         return expit(x, out=x)
@@ -134,7 +145,6 @@ class _Buffers:
         self.u_hidden = zeros(n, n_hidden)
         self.u_visible = zeros(n, n_visible)
         self.diff = zeros(n, n_visible)
-        self.grad_W = zeros(n_visible, n_hidden)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -476,21 +486,19 @@ class BaseRBM:
             self._q = batch_q if self._q is None else 0.9 * self._q + 0.1 * batch_q
         h_neg *= -1.0
         grad_bh = xp.sum(B.H, axis=0)  # sum h0 - sum h_neg
-        G = _matmul_into(self._visible_input(B.V).T, B.H, B.grad_W)  # v0' h0 - v_neg' h_neg
+        scale = lr / n
+        # inc = mu inc + (lr / n) [v0; v_neg]' [h0; -h_neg] - lr weight_cost W;  W += inc.
+        # One GEMM with the momentum folded in (beta), then two axpys: no temporaries of W's size.
+        _gemm_update(self._visible_input(B.V), B.H, self._inc_W, alpha=scale, beta=mu)
         if self._q is not None:
             # The gradient of the cross-entropy between target and running activity q, applied to
-            # hidden biases and weights (Hinton's guide, section 11); times n for the 1/n below.
+            # hidden biases and weights (Hinton's guide, section 11); times n for the 1/n.
             push = (self.sparsity_cost * n) * (self.sparsity_target - self._q)
             grad_bh = grad_bh + push
-            G += xp.mean(self._visible_input(v0), axis=0)[:, None] * push[None, :]
-        # inc = mu inc + lr (G / n - weight_cost W); W += inc, with no temporaries of W's size.
-        G *= lr / n
-        self._inc_W *= mu
-        self._inc_W += G
+            self._inc_W += scale * (xp.mean(self._visible_input(v0), axis=0)[:, None] * push[None, :])
         if self.weight_cost > 0:
-            _multiply_into(self.W, lr * self.weight_cost, G)
-            self._inc_W -= G
-        self.W += self._inc_W
+            _axpy(-lr * self.weight_cost, self.W, self._inc_W)
+        _axpy(1.0, self._inc_W, self.W)
         self._inc_bh *= mu
         self._inc_bh += (lr / n) * grad_bh
         self.b_hidden += self._inc_bh
@@ -658,12 +666,51 @@ def _mean_squared(a: Array, b: Array, buf: Array) -> Array:
     return torch.mean(buf * buf)
 
 
-def _multiply_into(a: Array, scalar: float, out: Array) -> Array:
-    if isinstance(out, np.ndarray):
-        return np.multiply(a, scalar, out=out)
-    import torch
+def _blas(name: str, x: np.ndarray) -> Any:
+    from scipy.linalg.blas import get_blas_funcs
 
-    return torch.mul(a, scalar, out=out)
+    return get_blas_funcs(name, (x,))
+
+
+def _is_blas_array(*arrays: Any) -> bool:
+    return all(
+        isinstance(a, np.ndarray) and a.dtype in (np.float32, np.float64) and a.dtype == arrays[0].dtype
+        for a in arrays
+    )
+
+
+def _gemm_update(A: Array, H: Array, C: Array, alpha: float, beta: float) -> Array:
+    """``C = alpha A' H + beta C`` in place, for A (m, p), H (m, q), C (p, q)."""
+    if (
+        _is_blas_array(A, H, C)
+        and A.flags.c_contiguous
+        and H.flags.c_contiguous
+        and C.flags.c_contiguous
+    ):
+        # BLAS is column-major: the C-ordered (p, q) C is the column-major (q, p) C', so compute
+        # C' = alpha H' A + beta C', passing H' and A' (column-major views of H and A, no copies).
+        out = _blas("gemm", C)(alpha, H.T, A.T, beta=beta, c=C.T, trans_b=1, overwrite_c=1)
+        if not np.shares_memory(out, C):  # pragma: no cover - SciPy copied after all
+            C[...] = out.T
+        return C
+    if isinstance(C, np.ndarray):
+        C *= beta
+        C += alpha * (A.T @ H)
+        return C
+    return C.addmm_(A.T, H, beta=beta, alpha=alpha)
+
+
+def _axpy(a: float, x: Array, y: Array) -> Array:
+    """``y += a x`` in place (one pass; BLAS for contiguous NumPy arrays)."""
+    if _is_blas_array(x, y) and x.flags.c_contiguous and y.flags.c_contiguous:
+        out = _blas("axpy", y)(x.reshape(-1), y.reshape(-1), a=a)
+        if not np.shares_memory(out, y):  # pragma: no cover - SciPy copied after all
+            y[...] = out.reshape(y.shape)
+        return y
+    if isinstance(y, np.ndarray):
+        y += a * x
+        return y
+    return y.add_(x, alpha=a)
 
 
 def _take_rows_into(V: Array, idx: Array, out: Array) -> Array:

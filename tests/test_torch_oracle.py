@@ -173,3 +173,37 @@ def test_fit_on_torch_tensors_equals_numpy(optimizer: str) -> None:
         np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(h_t.loss, h_np.loss, rtol=1e-10)
     assert h_t.metric == h_np.metric
+
+
+@pytest.mark.parametrize(("kind", "kw"), OPTIMIZERS, ids=[f"{k}-{kw}" for k, kw in OPTIMIZERS])
+@pytest.mark.parametrize("record_grad_norm", [False, True])
+def test_fit_with_wide_layers_matches_torch_optim(
+    kind: str, kw: dict[str, Any], record_grad_norm: bool
+) -> None:
+    # A 64 x 64 first layer (4,096 weights) is large enough for fit's fused NumPy path, where SGD
+    # folds dW = a.T @ delta into its update with one BLAS gemm; with record_grad_norm some batches
+    # form dW instead. Either way fit must take the steps torch.optim takes: 10 batches of 4, in order.
+    sizes, hidden, output, loss = (64, 64, 3), ["tanh"], "softmax", "cross_entropy"
+    net = Network.create(sizes, hidden, output, "xavier_uniform", Random(12), "float64")
+    X, Y = _data(sizes, output, loss, 40, seed=13)
+    params = [torch.tensor(w, requires_grad=True) for w in net.get_weights()]
+    topt = (torch.optim.SGD if kind == "sgd" else torch.optim.Adam)(params, **kw)
+    Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+    for lo in range(0, 40, 4):
+        topt.zero_grad()
+        z, a = torch_forward(params, [*hidden, output], Xt[lo : lo + 4])
+        torch_loss(loss, z, a, Yt[lo : lo + 4], "mean").backward()
+        topt.step()
+    fit(
+        net,
+        X,
+        Y,
+        loss=loss,
+        optimizer=_ours(kind, kw),
+        epochs=1,
+        batch_size=4,
+        shuffle=False,
+        record_grad_norm=record_grad_norm,
+    )
+    for mine, theirs in zip(net.get_weights(), params, strict=True):
+        np.testing.assert_allclose(mine, theirs.detach().numpy(), rtol=1e-8, atol=1e-8)

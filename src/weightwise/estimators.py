@@ -746,9 +746,12 @@ class BPClassifier(ClassifierMixin, _BaseBP):
     Examples
     --------
     >>> from weightwise.estimators import BPClassifier
-    >>> clf = BPClassifier(hidden_layer_sizes=(16,), max_epochs=50, random_state=0)
-    >>> clf.fit([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]], ["a", "a", "b", "b"]).classes_
-    array(['a', 'b'], dtype=object)
+    >>> clf = BPClassifier(hidden_layer_sizes=(16,), max_epochs=50, tol=None, random_state=0)
+    >>> X = [[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]]
+    >>> clf.fit(X, ["a", "a", "b", "b"]).classes_.tolist()
+    ['a', 'b']
+    >>> clf.predict_proba([[0.0, 0.0]]).shape
+    (1, 2)
     """
 
     def __sklearn_tags__(self) -> Any:
@@ -902,8 +905,7 @@ class BPClassifier(ClassifierMixin, _BaseBP):
         return {"classes": self.classes_.tolist(), "target_type": self._target_type}
 
     def _restore_target_metadata(self, meta: dict[str, Any]) -> None:
-        classes = np.asarray(meta["classes"])
-        self.classes_ = classes.astype(object) if classes.dtype.kind == "U" else classes
+        self.classes_ = np.asarray(meta["classes"])
         self._target_type = meta["target_type"]
 
 

@@ -169,7 +169,7 @@ def test_info_shows_architecture_parameters_and_history(model_file: Path) -> Non
     assert "relu" in out and "softmax" in out and "float32" in out
     epochs_row = next(line for line in out.splitlines() if "epochs" in line)
     assert epochs_row.split("│")[2].strip() == "3"
-    assert "final training loss" in out and "stop reason" in out and "max_epochs" in out
+    assert "final training loss" in out and "stop reason" in out and "the epoch limit" in out
     assert "best validation score" in out
     assert f"this weightwise {cli.__version__}" in " ".join(out.replace("│", " ").split())
 

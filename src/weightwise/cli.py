@@ -691,6 +691,17 @@ def _with_progress(est: Any, progress: EpochProgress) -> Any:
     return watched
 
 
+def stop_reason(reason: str) -> str:
+    """A History's ``stop_reason`` in words (the estimators stop on ``tol`` through a callback)."""
+    return {
+        "": "the epoch limit",
+        "max_epochs": "the epoch limit",
+        "threshold": "the loss threshold",
+        "early_stopping": "early stopping (validation score)",
+        "callback": "no improvement above tol for --patience epochs",
+    }.get(reason, reason)
+
+
 def _loss_name(est: Any, given: Any) -> str:
     """The loss the estimator trained with (its default is chosen from the output activation)."""
     name = getattr(est, "_loss_name", None)
@@ -904,7 +915,7 @@ def train(
     console.print(
         f"network {'-'.join(map(str, net.sizes))} ({', '.join(net.activation_names)}), "
         f"loss {_loss_name(est, loss)}: {hist.n_epochs} epoch(s) in "
-        f"{sum(hist.seconds):.1f} s, stopped by {hist.stop_reason or 'max_epochs'}"
+        f"{sum(hist.seconds):.1f} s, stopped by {stop_reason(hist.stop_reason)}"
     )
     rows = [("train", _metrics(est, X_train, y_train, task))]
     if split.X_test is not None and split.y_test is not None:
@@ -1069,7 +1080,7 @@ def info(
             summary.add_row("final training accuracy", _fmt(h.metric[-1], ".4f"))
         best = _best_validation(meta, h)
         summary.add_row("best validation score", best)
-        summary.add_row("stop reason", h.stop_reason or "-")
+        summary.add_row("stop reason", stop_reason(h.stop_reason))
         summary.add_row("training time", f"{sum(h.seconds):.1f} s")
     else:
         summary.add_row("history", "none recorded")

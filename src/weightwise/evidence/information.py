@@ -15,6 +15,12 @@ Two estimators (:data:`ESTIMATORS`):
     The plug-in estimate of a mutual information is biased upwards, by about
     ``(K_T - 1)(K_Y - 1) / (2 n ln 2)`` bits for ``K_T`` occupied bins and ``K_Y`` classes
     (Miller 1955; Paninski 2003), so a ``T`` independent of ``Y`` reads slightly above 0.
+    In a wide layer almost every sample gets its own tuple of bins, and both estimates sit at
+    their maxima ``log2(n)`` and ``H(Y)`` whatever the training does. The paper's layers had 12 to
+    2 units; for wide layers use the KDE estimator with a noise comparable to the spread of the
+    outputs. Measured on 1000 digits, 64-100x5-10 sigmoid net with normal(0, 1) weights: binning
+    reads 9.97 bits (= log2 1000) in every layer with 30, 5 or 3 bins (9.7-9.97 with 2), while KDE
+    with ``noise_variance=1`` reads I(X;T) = 6.1, 4.7, 3.2, 3.1, 2.1 bits in layers 1 to 5.
 ``"kde"`` (Kolchinsky and Tracey 2017; Saxe et al. 2018)
     ``T`` is taken as the layer's output plus Gaussian noise of variance ``noise_variance``;
     the entropy of the resulting mixture of ``n`` Gaussians has the pairwise-distance upper bound
@@ -68,7 +74,8 @@ def entropy_bits(ids: np.ndarray) -> float:
     """
     counts = np.bincount(ids)
     p = counts[counts > 0] / ids.shape[0]
-    return float(-np.sum(p * np.log2(p)))
+    h = float(-np.sum(p * np.log2(p)))
+    return h if h > 0 else 0.0  # one value: 0, not -0.0
 
 
 def row_ids(B: np.ndarray) -> np.ndarray:

@@ -113,7 +113,7 @@ def test_cross_entropies_stay_finite_for_huge_logits(dtype: type, strict: None) 
 def test_loss_aliases_and_unknown_names() -> None:
     assert get_loss("mse") is LOSSES["squared_error"]
     assert get_loss("bce") is LOSSES["binary_cross_entropy"]
-    with pytest.raises(ConfigError, match=r"unknown loss 'hinge'; valid losss?: .*'cross_entropy'"):
+    with pytest.raises(ConfigError, match=r"unknown loss 'hinge'; valid losses: .*'cross_entropy'"):
         get_loss("hinge")
 
 

@@ -34,4 +34,5 @@ class DivergenceError(WeightwiseError, FloatingPointError):
 def unknown_name(kind: str, name: object, valid: object) -> ConfigError:
     """A ConfigError for an unknown registry key, listing the valid ones."""
     choices = ", ".join(repr(v) for v in sorted(valid))  # type: ignore[call-overload]
-    return ConfigError(f"unknown {kind} {name!r}; valid {kind}s: {choices}")
+    plural = kind + ("es" if kind.endswith("s") else "s")
+    return ConfigError(f"unknown {kind} {name!r}; valid {plural}: {choices}")

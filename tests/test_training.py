@@ -255,10 +255,12 @@ def _train(
     every: int = 1,
     resume: bool = False,
     init_seed: int = 0,
+    lr: float | None = None,
+    **options: Any,
 ) -> tuple[Network, History, list[int]]:
     X, Y = _classification(40)
     net = _net((4, 6, 5, 3), output="softmax", seed=init_seed)
-    opt = SGD(0.05, momentum=0.9) if optimizer == "sgd" else Adam(0.01)
+    opt = SGD(lr or 0.05, momentum=0.9) if optimizer == "sgd" else Adam(lr or 0.01)
     seen: list[int] = []
 
     def watch(info: EpochInfo) -> None:
@@ -280,6 +282,7 @@ def _train(
         checkpoint_every=every,
         resume=resume,
         callbacks=[watch],
+        **options,
     )
     return net, hist, seen
 
@@ -321,6 +324,62 @@ def test_resumed_run_ends_exactly_like_an_uninterrupted_one(
     for got, want in zip(net.get_weights(), net_full.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
     _same_history(hist, hist_full)
+
+
+@pytest.mark.parametrize(
+    ("interrupt_at", "error"), [(6, KeyboardInterrupt), (7, KeyboardInterrupt), (6, Interrupt)]
+)
+def test_resume_keeps_the_early_stopping_state(
+    tmp_path: Path, interrupt_at: int, error: type[BaseException]
+) -> None:
+    # Uninterrupted, the validation loss is best after epoch 4 and the run stops after epoch 8
+    # (patience 4); interrupting in the middle of the wait must neither lose nor double-count it.
+    kw: dict[str, Any] = dict(lr=0.2, validation_data=_classification(30, seed=4), patience=4)
+    net_full, hist_full, _ = _train(None, "sgd", **kw)
+    assert (hist_full.best_epoch, hist_full.n_epochs) == (4, 8)
+    folder = tmp_path / "ckpt"
+    with pytest.raises(error):
+        _train(folder, "sgd", interrupt_at, error, **kw)
+    net, hist, _ = _train(folder, "sgd", resume=True, init_seed=99, **kw)
+    for got, want in zip(net.get_weights(), net_full.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    _same_history(hist, hist_full)
+
+
+def test_resume_on_torch_tensors(tmp_path: Path, torch_one_thread: Any) -> None:
+    torch = torch_one_thread
+    X, Y = _classification(40)
+
+    def run(folder: Path | None, interrupt: bool = False, resume: bool = False) -> Network:
+        net = _net((4, 6, 5, 3), output="softmax").to("torch")
+
+        def stop(info: EpochInfo) -> None:
+            if interrupt and info.epoch == 4:
+                raise KeyboardInterrupt
+
+        fit(
+            net,
+            torch.from_numpy(X),
+            torch.from_numpy(Y),
+            loss="cross_entropy",
+            optimizer="adam",
+            learning_rate=0.01,
+            epochs=6,
+            batch_size=6,
+            seed=2,
+            checkpoint_dir=folder,
+            resume=resume,
+            callbacks=[stop],
+        )
+        return net
+
+    full = run(None)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, interrupt=True)
+    resumed = run(tmp_path, resume=True)
+    assert isinstance(resumed.layers[0].W, torch.Tensor)
+    for got, want in zip(resumed.get_weights(), full.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_resume_without_a_checkpoint_starts_fresh(tmp_path: Path) -> None:

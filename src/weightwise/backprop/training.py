@@ -308,7 +308,8 @@ def fit(
         # Weights to fall back to on divergence; with checkpoints, also what Ctrl-C saves.
         state: dict[str, Any] = {"weights": [xp.asarray(p, copy=True) for p in params]}
         if checkpoint_dir is not None:
-            state.update(rng=rng.get_state(), opt=opt.state_dict())
+            # best too: the interrupted epoch may already have moved the early-stopping state.
+            state.update(rng=rng.get_state(), opt=opt.state_dict(), best=dict(best))
         return state
 
     def write_checkpoint(epoch_done: int, state: dict[str, Any] | None = None) -> None:
@@ -451,6 +452,7 @@ def _save(
         weights = [np.array(to_numpy(w)) for w in state["weights"]]
         rng_state = state["rng"]
         opt_scalars, opt_arrays = state["opt"]
+        best = state["best"]
         hist = History.from_dict(
             {k: v[:epoch_done] if isinstance(v, list) else v for k, v in history.to_dict().items()}
         )

@@ -23,6 +23,7 @@ from weightwise.layerwise.greedy import (
     propagate_up,
 )
 from weightwise.layerwise.rbm import BernoulliRBM, GaussianRBM
+from weightwise.net.backend import Random
 from weightwise.net.network import Network
 
 # The RBM's per-epoch pseudo-likelihood monitor costs more than the training here; switch it off.
@@ -90,7 +91,7 @@ def test_each_layer_trains_on_the_representation_below(
 def test_propagate_up_samples_have_the_mean_field_means() -> None:
     net = Network.create([5, 4, 2], seed=3)
     X = np.random.default_rng(0).uniform(size=(20000, 5)).astype(np.float32)
-    samples = propagate_up(net.layers[0], X, "sample", rng=None)
+    samples = propagate_up(net.layers[0], X, "sample", rng=Random(0))
     means = net.layers[0](X)
     # 20000 Bernoulli draws per unit: standard error <= 0.0036; allow 4 of them.
     np.testing.assert_allclose(samples.mean(0), means.mean(0), atol=0.015)

@@ -376,3 +376,12 @@ def test_cuda_tensors_stay_on_the_gpu(blobs):
     assert clf.predict(Xc).device.type == "cuda" and clf.predict_proba(Xc).device.type == "cuda"
     cpu = small(max_epochs=5, device="cuda").fit(X, y)  # NumPy in, trained on the GPU
     assert cpu.network_.device.type == "cuda" and isinstance(cpu.predict(X), np.ndarray)
+
+
+def test_tensor_that_requires_grad_is_accepted(blobs):
+    torch = pytest.importorskip("torch")
+    X, y = blobs
+    Xt = torch.as_tensor(X, dtype=torch.float32).requires_grad_(True)
+    reg = small(BPRegressor, max_epochs=3).fit(Xt, torch.as_tensor(X[:, 0]))
+    assert not any(p.requires_grad for p in reg.network_.parameters())
+    assert not reg.predict(Xt).requires_grad

@@ -394,6 +394,7 @@ class _BaseBP(BaseEstimator):
                 f"y has {Y.shape[1]} outputs but the network was built for {self.n_outputs_}; "
                 "fit a new estimator (warm_start=False) for a different target"
             )
+        # Front-to-back pre-training, when added, adjusts the fresh network_ here, before BP.
         self._backprop(X, Y, incremental)
         return self
 
@@ -632,7 +633,8 @@ class _BaseBP(BaseEstimator):
         if _is_torch(y):
             y = to_numpy(y)
         if _is_torch(X):
-            X = check_matrix(X, "X")
+            # detach: the engine computes its own gradients; autograd history would only grow.
+            X = check_matrix(X.detach(), "X")
             validate_data(self, X, skip_check_array=True, reset=reset)
             like = ("torch", X.device)
             if fitting:

@@ -179,6 +179,8 @@ def test_adam_and_callback_stop(digits: np.ndarray) -> None:
     history = ae.fit(digits, epochs=10, callbacks=[stop_after_two])
     assert history.n_epochs == 2 and history.stop_reason == "callback"
     assert seen[-1].learner is ae and seen[-1].logs["reconstruction_error"] > 0
+    # A second fit continues the epoch count (and with it the learning-rate schedule).
+    assert ae.fit(digits, epochs=1).epoch == [3] and ae.n_epochs_ == 3
 
 
 def test_fit_on_torch_tensors_learns() -> None:
@@ -227,3 +229,14 @@ def test_bad_input_messages(digits: np.ndarray) -> None:
         AutoEncoder.from_layer(net.layers[0])
     # Squared error accepts real-valued data outside [0, 1].
     AutoEncoder.create(64, 8, loss="squared_error", learning_rate=0.001, seed=0).partial_fit(digits * 16)
+
+
+def test_learning_rate_schedule_runs_across_fit_calls(digits: np.ndarray) -> None:
+    from weightwise.backprop.optimizers import Schedule
+
+    ae = AutoEncoder.create(
+        64, 8, learning_rate=0.1, schedule=Schedule("exponential", gamma=0.5), seed=0
+    )
+    first = ae.fit(digits[:200], epochs=2)
+    second = ae.fit(digits[:200], epochs=1)
+    np.testing.assert_allclose(first.learning_rate + second.learning_rate, [0.1, 0.05, 0.025])

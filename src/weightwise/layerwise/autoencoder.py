@@ -219,6 +219,7 @@ class AutoEncoder:
         self.loss = loss
         self.weight_decay = float(weight_decay)
         self.rng = check_random(seed)
+        self.n_epochs_ = 0  # completed epochs over all fit calls; drives the schedule
         if isinstance(optimizer, Optimizer):
             self.optimizer = optimizer
         elif optimizer == "sgd":
@@ -424,6 +425,7 @@ class AutoEncoder:
         Returns
         -------
         AutoEncoderHistory
+            This call's epochs, numbered from the learner's total so far (``n_epochs_``).
             ``reconstruction_error`` is the mean over the epoch's batches of the training loss
             (on corrupted inputs for a denoising auto-encoder, before each batch's update).
 
@@ -442,7 +444,9 @@ class AutoEncoder:
         params = self.parameters()
         history = AutoEncoderHistory()
         history.stop_reason = "max_epochs"
-        for epoch in range(epochs):
+        for _ in range(epochs):
+            # Epochs count across fit calls, so a second fit continues the learning-rate schedule.
+            epoch = self.n_epochs_
             t0 = time.perf_counter()
             start = [xp.asarray(p, copy=True) for p in params]
             self.optimizer.set_epoch(epoch)
@@ -468,6 +472,7 @@ class AutoEncoder:
                     "standardise the inputs.",
                     epoch + 1,
                 )
+            self.n_epochs_ += 1
             history.append(epoch + 1, epoch_loss, seconds, self.optimizer.learning_rate)
             logs = history.last()
             if V_val is not None:

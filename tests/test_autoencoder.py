@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+from weightwise.backprop.optimizers import Schedule
 from weightwise.errors import ConfigError, DataError
 from weightwise.layerwise.autoencoder import AutoEncoder
 from weightwise.layerwise.history import LayerEpochInfo
@@ -232,8 +233,6 @@ def test_bad_input_messages(digits: np.ndarray) -> None:
 
 
 def test_learning_rate_schedule_runs_across_fit_calls(digits: np.ndarray) -> None:
-    from weightwise.backprop.optimizers import Schedule
-
     ae = AutoEncoder.create(
         64, 8, learning_rate=0.1, schedule=Schedule("exponential", gamma=0.5), seed=0
     )

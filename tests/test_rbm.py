@@ -139,6 +139,25 @@ def test_pseudo_likelihood_matches_flipping_each_unit():
             # p(v_i | v_-i) = exp(-F(v)) / (exp(-F(v)) + exp(-F(v')))
             expected[n] += -np.logaddexp(0.0, F[0] - F[1])
     np.testing.assert_allclose(rbm.score_samples(V), expected, rtol=1e-12)
+    # a subset of units (what the per-epoch monitor uses for wide layers) gives those columns
+    full = rbm.conditional_log_likelihoods(V)
+    np.testing.assert_allclose(rbm.conditional_log_likelihoods(V, [1, 4]), full[:, [1, 4]], rtol=1e-12)
+
+
+def test_monitor_uses_a_fixed_unit_subset_for_wide_layers(monkeypatch):
+    import weightwise.layerwise.rbm as rbm_module
+
+    rbm = tiny_rbm()
+    V = prototype_data()
+    exact = float(np.mean(rbm.conditional_log_likelihoods(V)))
+    assert rbm._monitor_pseudo_likelihood(V) == pytest.approx(exact, rel=1e-12)
+    monkeypatch.setattr(rbm_module, "_MONITOR_ELEMENTS", len(V) * N_HIDDEN * 3)  # room for 3 units
+    first = rbm._monitor_pseudo_likelihood(V)
+    units = rbm._monitor_units.copy()
+    assert len(units) == 3 and rbm._monitor_pseudo_likelihood(V) == first  # same units each epoch
+    assert first == pytest.approx(
+        float(np.mean(rbm.conditional_log_likelihoods(V)[:, units])), rel=1e-12
+    )
 
 
 # -- learning -----------------------------------------------------------------------------------
@@ -514,6 +533,9 @@ def test_torch_matches_numpy_and_learns():
     np.testing.assert_allclose(t.propdown(t.propup(Vt)).numpy(), rbm.propdown(rbm.propup(V)), rtol=1e-12)
     np.testing.assert_allclose(t.free_energy(Vt).numpy(), rbm.free_energy(V), rtol=1e-12)
     np.testing.assert_allclose(t.score_samples(Vt).numpy(), rbm.score_samples(V), rtol=1e-12)
+    np.testing.assert_allclose(
+        t.conditional_log_likelihoods(Vt, [0, 5]).numpy(), rbm.conditional_log_likelihoods(V, [0, 5])
+    )
     assert t.log_partition() == pytest.approx(rbm.log_partition(), rel=1e-12)
     # training on tensors (float32, device draws) runs, updates the tensors in place, and learns
     model = BernoulliRBM.create(6, 4, backend="torch", seed=0, batch_size=10, final_momentum=0.5)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -58,10 +58,14 @@ from .history import LayerCallback, LayerEpochInfo, LayerHistory
 
 __all__ = ["BaseRBM", "BernoulliRBM", "GaussianRBM"]
 
+_RBM = TypeVar("_RBM", bound="BaseRBM")
+
 # Enumerating 2**n states is exact but only sensible for tiny models.
 MAX_ENUMERATED_UNITS = 20
 # Elements per chunk of the (rows, n_visible, n_hidden) tensor in the pseudo-likelihood.
 _PL_CHUNK_ELEMENTS = 1 << 22
+# Softplus evaluations allowed for the per-epoch pseudo-likelihood (a fraction of a second).
+_MONITOR_ELEMENTS = 1 << 24
 
 
 # --------------------------------------------------------------------------------------------------
@@ -270,11 +274,12 @@ class BaseRBM:
         self._q = None  # running mean hidden activity for the sparsity penalty
         self._chain: Array | None = None  # PCD fantasy particles (batch_size, n_visible)
         self._buffers: dict[int, _Buffers] = {}
+        self._monitor_units: np.ndarray | None = None  # visible units scored by the monitor
 
     # construction -----------------------------------------------------------------------------
     @classmethod
     def create(
-        cls,
+        cls: type[_RBM],
         n_visible: int,
         n_hidden: int,
         *,
@@ -283,7 +288,7 @@ class BaseRBM:
         device: Any = None,
         seed: int | Random | np.random.Generator | None = None,
         **params: Any,
-    ) -> BaseRBM:
+    ) -> _RBM:
         """A fresh RBM with Hinton's initialisation: ``W ~ N(0, 0.01**2)``, zero biases.
 
         ``params`` are the constructor's keyword arguments; ``seed`` draws the weights and then
@@ -299,7 +304,7 @@ class BaseRBM:
         return cls(W, b_hidden, seed=rng, **params)
 
     @classmethod
-    def from_layer(cls, layer: Dense, **params: Any) -> BaseRBM:
+    def from_layer(cls: type[_RBM], layer: Dense, **params: Any) -> _RBM:
         """An RBM that trains ``layer.W`` and ``layer.b`` in place (the same arrays, no copy).
 
         Raises
@@ -723,11 +728,18 @@ def _take_rows_into(V: Array, idx: Array, out: Array) -> Array:
 
 
 def _softplus(x: Array) -> Array:
-    """``log(1 + exp(x))``, one fused call per backend."""
+    """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``, never overflowing.
+
+    For NumPy this is written out in four in-place passes: about 5x faster than
+    ``np.logaddexp(0, x)``, which matters for the pseudo-likelihood's millions of evaluations.
+    """
     if isinstance(x, np.ndarray):
-        return np.logaddexp(0.0, x)
-    if is_numpy(namespace(x)):  # pragma: no cover - NumPy scalars
-        return np.logaddexp(0.0, x)
+        y = np.abs(x)
+        np.negative(y, out=y)
+        np.exp(y, out=y)
+        np.log1p(y, out=y)
+        y += np.maximum(x, 0.0)
+        return y
     try:
         import torch
 
@@ -807,28 +819,61 @@ class BernoulliRBM(BaseRBM):
         p = xp.clip(xp.mean(V, axis=0), eps, 1.0 - eps)
         self.b_visible[...] = xp.log(p / (1.0 - p))
 
-    def score_samples(self, V: Any) -> Array:
-        """Exact log pseudo-likelihood per sample, shape (n,).
+    def conditional_log_likelihoods(self, V: Array, units: Any = None) -> Array:
+        """``log p(v_i | v_-i)`` for each sample and each chosen visible unit, shape (n, k).
 
-        ``sum_i log p(v_i | v_-i)`` over *all* visible units, where ``p(v_i | v_-i) =
-        sigmoid(F(v with unit i flipped) - F(v))`` and flipping maps ``v_i`` to ``1 - v_i`` (exact
-        for binary data). Divide by ``n_visible`` for the per-unit value that
-        :class:`LayerHistory` records. Costs ``n * n_visible * n_hidden`` softplus evaluations,
-        done in chunks of rows.
+        ``p(v_i | v_-i) = sigmoid(F(v with unit i flipped) - F(v))``, flipping ``v_i`` to
+        ``1 - v_i`` (exact for binary data). Costs ``n * k * n_hidden`` softplus evaluations, done
+        in chunks of rows.
+
+        Parameters
+        ----------
+        V : array of shape (n, n_visible)
+            Checked data in the RBM's namespace.
+        units : sequence of int, optional
+            Visible units to score; all by default.
         """
-        V = self._check_data(V)
         xp = self.xp
+        W, b = self.W, self.b_visible
+        if units is not None:
+            index = asarray(np.asarray(units), xp, None, array_device(W)) if not is_numpy(xp) else units
+            W, b = xp.take(W, index, axis=0), xp.take(b, index, axis=0)
+            Vk = xp.take(V, index, axis=1)
+        else:
+            Vk = V
         x = V @ self.W + self.b_hidden  # (n, n_hidden)
         base = xp.sum(_softplus(x), axis=1)  # (n,)
-        d = 1.0 - 2.0 * V  # change of each unit when flipped, (n, n_visible)
-        rows = max(1, _PL_CHUNK_ELEMENTS // (self.n_visible * self.n_hidden))
+        d = 1.0 - 2.0 * Vk  # change of each chosen unit when flipped, (n, k)
+        k = int(W.shape[0])
+        rows = max(1, _PL_CHUNK_ELEMENTS // (k * self.n_hidden))
         parts = []
         for lo in range(0, int(V.shape[0]), rows):
             xc, dc = x[lo : lo + rows], d[lo : lo + rows]
-            flipped = xp.sum(_softplus(xc[:, None, :] + dc[:, :, None] * self.W[None, :, :]), axis=2)
-            delta = -dc * self.b_visible - (flipped - base[lo : lo + rows, None])  # F(v') - F(v)
-            parts.append(-xp.sum(_softplus(-delta), axis=1))
+            flipped = xp.sum(_softplus(xc[:, None, :] + dc[:, :, None] * W[None, :, :]), axis=2)
+            delta = -dc * b - (flipped - base[lo : lo + rows, None])  # F(v') - F(v), (rows, k)
+            parts.append(-_softplus(-delta))  # log sigmoid(delta)
         return xp.concat(parts)
+
+    def score_samples(self, V: Any) -> Array:
+        """Exact log pseudo-likelihood per sample, shape (n,): ``sum_i log p(v_i | v_-i)``.
+
+        Sums :meth:`conditional_log_likelihoods` over *all* visible units (not sklearn's
+        one-random-unit estimate). Divide by ``n_visible`` for the per-unit value that
+        :class:`LayerHistory` records.
+        """
+        return self.xp.sum(self.conditional_log_likelihoods(self._check_data(V)), axis=1)
+
+    def _monitor_pseudo_likelihood(self, V: Array) -> float:
+        # Exact over all units when that is cheap; otherwise over a fixed random subset of units
+        # (chosen once per RBM, so the curve is comparable across epochs): an unbiased estimate
+        # of the mean per sample and unit.
+        k = min(self.n_visible, max(1, _MONITOR_ELEMENTS // (int(V.shape[0]) * self.n_hidden)))
+        units = None
+        if k < self.n_visible:
+            if self._monitor_units is None or len(self._monitor_units) != k:
+                self._monitor_units = np.sort(self.rng.permutation(self.n_visible)[:k])
+            units = self._monitor_units
+        return float(self.xp.mean(self.conditional_log_likelihoods(V, units)))
 
     def free_energy_gradient(self, V: Array, weights: Array | None = None) -> dict[str, Array]:
         """Weighted mean over rows of ``-dF(v)/d theta``: the data term of the likelihood gradient.

@@ -207,3 +207,38 @@ def test_fit_with_wide_layers_matches_torch_optim(
     )
     for mine, theirs in zip(net.get_weights(), params, strict=True):
         np.testing.assert_allclose(mine, theirs.detach().numpy(), rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_equals_numpy() -> None:
+    from weightwise import run_xor
+
+    sizes = (5, 16, 3)
+    X, Y = _data(sizes, "softmax", "cross_entropy", 40, seed=14)
+    weights, losses = [], []
+    for backend, device in (("numpy", None), ("torch", "cuda")):
+        net = Network.create(
+            sizes, "relu", "softmax", "he_normal", Random(15), "float64", backend, device
+        )
+        g = backprop(net, *(net.xp.asarray(a, device=device) for a in (X, Y)), "cross_entropy")
+        weights.append([to_numpy(d) for d in g.as_list()])
+        hist = fit(
+            net,
+            X,
+            Y,
+            loss="cross_entropy",
+            optimizer=SGD(0.1, momentum=0.9),
+            epochs=3,
+            batch_size=8,
+            seed=16,
+        )
+        assert backend == "numpy" or net.layers[0].W.device.type == "cuda"
+        weights.append(net.get_weights())
+        losses.append(hist.loss)
+    for a, b in zip(weights[0] + weights[1], weights[2] + weights[3], strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-10)
+    on_gpu = run_xor(seed=0, dtype="float64", backend="torch", device="cuda", epochs=1000)
+    on_cpu = run_xor(seed=0, dtype="float64", epochs=1000)
+    for a, b in zip(on_gpu.network.get_weights(), on_cpu.network.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-8)

@@ -253,7 +253,7 @@ def test_multioutput_regressor_and_sigmoid_multiclass():
 
 
 # PyTorch ----------------------------------------------------------------------------------------
-def test_torch_tensors_in_tensors_out(blobs):
+def test_torch_tensors_in_tensors_out(blobs, tmp_path):
     torch = pytest.importorskip("torch")
     X, y = blobs
     Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y)
@@ -270,6 +270,9 @@ def test_torch_tensors_in_tensors_out(blobs):
     out = reg.predict(Xt)
     assert isinstance(out, torch.Tensor) and out.shape == (len(y),)
     assert isinstance(clf.score(Xt, yt), float)
+    # A model trained in PyTorch saves and loads back into PyTorch with identical answers.
+    back = BPClassifier.load(clf.save(tmp_path / "torch.safetensors"), backend="torch")
+    assert torch.equal(back.predict_proba(Xt), proba)
 
 
 def test_torch_and_numpy_backends_train_alike(blobs):

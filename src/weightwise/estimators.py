@@ -105,16 +105,15 @@ def _is_torch(x: Any) -> bool:
     return bool(array_api_compat.is_torch_array(x))
 
 
-def _extend(old: History, new: History) -> History:
-    """``old`` followed by ``new``, epochs renumbered to continue (warm start, partial_fit)."""
-    out = History.from_dict(old.to_dict())
-    offset = old.n_epochs
-    out.epoch += [e + offset for e in new.epoch]
+def _extend(history: History, new: History) -> None:
+    """Append ``new`` to ``history`` in place, epochs renumbered to continue (warm start,
+    partial_fit); in place so that many partial_fit calls stay linear in time."""
+    offset = history.n_epochs
+    history.epoch.extend(e + offset for e in new.epoch)
     for name in ("loss", "metric", "val_loss", "val_metric", "grad_norm", "seconds", "learning_rate"):
-        getattr(out, name).extend(getattr(new, name))
-    out.stop_reason = new.stop_reason
-    out.best_epoch = None if new.best_epoch is None else new.best_epoch + offset
-    return out
+        getattr(history, name).extend(getattr(new, name))
+    history.stop_reason = new.stop_reason
+    history.best_epoch = None if new.best_epoch is None else new.best_epoch + offset
 
 
 _PARAM_DOC = """
@@ -367,7 +366,7 @@ class _BaseBP(BaseEstimator):
         est.out_activation_ = net.activation_names[-1]
         est.n_iter_ = int(meta["n_iter"])
         est.history_ = History.from_dict(meta["history"])
-        est.loss_curve_ = list(est.history_.loss)
+        est.loss_curve_ = est.history_.loss
         est.validation_scores_ = meta.get("validation_scores")
         est._restore_target_metadata(meta)
         est._rng = Random(check_random_state(est.random_state))
@@ -460,9 +459,9 @@ class _BaseBP(BaseEstimator):
             seed=self._rng,
         )
         opt.epochs_done += history.n_epochs
-        self.history_ = _extend(self.history_, history)
+        _extend(self.history_, history)
         self.n_iter_ += history.n_epochs
-        self.loss_curve_ = list(self.history_.loss)
+        self.loss_curve_ = self.history_.loss  # the same list, not a copy
         if not incremental:
             self.validation_scores_ = scores or None  # this fit's; partial_fit keeps them
         stoppable = self.tol is not None or self.threshold is not None or self.early_stopping

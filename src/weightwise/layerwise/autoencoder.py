@@ -115,6 +115,8 @@ def _check_positive_int(value: Any, name: str) -> int:
 class AutoEncoder:
     """Tied-weight auto-encoder on one layer's arrays; denoising when ``corruption > 0``.
 
+    (With ``noise="gaussian"``, an explicit ``noise_std > 0`` also makes it denoising.)
+
     Parameters
     ----------
     W : array of shape (n_visible, n_hidden)
@@ -204,7 +206,9 @@ class AutoEncoder:
         if noise not in NOISES:
             raise unknown_name("noise", noise, NOISES)
         self.corruption = _check_probability(corruption)
-        if noise_std is not None and not (isinstance(noise_std, (int, float)) and noise_std >= 0):
+        is_number = isinstance(noise_std, (int, float, np.floating))
+        numeric_std = is_number and not isinstance(noise_std, bool)
+        if noise_std is not None and not (numeric_std and noise_std >= 0):
             raise ConfigError(f"noise_std must be a number >= 0, got {noise_std!r}")
         if not weight_decay >= 0:
             raise ConfigError(f"weight_decay must be >= 0, got {weight_decay!r}")

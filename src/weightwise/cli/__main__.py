@@ -1,0 +1,5 @@
+"""``python -m weightwise.cli``: the same as the ``weightwise`` command."""
+
+from . import main
+
+main()

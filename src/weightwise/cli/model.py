@@ -1,0 +1,186 @@
+"""``weightwise predict`` and ``weightwise info``: using and describing a saved model."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from .. import __version__
+from ..errors import ConfigError, DataError
+from .base import _user_errors_exit_1, app, console, err_console
+from .data import read_features
+from .progress import _fmt
+from .train import _loss_name, stop_reason
+
+
+def load_model(path: Path) -> tuple[Any, Any, dict[str, Any]]:
+    """An estimator (or None for a bare network), the network and the metadata of a model file.
+
+    The estimator class is the one named in the file (``BPClassifier``, ``BPRegressor``, ...);
+    nothing is unpickled.
+    """
+    from .. import estimators
+    from ..errors import ModelFileError
+    from ..io import load_network
+
+    net, meta, _ = load_network(path)
+    kind = meta.get("estimator")
+    if kind is None:
+        return None, net, meta
+    cls = getattr(estimators, str(kind), None)
+    if cls is None or not callable(getattr(cls, "load", None)):
+        raise ModelFileError(
+            f"{path} holds a {kind} model, which this version of weightwise cannot read; upgrade "
+            "weightwise or train the model again"
+        )
+    est = cls.load(path)
+    return est, est.network_, meta
+
+
+@app.command()
+@_user_errors_exit_1
+def predict(
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="Model file written by weightwise train.")
+    ],
+    data: Annotated[
+        str,
+        typer.Argument(
+            metavar="DATA",
+            help="A .csv with a header (features only, or name the label column with --target), "
+            "an .npz with array X, or digits/mnist (their test sets).",
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option(help="Column of the CSV to drop (the labels), if any.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write a CSV here instead of printing to stdout.")
+    ] = None,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Also give class probabilities (classifiers).")
+    ] = False,
+) -> None:
+    """Predict with a saved model: one prediction per line on stdout, or a CSV file with --out.
+
+    Classifiers give labels (with --proba, then one probability per class); regressors give
+    values (comma-separated for several targets). A bare network file gives its output units.
+    """
+    est, net, meta = load_model(model)
+    X = read_features(data, target)
+    n_in = int(net.sizes[0])
+    if X.shape[1] != n_in:
+        raise DataError(
+            f"{data} has {X.shape[1]} feature columns but the model expects {n_in}; give the same "
+            "columns as in training (name the label column with --target to drop it)"
+        )
+    header: list[str]
+    if est is None:
+        values = np.asarray(net.predict(np.asarray(X, dtype=np.dtype(meta["_file"]["dtype"]))))
+        header = [f"output_{j}" for j in range(values.shape[1])]
+        columns = [values[:, j] for j in range(values.shape[1])]
+    else:
+        pred = np.asarray(est.predict(X))
+        pred2 = pred.reshape(len(pred), -1)
+        k = pred2.shape[1]
+        header = ["prediction"] if pred2.shape[1] == 1 else [f"prediction_{j}" for j in range(k)]
+        columns = [pred2[:, j] for j in range(pred2.shape[1])]
+        if proba:
+            if not hasattr(est, "predict_proba"):
+                raise ConfigError(f"--proba needs a classifier; {model} holds a {type(est).__name__}")
+            p = np.asarray(est.predict_proba(X))
+            header += [f"proba_{c}" for c in est.classes_]
+            columns += [p[:, j] for j in range(p.shape[1])]
+    lines = [",".join(_cell(col[i]) for col in columns) for i in range(X.shape[0])]
+    if out is None:
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(",".join(header) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    err_console.print(f"{len(lines)} predictions written to {out}", highlight=False)
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell: integers as integers, floats with full precision, labels as text."""
+    if isinstance(value, np.floating):
+        return str(value)  # the shortest text that reads back to the same float32/float64
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (np.integer, np.bool_)):
+        return str(int(value))
+    return str(value)
+
+
+@app.command()
+@_user_errors_exit_1
+def info(
+    model: Annotated[
+        Path, typer.Argument(metavar="MODEL", help="Model file written by weightwise train.")
+    ],
+) -> None:
+    """Describe a saved model: architecture, parameter count, dtype, training history, versions."""
+    est, net, meta = load_model(model)
+    file_meta = meta["_file"]
+    kind = meta.get("estimator", "Network")
+    table = Table(title=f"{model}: {kind} {'-'.join(map(str, net.sizes))}")
+    for col in ("layer", "inputs", "outputs", "activation", "parameters"):
+        table.add_column(col, justify="right")
+    for l, layer in enumerate(net.layers, 1):
+        n = layer.n_in * layer.n_out + layer.n_out
+        table.add_row(str(l), str(layer.n_in), str(layer.n_out), layer.activation.name, f"{n:,}")
+    table.add_row("total", "", "", "", f"{net.n_params:,}", style="bold")
+    console.print(table)
+
+    summary = Table(show_header=False, title="summary")
+    summary.add_column("key")
+    summary.add_column("value")
+    summary.add_row("parameters", f"{net.n_params:,}")
+    summary.add_row("dtype", str(file_meta["dtype"]))
+    params = meta.get("params") or {}
+    if est is not None:
+        summary.add_row("loss", _loss_name(est, params.get("loss")))
+        for key in ("solver", "learning_rate", "batch_size", "alpha"):
+            if key in params:
+                summary.add_row(key, str(params[key]))
+    if meta.get("classes") is not None:
+        summary.add_row("classes", ", ".join(map(str, meta["classes"])))
+    history = meta.get("history")
+    if history:
+        from ..backprop.training import History
+
+        h = History.from_dict(history)
+        summary.add_row("epochs", str(h.n_epochs))
+        if h.loss:
+            summary.add_row("final training loss", _fmt(h.loss[-1], ".6g"))
+        if h.metric and not math.isnan(h.metric[-1]):
+            summary.add_row("final training accuracy", _fmt(h.metric[-1], ".4f"))
+        best = _best_validation(meta, h)
+        summary.add_row("best validation score", best)
+        summary.add_row("stop reason", stop_reason(h.stop_reason))
+        summary.add_row("training time", f"{sum(h.seconds):.1f} s")
+    else:
+        summary.add_row("history", "none recorded")
+    summary.add_row("saved by weightwise", str(file_meta.get("library_version")))
+    summary.add_row("file format version", str(file_meta.get("format_version")))
+    summary.add_row("this weightwise", __version__)
+    console.print(summary)
+
+
+def _best_validation(meta: dict[str, Any], h: Any) -> str:
+    """The best validation score recorded (the estimator's, else the loop's), with its epoch."""
+    scores = meta.get("validation_scores")
+    if scores:
+        clean = [np.nan if s is None else float(s) for s in scores]
+        e = int(np.nanargmax(clean))
+        return f"{clean[e]:.4f} (epoch {e + 1})"
+    vals = [v for v in h.val_metric if not math.isnan(v)]
+    if vals:
+        e = int(np.nanargmax(h.val_metric))
+        return f"{h.val_metric[e]:.4f} (epoch {e + 1})"
+    return "- (no validation set)"

@@ -1,0 +1,93 @@
+"""Parsing of option strings: layer sizes, activations, batch sizes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import ConfigError, DataError
+
+
+def parse_layers(spec: str, option: str = "--layers") -> list[int]:
+    """Layer sizes from a string such as ``"64-100-100-10"`` (``,`` also separates).
+
+    Raises
+    ------
+    ConfigError
+        When a part is not a positive integer; the message shows the expected form.
+    """
+    parts = [p.strip() for p in spec.replace(",", "-").split("-")]
+    example = "e.g. 64-100-10 (input, hidden, output sizes) or 100-100 (hidden sizes only)"
+    if not spec.strip() or any(p == "" for p in parts):
+        raise ConfigError(
+            f"{option} {spec!r} does not parse: write positive integers joined by '-', {example}"
+        )
+    sizes = []
+    for p in parts:
+        if not p.isdigit() or int(p) < 1:
+            raise ConfigError(
+                f"{option} {spec!r} does not parse: {p!r} is not a positive integer; write positive "
+                f"integers joined by '-', {example}"
+            )
+        sizes.append(int(p))
+    return sizes
+
+
+def split_layers(
+    sizes: Sequence[int], n_features: int, n_outputs: Sequence[int]
+) -> tuple[tuple[int, ...], int | None]:
+    """The hidden sizes meant by ``--layers``: full sizes (input-hidden-output) or hidden only.
+
+    ``sizes`` is read as *full* when it has at least three sizes and either its first size equals
+    the data's feature count or its last size is a valid output size; then both ends must match.
+    Otherwise every size is a hidden layer (``--hidden`` always means that).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+    n_features : int
+        Columns of the training data.
+    n_outputs : sequence of int
+        Output sizes that fit the task (a binary classifier may have 1 or 2 output units).
+
+    Returns
+    -------
+    hidden : tuple of int
+    n_out : int or None
+        The output size when ``sizes`` were full sizes, else None.
+    """
+    sizes = list(sizes)
+    looks_full = len(sizes) >= 3 and (sizes[0] == n_features or sizes[-1] in n_outputs)
+    if not looks_full:
+        return tuple(sizes), None
+    spec = "-".join(map(str, sizes))
+    outs = " or ".join(map(str, n_outputs))
+    if sizes[0] != n_features:
+        fixed = "-".join(map(str, [n_features, *sizes[1:]]))
+        raise DataError(
+            f"--layers {spec}: the first size {sizes[0]} must equal the data's feature count "
+            f"{n_features}; use --layers {fixed}, or give hidden sizes only with "
+            f"--hidden {'-'.join(map(str, sizes))}"
+        )
+    if sizes[-1] not in n_outputs:
+        fixed = "-".join(map(str, [*sizes[:-1], n_outputs[-1]]))
+        raise DataError(
+            f"--layers {spec}: the last size {sizes[-1]} must equal the number of outputs {outs} "
+            f"(classes, or target columns); use --layers {fixed}, or give hidden sizes only with "
+            f"--hidden {'-'.join(map(str, sizes[1:]))}"
+        )
+    return tuple(sizes[1:-1]), sizes[-1]
+
+
+def parse_activation(spec: str) -> str | tuple[str, ...]:
+    """One activation name, or one per hidden layer separated by commas (``"relu,tanh"``)."""
+    names = tuple(s.strip() for s in spec.split(","))
+    return names[0] if len(names) == 1 else names
+
+
+def parse_batch_size(spec: str) -> int | str:
+    """``"auto"``, ``"full"`` or a positive integer."""
+    if spec in ("auto", "full"):
+        return spec
+    if spec.isdigit() and int(spec) > 0:
+        return int(spec)
+    raise ConfigError(f"--batch-size {spec!r}: give a positive integer, 'auto' or 'full'")

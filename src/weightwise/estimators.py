@@ -592,22 +592,19 @@ class _BaseBP(BaseEstimator):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 extra = ', "auto" or "full"' if name == "batch_size" else ""
                 raise ConfigError(f"{name} must be a positive integer{extra}, got {value!r}")
-        ranges: dict[str, tuple[Any, float, float, str]] = {
-            "learning_rate": (self.learning_rate, 0.0, math.inf, "> 0"),
-            "alpha": (self.alpha, -1e-300, math.inf, ">= 0"),
-            "momentum": (self.momentum, -1e-300, 1.0, "in [0, 1)"),
-            "validation_fraction": (self.validation_fraction, 0.0, 1.0, "in (0, 1)"),
+        in_range: dict[str, tuple[Any, Any, str]] = {
+            "learning_rate": (self.learning_rate, lambda v: v > 0, "> 0"),
+            "alpha": (self.alpha, lambda v: v >= 0, ">= 0"),
+            "momentum": (self.momentum, lambda v: 0 <= v < 1, "in [0, 1)"),
+            "validation_fraction": (self.validation_fraction, lambda v: 0 < v < 1, "in (0, 1)"),
+            "tol": (self.tol, lambda v: v >= 0, ">= 0 or None"),
+            "threshold": (self.threshold, lambda v: v > 0, "> 0 or None"),
         }
-        for name, (value, low, high, text) in ranges.items():
-            ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-            if not ok or not low < value < high:
+        for name, (value, ok, text) in in_range.items():
+            number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            optional = value is None and name in ("tol", "threshold")
+            if not (optional or (number and ok(value))):
                 raise ConfigError(f"{name} must be {text}, got {value!r}")
-        if self.tol is not None and not (isinstance(self.tol, (int, float)) and self.tol >= 0):
-            raise ConfigError(f"tol must be >= 0 or None, got {self.tol!r}")
-        if self.threshold is not None and not (
-            isinstance(self.threshold, (int, float)) and self.threshold > 0
-        ):
-            raise ConfigError(f"threshold must be > 0 or None, got {self.threshold!r}")
         if self.backend == "torch" or self.device is not None:
             try:
                 import torch  # noqa: F401

@@ -19,8 +19,57 @@ from .net.losses import LOSSES, get_loss
 from .net.network import Dense, Forward, Network
 from .presets import TEXTBOOK_XOR, XorPreset, run_xor
 
+# The faces a user touches import scikit-learn, safetensors and matplotlib; load them on first use so
+# `import weightwise` stays fast for the maths alone.
+_LAZY = {
+    "BPClassifier": "estimators",
+    "BPRegressor": "estimators",
+    "RBM": "estimators",
+    "DBN": "estimators",
+    "StackedAutoEncoder": "estimators",
+    "load_xor": "datasets",
+    "load_digits": "datasets",
+    "load_mnist": "datasets",
+    "load_csv": "datasets",
+    "load_npz": "datasets",
+    "save_network": "io",
+    "load_network": "io",
+    "pretrain": "layerwise.greedy",
+    "pretrain_then_finetune": "layerwise.greedy",
+    "BernoulliRBM": "layerwise.rbm",
+    "GaussianRBM": "layerwise.rbm",
+    "AutoEncoder": "layerwise.autoencoder",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'weightwise' has no attribute {name!r}")
+
+
 __all__ = [
     "ACTIVATIONS",
+    "AutoEncoder",
+    "BPClassifier",
+    "BPRegressor",
+    "BernoulliRBM",
+    "DBN",
+    "GaussianRBM",
+    "RBM",
+    "StackedAutoEncoder",
+    "load_csv",
+    "load_digits",
+    "load_mnist",
+    "load_network",
+    "load_npz",
+    "load_xor",
+    "pretrain",
+    "pretrain_then_finetune",
+    "save_network",
     "INITIALIZERS",
     "LOSSES",
     "SGD",

@@ -66,13 +66,13 @@ def test_norms_equal_those_of_the_gradient_arrays() -> None:
     assert flow.epochs == [1, 2]
     for e in (0, 1):
         batches = [b for b, (ep, _) in enumerate(rec.where) if ep == e + 1]
+        sampled_batches = batches[::2]  # batches 0 and 2 of each epoch
         for l in range(3):
-            rms_dW = math.sqrt(np.mean([np.sum(rec.dW[b][l] ** 2) for b in batches]))
-            rms_delta = math.sqrt(np.mean([np.sum(rec.deltas[b][l] ** 2) for b in batches]))
+            rms_dW = math.sqrt(np.mean([np.sum(rec.dW[b][l] ** 2) for b in sampled_batches]))
+            rms_delta = math.sqrt(np.mean([np.sum(rec.deltas[b][l] ** 2) for b in sampled_batches]))
             assert flow.grad_norm[e][l] == pytest.approx(rms_dW, rel=1e-12)
             assert flow.delta_norm[e][l] == pytest.approx(rms_delta, rel=1e-12)
-            # Output statistics come from the sampled batches 0 and 2 of each epoch.
-            sampled = np.concatenate([rec.outputs[b][l] for b in batches[::2]])
+            sampled = np.concatenate([rec.outputs[b][l] for b in sampled_batches])
             assert flow.activation_mean[e][l] == pytest.approx(sampled.mean(), rel=1e-10)
             assert flow.activation_std[e][l] == pytest.approx(sampled.std(), rel=1e-8)
             if l < 2:
@@ -83,6 +83,29 @@ def test_norms_equal_those_of_the_gradient_arrays() -> None:
         )
     assert math.isnan(flow.saturation[0][2])  # softmax output: no saturation statistic
     assert all(math.isnan(v) for v in flow.dead_fraction[0])  # no ReLU layer
+
+
+def test_dW_is_formed_only_for_sampled_batches() -> None:
+    # SGD keeps its fused update (dW left factored) on the batches GradientFlow does not sample.
+    class Spy:
+        def wants_weight_grads(self, epoch: int, batch: int) -> bool:
+            return False
+
+        def __init__(self) -> None:
+            self.formed: list[bool] = []
+
+        def on_batch(self, info: BatchInfo) -> None:
+            self.formed.append(info.gradients.dW[0] is not None)
+
+        def __call__(self, info: object) -> None:
+            return None
+
+    X, Y = _data(n=320)
+    spy, flow = Spy(), GradientFlow(sample_every=4)
+    ww.fit(_net(), X, Y, loss="cross_entropy", epochs=1, batch_size=32, callbacks=[spy, flow],
+           record_grad_norm=False, seed=0)  # fmt: skip
+    assert spy.formed == [b % 4 == 0 for b in range(10)]
+    assert all(math.isfinite(v) for v in flow.grad_norm[0] + flow.update_ratio[0])
 
 
 def test_full_batch_norms_equal_a_fresh_backprop() -> None:

@@ -129,6 +129,9 @@ class BatchInfo:
 
     ``gradients`` (and its ``forward``) come from the weights *before* the step; ``network`` holds
     the weights after it. Diagnostics read per-layer statistics from here without a second pass.
+    ``gradients.dW`` is formed for every batch unless the callback (or the object whose
+    ``on_batch`` it is) has a method ``wants_weight_grads(epoch, batch) -> bool`` that says it
+    can do without; then SGD may leave ``dW`` factored (``None``) and fold it into its update.
     """
 
     epoch: int
@@ -139,6 +142,13 @@ class BatchInfo:
 
 
 BatchCallback = Callable[[BatchInfo], None]
+
+
+def _wants_weight_grads(hook: Any) -> Callable[[int, int], bool]:
+    """``wants_weight_grads(epoch, batch)`` of a batch hook or its owner; always True if absent."""
+    owner = getattr(hook, "__self__", hook)  # a bound ``on_batch``: ask its object
+    wants = getattr(owner, "wants_weight_grads", None)
+    return wants if callable(wants) else lambda epoch, batch: True
 
 
 def accuracy(output: Array, Y: Array) -> float:
@@ -278,12 +288,13 @@ def fit(
         for cb in callbacks
         if callable(getattr(cb, "on_batch", None))
     ]
+    hooks_want_dW = [_wants_weight_grads(hook) for hook in on_batch]
 
     xp, dtype, dev = net.xp, net.dtype, net.device
     X, Y = check_X_Y(X, Y, net.sizes[0], net.sizes[-1])
     X, Y = to_network(X, xp, dtype, dev), to_network(Y, xp, dtype, dev)
     if validation_data is not None:
-        Xv, Yv = check_X_Y(*validation_data, net.sizes[0], net.sizes[-1])
+        Xv, Yv = check_X_Y(*validation_data, net.sizes[0], net.sizes[-1], ("X_val", "y_val"))
         Xv, Yv = to_network(Xv, xp, dtype, dev), to_network(Yv, xp, dtype, dev)
     out_name = net.layers[-1].activation.name
     if metric == "auto":
@@ -339,7 +350,8 @@ def fit(
                 # Gradient norms are sampled on about 8 batches per epoch; the other batches
                 # leave dW factored so SGD folds it into its update (one gemm per layer).
                 sample = record_grad_norm and n_batches % norm_stride == 0
-                g = backprop(net, xb, yb, loss_fn, reduction, weight_grads=sample or bool(on_batch))
+                need_dW = sample or any(wants(epoch + 1, n_batches) for wants in hooks_want_dW)
+                g = backprop(net, xb, yb, loss_fn, reduction, weight_grads=need_dW)
                 if g.dW[0] is None:
                     opt.step_factored(params, g)
                 else:
@@ -364,9 +376,10 @@ def fit(
                 net.set_weights(start["weights"])
                 what = "NaN" if math.isnan(epoch_loss) else "infinite"
                 if math.isfinite(epoch_loss):
-                    what = "finite but the weights overflowed to inf/NaN"
+                    what = "stayed finite but the weights overflowed to inf/NaN"
+                became = "" if math.isfinite(epoch_loss) else "became "
                 raise DivergenceError(
-                    f"training diverged in epoch {epoch + 1}: the loss became {what}. The network "
+                    f"training diverged in epoch {epoch + 1}: the loss {became}{what}. The network "
                     f"keeps its weights from the end of epoch {epoch}. Use a smaller learning rate "
                     f"(now {opt.learning_rate:g}; try {opt.learning_rate / 10:g}), or the 'mean' "
                     "reduction, or standardise the inputs.",

@@ -5,11 +5,11 @@ Everything here is read from what one training step computes anyway (the :class:
 second backward pass is run. Per layer ``l`` (1-based, the last one is the output layer) and epoch:
 
 ``grad_norm``
-    Root mean square over the epoch's batches of ``||dLoss/dW_l||_2`` (Frobenius), the same
-    definition as :attr:`History.grad_norm`. RMS, not the mean, so one huge batch gradient shows.
+    Root mean square over the epoch's sampled batches of ``||dLoss/dW_l||_2`` (Frobenius), as
+    :attr:`History.grad_norm`. RMS, not the mean, so one huge batch gradient shows.
 ``delta_norm``
-    Root mean square over the batches of ``||delta_l||_2 = ||dLoss/dz_l||_2`` (with the loss's
-    reduction applied, so ``"mean"`` divides by the batch size).
+    Root mean square over the sampled batches of ``||delta_l||_2 = ||dLoss/dz_l||_2`` (with the
+    loss's reduction applied, so ``"mean"`` divides by the batch size).
 ``update_ratio``
     Mean over the measured steps of ``||W_l(after) - W_l(before)|| / ||W_l(before)||``: the step the
     optimiser actually took, whatever its rule (SGD, momentum, Adam, weight decay). The weights are
@@ -27,9 +27,11 @@ second backward pass is run. Per layer ``l`` (1-based, the last one is the outpu
 ``weight_norm``
     ``||W_l||_2`` at the end of the epoch.
 
-The statistics of the outputs and the update ratio are taken on every ``sample_every``-th batch
-to keep the cost a few per cent of an epoch (measured in ``benchmarks/diagnostics_overhead.py``);
-the gradient norms, one BLAS dot product per layer, on every batch.
+Every statistic is taken on the sampled batches ``0, k, 2k, ...`` of each epoch
+(``k = sample_every``), and the update ratio on the step after each of them. The training loop forms
+``dW`` only for the sampled batches (see :meth:`GradientFlow.wants_weight_grads`), so plain SGD keeps
+its fused update on the others; the cost stays a few per cent of an epoch (measured in
+``benchmarks/diagnostics_overhead.py``).
 
 References
 ----------
@@ -228,8 +230,8 @@ class GradientFlow:
     Parameters
     ----------
     sample_every : int
-        Output statistics (saturation, dead units, mean, spread) and update ratios are taken on
-        batches ``0, k, 2k, ...`` of each epoch; gradient norms on every batch.
+        Statistics are taken on batches ``0, k, 2k, ...`` of each epoch (``k = sample_every``);
+        1 takes every batch.
     margin : float
         Saturation margin (0.01).
     thresholds : Thresholds, optional
@@ -276,6 +278,14 @@ class GradientFlow:
         self._before_sq: list[Any] = []
 
     # hooks called by the training loop -----------------------------------------------------------
+    def wants_weight_grads(self, epoch: int, batch: int) -> bool:
+        """Asked by the training loop before each batch: is ``dW`` needed (a sampled batch)?
+
+        On the other batches SGD may fold ``dW`` into its update, which is worth far more than
+        these statistics cost (about 30% of a batch on 784-500-500-500-10).
+        """
+        return batch % self.sample_every == 0
+
     def on_batch(self, info: BatchInfo) -> None:
         """Accumulate one batch's statistics (called after the batch's optimiser step)."""
         g, net = info.gradients, info.network
@@ -284,13 +294,15 @@ class GradientFlow:
             if not self.activations:
                 self.activations = net.activation_names
         acc = self._acc
-        acc["n_batches"] += 1
-        for l, (dW, delta) in enumerate(zip(g.dW, g.deltas, strict=True)):
-            acc["grad_sq"][l] = acc["grad_sq"][l] + sq_norm(dW)
-            acc["delta_sq"][l] = acc["delta_sq"][l] + sq_norm(delta)
         if self._before is not None:
             self._measure_update(net, acc)
         if info.batch % self.sample_every == 0:
+            acc["n_batches"] += 1
+            for l, (dW, delta) in enumerate(zip(g.dW, g.deltas, strict=True)):
+                if dW is None:  # left factored by a caller that did not ask us first
+                    dW = g.forward.activations[l].T @ delta
+                acc["grad_sq"][l] = acc["grad_sq"][l] + sq_norm(dW)
+                acc["delta_sq"][l] = acc["delta_sq"][l] + sq_norm(delta)
             self._sample_outputs(net, g.forward.activations[1:], acc)
             xp = net.xp
             self._before = [xp.asarray(layer.W, copy=True) for layer in net.layers]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..net.backend import Array, namespace
 from ..net.losses import Loss, get_loss
 from ..net.network import Forward, Network
+from ..net.validation import check_shapes
 
 
 @dataclass
@@ -80,6 +81,8 @@ def backprop(
     Gradients
     """
     loss_fn = get_loss(loss)
+    loss_fn.check_output(net.layers[-1].activation)
+    check_shapes(X, Y, net.sizes[0], net.sizes[-1])
     xp = namespace(X)
     fwd = net.forward(X)
     out = net.layers[-1].activation
@@ -109,6 +112,8 @@ def loss_value(
 ) -> float:
     """The loss of ``net`` on ``(X, Y)`` as a Python float (forward pass only)."""
     loss_fn = get_loss(loss)
+    loss_fn.check_output(net.layers[-1].activation)
+    check_shapes(X, Y, net.sizes[0], net.sizes[-1])
     a = X
     z = X
     for layer in net.layers:

@@ -294,7 +294,7 @@ def fit(
     X, Y = check_X_Y(X, Y, net.sizes[0], net.sizes[-1])
     X, Y = to_network(X, xp, dtype, dev), to_network(Y, xp, dtype, dev)
     if validation_data is not None:
-        Xv, Yv = check_X_Y(*validation_data, net.sizes[0], net.sizes[-1])
+        Xv, Yv = check_X_Y(*validation_data, net.sizes[0], net.sizes[-1], ("X_val", "y_val"))
         Xv, Yv = to_network(Xv, xp, dtype, dev), to_network(Yv, xp, dtype, dev)
     out_name = net.layers[-1].activation.name
     if metric == "auto":
@@ -376,9 +376,10 @@ def fit(
                 net.set_weights(start["weights"])
                 what = "NaN" if math.isnan(epoch_loss) else "infinite"
                 if math.isfinite(epoch_loss):
-                    what = "finite but the weights overflowed to inf/NaN"
+                    what = "stayed finite but the weights overflowed to inf/NaN"
+                became = "" if math.isfinite(epoch_loss) else "became "
                 raise DivergenceError(
-                    f"training diverged in epoch {epoch + 1}: the loss became {what}. The network "
+                    f"training diverged in epoch {epoch + 1}: the loss {became}{what}. The network "
                     f"keeps its weights from the end of epoch {epoch}. Use a smaller learning rate "
                     f"(now {opt.learning_rate:g}; try {opt.learning_rate / 10:g}), or the 'mean' "
                     "reduction, or standardise the inputs.",

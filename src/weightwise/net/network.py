@@ -28,6 +28,7 @@ from .backend import (
 )
 from .backend import device as array_device
 from .initializers import Init, get_initializer
+from .validation import check_shapes
 
 
 class Dense:
@@ -232,6 +233,7 @@ class Network:
 
     def transform(self, X: Array, n_layers: int) -> Array:
         """Output of the first ``n_layers`` layers (the input for ``n_layers == 0``)."""
+        check_shapes(X, None, self.sizes[0], None)
         a = X
         for layer in self.layers[:n_layers]:
             a = layer(a)

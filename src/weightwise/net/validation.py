@@ -60,20 +60,54 @@ def _host(x: Array) -> np.ndarray:
     return to_numpy(x)
 
 
-def check_X_Y(X: Any, Y: Any, n_in: int | None = None, n_out: int | None = None) -> tuple[Array, Array]:
-    """Validate a training pair; ``Y`` of shape (n_samples,) becomes (n_samples, 1)."""
-    X = check_matrix(X, "X")
-    Y = as_array(Y, "y")
+def check_X_Y(
+    X: Any,
+    Y: Any,
+    n_in: int | None = None,
+    n_out: int | None = None,
+    names: tuple[str, str] = ("X", "y"),
+) -> tuple[Array, Array]:
+    """Validate a training pair; ``Y`` of shape (n_samples,) becomes (n_samples, 1).
+
+    ``names`` label the arrays in messages (``("X_val", "y_val")`` for a validation set).
+    """
+    xn, yn = names
+    X = check_matrix(X, xn)
+    Y = as_array(Y, yn)
     if len(Y.shape) == 1:
         Y = namespace(Y).reshape(Y, (-1, 1))
-    Y = check_matrix(Y, "y")
+    Y = check_matrix(Y, yn)
     if X.shape[0] != Y.shape[0]:
-        raise DataError(f"X and y have different numbers of samples: {X.shape[0]} and {Y.shape[0]}")
-    if n_in is not None and X.shape[1] != n_in:
-        raise DataError(f"X has {X.shape[1]} features but the network's input layer has {n_in} units")
-    if n_out is not None and Y.shape[1] != n_out:
-        raise DataError(f"y has {Y.shape[1]} columns but the network's output layer has {n_out} units")
+        raise DataError(
+            f"{xn} and {yn} have different numbers of samples: {X.shape[0]} and {Y.shape[0]}"
+        )
+    check_shapes(X, Y, n_in, n_out, names)
     return X, Y
+
+
+def check_shapes(
+    X: Array,
+    Y: Array | None,
+    n_in: int | None,
+    n_out: int | None,
+    names: tuple[str, str] = ("X", "y"),
+) -> None:
+    """Cheap shape checks against a network's input and output sizes (no pass over the data)."""
+    xn, yn = names
+    if len(X.shape) != 2:
+        raise DataError(f"{xn} must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
+    if n_in is not None and X.shape[1] != n_in:
+        raise DataError(f"{xn} has {X.shape[1]} features but the network's input layer has {n_in} units")
+    if Y is None:
+        return
+    if len(Y.shape) != 2 or Y.shape[0] != X.shape[0]:
+        raise DataError(
+            f"{yn} must have shape ({X.shape[0]}, n_outputs) to match {xn}, got {tuple(Y.shape)}"
+        )
+    if n_out is not None and Y.shape[1] != n_out:
+        raise DataError(
+            f"{yn} has {Y.shape[1]} columns but the network's output layer has {n_out} units"
+        )
 
 
 def to_network(x: Array, xp: Any, dtype: Any, device: Any) -> Array:

@@ -1,34 +1,5 @@
-"""scikit-learn estimators on top of the engine: :class:`BPClassifier` and :class:`BPRegressor`.
-
-Each estimator builds a :class:`~weightwise.net.network.Network` with
-:meth:`~weightwise.net.network.Network.create` and trains it with the engine's loop
-(:func:`weightwise.backprop.training.fit`); nothing here does arithmetic of its own beyond encoding
-labels and scoring. ``fit`` runs in three steps, in this order: validate and encode the data; build
-(or, with ``warm_start``/``partial_fit``, keep) the network; adjust it back to front by BP. Greedy
-layer-wise pre-training belongs between the second and third step.
-
-Conventions shared by both estimators
--------------------------------------
-- **Arrays.** ``X`` may be a NumPy array (or anything :func:`sklearn.utils.validation.validate_data`
-  accepts, pandas included) or a PyTorch tensor. Results follow the input: a tensor in gives a
-  tensor out, on the input's device, in the network's dtype; a NumPy input gives NumPy results in
-  ``X``'s floating dtype (the network's for integer ``X``), as scikit-learn's MLP does. Sparse input is
-  refused with scikit-learn's ``TypeError`` (convert with ``X.toarray()``): a dense layer would
-  densify it anyway.
-- **backend** ``"auto"`` trains on the input's library and device (PyTorch tensors train in
-  PyTorch); ``"numpy"``/``"torch"`` force one. ``device`` picks a PyTorch device.
-- **alpha** is scikit-learn's L2 penalty: ``alpha / 2 * sum ||W_l||^2`` (weights only, not biases)
-  added to each mini-batch's loss, divided by the batch size with ``reduction="mean"`` (exactly
-  :class:`sklearn.neural_network.MLPClassifier`; the nominal batch size is used for the last,
-  smaller batch). ``loss_curve_`` records the data loss without the penalty.
-- **Stopping.** Training stops at ``max_epochs``; earlier when the training loss has not improved by
-  ``tol`` for ``n_iter_no_change`` epochs (``tol=None`` turns this off), when it falls below
-  ``threshold`` (the textbook's error threshold), or with ``early_stopping`` when the loss on a
-  held-out ``validation_fraction`` has not improved by ``tol`` for ``n_iter_no_change`` epochs; the
-  best weights are then restored. ``validation_scores_`` records the validation accuracy (or R^2).
-- **partial_fit** runs one epoch over the given batch; the optimiser's state and the learning-rate
-  schedule carry over between calls. The stopping rules and early stopping do not apply to it.
-"""
+"""What :class:`BPClassifier` and :class:`BPRegressor` share: :class:`_BaseBP` (validation, the
+three steps of ``fit``, save/load) and the optimisers with scikit-learn's L2 penalty."""
 
 from __future__ import annotations
 
@@ -41,26 +12,20 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from .backprop.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
-from .backprop.training import EpochInfo, History
-from .backprop.training import fit as train
-from .errors import ConfigError, DataError, ModelFileError
-from .net.activations import get_activation
-from .net.backend import DTYPES, Array, Random, asarray, to_numpy
-from .net.losses import get_loss
-from .net.network import Network
-from .net.validation import check_matrix, to_network
-
-__all__ = ["BPClassifier", "BPRegressor"]
-
+from ..backprop.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
+from ..backprop.training import EpochInfo, History
+from ..backprop.training import fit as train
+from ..errors import ConfigError, DataError, ModelFileError
+from ..net.backend import DTYPES, Array, Random, asarray, to_numpy
+from ..net.losses import get_loss
+from ..net.network import Network
+from ..net.validation import check_matrix, to_network
 
 # --------------------------------------------------------------------------------------------------
 # optimisers with scikit-learn's L2 (weights only) and a schedule clock that survives partial_fit
@@ -310,7 +275,7 @@ class _BaseBP(BaseEstimator):
         ``n_features_in_`` and the training history. Nothing is pickled. The optimiser's state is
         not kept: ``partial_fit`` after :meth:`load` starts a fresh optimiser.
         """
-        from .io import save_network
+        from ..io import save_network
 
         check_is_fitted(self, "network_")
         params = {k: self._jsonable_param(v) for k, v in self.get_params().items()}
@@ -345,7 +310,7 @@ class _BaseBP(BaseEstimator):
         ModelFileError
             For a damaged or altered file, or one that holds another kind of model.
         """
-        from .io import load_network
+        from ..io import load_network
 
         net, meta, _ = load_network(path, backend=backend, device=device)
         kind = meta.get("estimator")
@@ -713,248 +678,3 @@ class _BaseBP(BaseEstimator):
 
     def _restore_target_metadata(self, meta: dict[str, Any]) -> None:
         return None
-
-
-# --------------------------------------------------------------------------------------------------
-
-
-class BPClassifier(ClassifierMixin, _BaseBP):
-    __doc__ = f"""A multi-layer perceptron classifier trained by back-propagation.
-
-    Labels may be integers or strings; ``y`` may also be a 2-D 0/1 indicator matrix (multi-label).
-    Output layer and loss by default:
-
-    - two classes: one sigmoid unit, binary cross-entropy (as :class:`sklearn.neural_network.
-      MLPClassifier`); ``output_activation="softmax"`` gives two softmax units instead;
-    - three or more classes: softmax units, cross-entropy;
-    - multi-label: one sigmoid unit per label, binary cross-entropy; ``predict`` thresholds at 0.5.
-
-    The textbook's choice, sigmoid outputs with squared error, is ``output_activation="sigmoid",
-    loss="squared_error"``; several sigmoid units are then one-per-class, ``predict`` takes the
-    largest and ``predict_proba`` normalises them to sum to one. Only ``"sigmoid"`` and
-    ``"softmax"`` outputs are accepted. See :mod:`weightwise.estimators` for the conventions on
-    arrays, devices, ``alpha`` and the stopping rules.
-
-    Parameters
-    ----------{_PARAM_DOC}
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels (``arange(n_labels)`` for multi-label targets).{_ATTR_DOC}
-    Examples
-    --------
-    >>> from weightwise.estimators import BPClassifier
-    >>> clf = BPClassifier(hidden_layer_sizes=(16,), max_epochs=50, tol=None, random_state=0)
-    >>> X = [[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]]
-    >>> clf.fit(X, ["a", "a", "b", "b"]).classes_.tolist()
-    ['a', 'b']
-    >>> clf.predict_proba([[0.0, 0.0]]).shape
-    (1, 2)
-    """
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        assert tags.classifier_tags is not None
-        tags.classifier_tags.multi_label = True
-        return tags
-
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> BPClassifier:
-        """One epoch of training on ``(X, y)``, continuing from the current weights.
-
-        Parameters
-        ----------
-        X : array-like or tensor of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-        classes : array-like of shape (n_classes,), optional
-            Every label the estimator will see; required on the first call (not for multi-label
-            indicator targets).
-
-        Returns
-        -------
-        self
-        """
-        result: BPClassifier = self._fit(X, y, incremental=True, classes=classes)
-        return result
-
-    def predict(self, X: Any) -> Any:
-        """Predicted labels, shape (n_samples,) or (n_samples, n_labels) for multi-label targets.
-
-        A tensor input gives a tensor (on its device) when the labels are numbers; string labels
-        come back as a NumPy array.
-        """
-        out, like = self._output(X)
-        xp = self.network_.xp
-        if self._target_type == "multilabel-indicator":
-            return self._returned(xp.astype(out > 0.5, xp.int64), like)
-        if out.shape[1] == 1:
-            idx = xp.astype(out[:, 0] > 0.5, xp.int64)
-        else:
-            idx = xp.argmax(out, axis=1)
-        if like[0] == "torch" and self.classes_.dtype.kind in "biuf":
-            import torch
-
-            classes = torch.as_tensor(self.classes_, device=like[1])
-            return classes[self._returned(idx, like)]
-        return self.classes_[to_numpy(idx)]
-
-    def predict_proba(self, X: Any) -> Any:
-        """Class probabilities, shape (n_samples, n_classes); per-label for multi-label targets."""
-        out, like = self._output(X)
-        xp = self.network_.xp
-        if self._target_type != "multilabel-indicator":
-            if out.shape[1] == 1:
-                out = xp.concat([1.0 - out, out], axis=1)
-            elif self.out_activation_ != "softmax":
-                out = out / xp.sum(out, axis=1, keepdims=True)
-        return self._returned(out, like)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean accuracy (subset accuracy for multi-label targets)."""
-        pred = self.predict(X)
-        y = to_numpy(y) if _is_torch(y) else y
-        return float(accuracy_score(y, to_numpy(pred), sample_weight=sample_weight))
-
-    # targets --------------------------------------------------------------------------------------
-    def _output_activation(self) -> str:
-        multilabel = self._target_type == "multilabel-indicator"
-        if self.output_activation is None:
-            return "sigmoid" if multilabel or len(self.classes_) == 2 else "softmax"
-        name = get_activation(self.output_activation).name
-        if name not in ("sigmoid", "softmax"):
-            raise ConfigError(
-                f"BPClassifier needs a 'sigmoid' or 'softmax' output layer, got {name!r}; use "
-                "BPRegressor for other outputs"
-            )
-        if multilabel and name == "softmax":
-            raise ConfigError(
-                "multi-label targets need independent 'sigmoid' outputs, not 'softmax' (whose "
-                "outputs compete); leave output_activation=None"
-            )
-        return name
-
-    def _encode_targets(self, y: Any, first: bool, incremental: bool, classes: Any) -> np.ndarray:
-        check_classification_targets(y)
-        target_type = type_of_target(y, input_name="y")
-        if target_type == "multiclass-multioutput":
-            raise DataError(
-                "multi-output multiclass targets are not supported; give one label per sample or "
-                "a 0/1 indicator matrix (multi-label)"
-            )
-        if first:
-            self._target_type = "multilabel-indicator" if y.ndim == 2 else "multiclass"
-            if self._target_type == "multilabel-indicator":
-                self.classes_ = np.arange(y.shape[1])
-            else:
-                if classes is None and incremental:
-                    # Later batches may lack some labels; the output layer must know them all now.
-                    raise ValueError("classes must be passed on the first call to partial_fit")
-                labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
-                if len(labels) < 2:
-                    raise DataError(
-                        f"BPClassifier needs samples of at least 2 classes, but y has one class "
-                        f"only ({labels[0]!r}); a classifier cannot learn from one class"
-                    )
-                self.classes_ = labels
-        if self._target_type == "multilabel-indicator":
-            if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                raise DataError(
-                    f"y must be a 0/1 indicator matrix with {len(self.classes_)} columns, as in the "
-                    f"first fit; got shape {y.shape}"
-                )
-            return np.asarray(y, dtype=np.float64)
-        if y.ndim != 1:
-            raise DataError(f"y must be 1-D labels, as in the first fit; got shape {y.shape}")
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise DataError(
-                f"y has labels {unseen.tolist()} not in classes_ {self.classes_.tolist()}; pass "
-                "every label as classes= on the first partial_fit, or fit a new estimator"
-            )
-        idx = np.searchsorted(self.classes_, y)
-        onehot = np.eye(len(self.classes_))[idx]
-        if len(self.classes_) == 2 and self._output_activation() != "softmax":
-            return onehot[:, 1:]  # one sigmoid unit: the probability of classes_[1]
-        return onehot
-
-    def _stratify(self, Y_host: np.ndarray) -> np.ndarray | None:
-        if self._target_type == "multilabel-indicator":
-            return None
-        labels = np.argmax(Y_host, axis=1) if Y_host.shape[1] > 1 else Y_host[:, 0]
-        return labels
-
-    def _history_has_accuracy(self) -> bool:
-        # The engine counts several sigmoid units as multi-label (every unit right); for one
-        # sigmoid unit per class that is not the accuracy that predict and score use.
-        return not (
-            self.out_activation_ == "sigmoid"
-            and self.n_outputs_ > 1
-            and self._target_type != "multilabel-indicator"
-        )
-
-    def _network_score(self, output: Array, Y: Array) -> float:
-        xp = self.network_.xp
-        if self._target_type == "multilabel-indicator" or output.shape[1] == 1:
-            hit = xp.all((output > 0.5) == (Y > 0.5), axis=1)
-        else:
-            hit = xp.argmax(output, axis=1) == xp.argmax(Y, axis=1)
-        return float(xp.mean(xp.astype(hit, output.dtype)))
-
-    def _target_metadata(self) -> dict[str, Any]:
-        return {"classes": self.classes_.tolist(), "target_type": self._target_type}
-
-    def _restore_target_metadata(self, meta: dict[str, Any]) -> None:
-        self.classes_ = np.asarray(meta["classes"])
-        self._target_type = meta["target_type"]
-
-
-class BPRegressor(RegressorMixin, _BaseBP):
-    __doc__ = f"""A multi-layer perceptron regressor trained by back-propagation.
-
-    Identity output units and squared error by default; ``y`` of shape (n_samples, n_outputs) gives
-    one output unit per target. The textbook's sigmoid output with squared error is
-    ``output_activation="sigmoid"`` (targets then belong in [0, 1]). ``predict`` returns shape
-    (n_samples,) for a single target, as :class:`sklearn.neural_network.MLPRegressor` does. See
-    :mod:`weightwise.estimators` for the conventions on arrays, devices, ``alpha`` and stopping.
-
-    Parameters
-    ----------{_PARAM_DOC}
-    Attributes
-    ----------{_ATTR_DOC}
-    """
-
-    _y_numeric = True
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-    def partial_fit(self, X: Any, y: Any) -> BPRegressor:
-        """One epoch of training on ``(X, y)``, continuing from the current weights.
-
-        Returns
-        -------
-        self
-        """
-        result: BPRegressor = self._fit(X, y, incremental=True)
-        return result
-
-    def predict(self, X: Any) -> Any:
-        """Predicted targets, shape (n_samples,) or (n_samples, n_outputs)."""
-        out, like = self._output(X)
-        if out.shape[1] == 1:
-            out = out[:, 0]
-        return self._returned(out, like)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Coefficient of determination R^2 (averaged uniformly over outputs)."""
-        pred = to_numpy(self.predict(X))
-        y = to_numpy(y) if _is_torch(y) else y
-        return float(r2_score(y, pred, sample_weight=sample_weight))
-
-    def _encode_targets(self, y: Any, first: bool, incremental: bool, classes: Any) -> np.ndarray:
-        Y = np.asarray(y, dtype=np.float64)
-        return Y.reshape(-1, 1) if Y.ndim == 1 else Y
-
-    def _network_score(self, output: Array, Y: Array) -> float:
-        return float(r2_score(to_numpy(Y), to_numpy(output)))

@@ -341,3 +341,78 @@ def optimizer(args: Any) -> Any:
     if args.finetune_optimizer == "adam":
         return Adam(args.finetune_lr, schedule=schedule)
     return SGD(args.finetune_lr, momentum=args.finetune_momentum, schedule=schedule)
+
+
+def run(
+    args: Any,
+    script: str,
+    title: str,
+    build: Callable[[], Any],
+    make_learner: Callable[[int, Any], Any] | None,
+    n_pretrain: int = 0,
+) -> dict[str, Any]:
+    """The whole reproduction: pre-train (if ``make_learner``), fine-tune, test, write results.
+
+    Phases, each resumable from its checkpoints under ``args.out``:
+
+    1. ``pretrain``: greedy layer-wise pre-training of the first ``n_pretrain`` layers on all
+       60,000 training images (no labels used, as the papers did);
+    2. ``finetune``: BP on the first 50,000, early stopping on the validation loss of the last
+       10,000 (the best epoch's weights are kept), then the test error;
+    3. ``retrain_full`` (``--retrain-full``): from the same starting weights, BP on all 60,000 for
+       the best epoch count of phase 2, then the test error.
+
+    Returns
+    -------
+    dict
+        The contents of ``results.json``.
+    """
+    limit_threads(args.threads)
+    out = Path(args.out)
+    results = Results(out, script, args)
+    data = Data(args.mnist, args.quick)
+    log(f"{title}; MNIST: {data.describe()}")
+
+    def start() -> Any:
+        net = build()
+        if make_learner is not None:
+            layers = pretrain_greedy(
+                net, data.X_all, make_learner, [args.epochs] * n_pretrain, out / "pretrain", log=log
+            )
+            if results.phase("pretrain") is None:
+                results.record("pretrain", seconds=sum(la["seconds"] for la in layers), layers=layers)
+        return net
+
+    net = start()
+    done = results.phase("finetune")
+    # A finished run is replayed from its checkpoint (0 epochs to go, best weights restored).
+    epochs = len(done["history"]["epoch"]) if done else args.finetune_epochs
+    history = finetune(
+        net, data, optimizer(args), epochs, args.patience, out / "finetune", args.seed, log=log
+    )
+    best_epoch = history.best_epoch or len(history.epoch)
+    error = test_error(net, data.X_test, data.y_test)
+    if done is None:
+        results.record(
+            "finetune",
+            seconds=sum(history.seconds),
+            best_epoch=best_epoch,
+            test_error=error,
+            history=history.to_dict(),
+        )
+    results.set(test_error=error, final="finetune")
+    log(f"fine-tuned on the training split: best epoch {best_epoch}, test error {100 * error:.2f}%")
+
+    if args.retrain_full:
+        net = start()
+        history = finetune(
+            net, data, optimizer(args), best_epoch, None, out / "retrain", args.seed, True, log
+        )
+        error = test_error(net, data.X_test, data.y_test)
+        results.record("retrain_full", seconds=sum(history.seconds), epochs=best_epoch, test_error=error)
+        results.set(test_error=error, final="retrain_full")
+
+    phases = results.data["phases"]
+    wall = ", ".join(f"{name} {rec['seconds'] / 60:.1f} min" for name, rec in phases.items())
+    log(f"{title}: test error {100 * error:.2f}%; time per phase: {wall}")
+    return results.data

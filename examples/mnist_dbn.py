@@ -40,15 +40,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     if args.quick:
         args.epochs, args.finetune_epochs = min(args.epochs, 2), min(args.finetune_epochs, 3)
-    c.limit_threads(args.threads)
 
     from weightwise.layerwise.rbm import BernoulliRBM
     from weightwise.net.network import Network
-
-    out = Path(args.out)
-    results = c.Results(out, "mnist_dbn.py", args)
-    data = c.Data(args.mnist, args.quick)
-    c.log(f"MNIST: {data.describe()}")
 
     def build() -> Any:
         # Hinton's initialisation: small random weights N(0, 0.01^2); the RBMs reset visible biases.
@@ -69,52 +63,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             seed=args.seed + 1000 * (k + 1),
         )
 
-    def pretrained() -> tuple[Any, list[dict[str, Any]]]:
-        net = build()
-        # All 60,000 training images, as the paper did (labels are not used here).
-        layers = c.pretrain_greedy(net, data.X_all, rbm, [args.epochs] * 3, out / "pretrain", log=c.log)
-        return net, layers
-
-    # Phase 1: greedy RBM pre-training, on all 60,000 training images (no labels used).
-    net, layers = pretrained()
-    if results.phase("pretrain") is None:
-        results.record("pretrain", seconds=sum(layer["seconds"] for layer in layers), layers=layers)
-    for layer in layers:
-        c.log(f"pre-training layer {layer['layer']}: {layer['seconds']:.0f} s")
-
-    # Phase 2: BP fine-tuning on 50,000, early stopping on the last 10,000.
-    done = results.phase("finetune")
-    epochs = len(done["history"]["epoch"]) if done else args.finetune_epochs
-    history = c.finetune(
-        net, data, c.optimizer(args), epochs, args.patience, out / "finetune", args.seed, log=c.log
-    )
-    best_epoch = history.best_epoch or len(history.epoch)
-    error = c.test_error(net, data.X_test, data.y_test)
-    if done is None:
-        results.record(
-            "finetune",
-            seconds=sum(history.seconds),
-            best_epoch=best_epoch,
-            test_error=error,
-            history=history.to_dict(),
-        )
-    results.set(test_error=error, final="finetune")
-    c.log(f"fine-tuned (50k, early stopping): best epoch {best_epoch}, test error {100 * error:.2f}%")
-
-    # Phase 3 (optional): fine-tune again from the pre-trained weights on all 60,000.
-    if args.retrain_full:
-        net, _ = pretrained()
-        history = c.finetune(
-            net, data, c.optimizer(args), best_epoch, None, out / "retrain", args.seed, True, c.log
-        )
-        error = c.test_error(net, data.X_test, data.y_test)
-        results.record("retrain_full", seconds=sum(history.seconds), epochs=best_epoch, test_error=error)
-        results.set(test_error=error, final="retrain_full")
-
-    phases = results.data["phases"]
-    wall = ", ".join(f"{name} {rec['seconds'] / 60:.1f} min" for name, rec in phases.items())
-    c.log(f"DBN {'-'.join(map(str, SIZES))}: test error {100 * error:.2f}%; wall time: {wall}")
-    return results.data
+    return c.run(args, "mnist_dbn.py", f"DBN {'-'.join(map(str, SIZES))}", build, rbm, n_pretrain=3)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,79 @@
+"""MNIST with a stacked denoising auto-encoder SdA-3 (3 x 1000 hidden units), then BP fine-tuning.
+
+Vincent, Larochelle, Lajoie, Bengio and Manzagol (2010): each hidden layer is a denoising
+auto-encoder with tied weights, trained to reconstruct its clean input from a copy in which a
+fraction of the components (the corruption level) was set to zero, with the cross-entropy loss of
+a sigmoid decoder; layer ``k`` trains on the mean activations of the layers below, first layer
+first. A softmax layer is then put on top and back-propagation fine-tunes the whole
+784-1000-1000-1000-10 net with cross-entropy, early stopping on the last 10,000 training images.
+
+Published: 1.28% test error (Vincent et al. 2010, Table 3, SdA-3).
+
+Run::
+
+    python examples/mnist_sda.py --quick --out /tmp/repro/sda_quick
+    nohup nice -n 5 python examples/mnist_sda.py --out /tmp/repro/sda > /tmp/repro_sda.log 2>&1 &
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as c  # noqa: E402
+
+SIZES = [784, 1000, 1000, 1000, 10]
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = c.parser(__doc__.splitlines()[0], pretrain_epochs=30, finetune_epochs=100, out="/tmp/repro/sda")
+    p.add_argument(
+        "--corruption",
+        type=float,
+        nargs="+",
+        default=[0.1, 0.2, 0.3],
+        help="masking level per layer (one value for all, or three)",
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=0.01,
+        help="auto-encoder SGD learning rate (momentum 0.9, so about 0.1 per unit of gradient)",
+    )
+    c.add_finetune_options(p, learning_rate=1e-3)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.epochs, args.finetune_epochs = min(args.epochs, 2), min(args.finetune_epochs, 3)
+    corruption = args.corruption * 3 if len(args.corruption) == 1 else args.corruption
+    if len(corruption) != 3:
+        p.error(f"--corruption takes one level or three, got {len(corruption)}")
+
+    from weightwise.layerwise.autoencoder import AutoEncoder
+    from weightwise.net.network import Network
+
+    def build() -> Any:
+        return Network.create(
+            SIZES, "sigmoid", output_activation="softmax", init="xavier_uniform", seed=args.seed
+        )
+
+    def dae(k: int, layer: Any) -> Any:
+        return AutoEncoder.from_layer(
+            layer,
+            corruption=corruption[k],
+            noise="mask",
+            loss="cross_entropy",
+            learning_rate=args.lr,
+            momentum=0.9,
+            batch_size=100,
+            seed=args.seed + 1000 * (k + 1),
+        )
+
+    title = f"SdA-3 {'-'.join(map(str, SIZES))}, masking {corruption}"
+    return c.run(args, "mnist_sda.py", title, build, dae, n_pretrain=3)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ from .. import __version__
 # Importing a command module registers its command on ``app``, in the order --help lists them.
 # isort: off
 from . import train as _train  # noqa: F401
+from . import pretrain as _pretrain  # noqa: F401
 from . import model as _model  # noqa: F401
 from . import gradcheck as _gradcheck  # noqa: F401
 from . import xor as _xor  # noqa: F401
@@ -28,6 +29,7 @@ from .data import DEFAULT_MODEL, Split, load_split, read_features
 from .model import load_model
 from .options import parse_activation, parse_batch_size, parse_layers, split_layers
 from .progress import EpochProgress
+from .stack import Stack, load_stack
 from .train import stop_reason
 
 __all__ = [
@@ -35,12 +37,14 @@ __all__ = [
     "USER_ERRORS",
     "EpochProgress",
     "Split",
+    "Stack",
     "__version__",
     "app",
     "console",
     "err_console",
     "load_model",
     "load_split",
+    "load_stack",
     "main",
     "one_line",
     "parse_activation",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -93,3 +94,83 @@ def _fmt(value: Any, spec: str) -> str:
     except (TypeError, ValueError):
         return str(value)
     return "-" if math.isnan(v) else format(v, spec)
+
+
+class LayerProgress:
+    """Rich progress bars for greedy pre-training: one row per layer, advanced every epoch.
+
+    Pass the instance to :func:`~weightwise.layerwise.greedy.pretrain` in ``callbacks``; it never
+    stops training. Each row shows ``layer k/K``, the learner, the layer's sizes, the epoch, the
+    latest reconstruction error and, with held-out data, the held-out reconstruction error (an
+    auto-encoder) or the free-energy gap (an RBM: held-out minus training; a growing gap means
+    over-fitting).
+
+    Parameters
+    ----------
+    layers : sequence of (str, int, int)
+        Per pre-trained layer, bottom first: learner name, inputs, outputs.
+    epochs : int or sequence of int
+        Epochs per layer.
+    console : rich Console, optional
+        Where to draw (stderr by default).
+    enabled : bool
+        ``False`` draws nothing (``--no-progress``).
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[tuple[str, int, int]],
+        epochs: int | Sequence[int],
+        console: Console | None = None,
+        enabled: bool = True,
+    ) -> None:
+        per_layer = [int(epochs)] * len(layers) if isinstance(epochs, int) else [int(e) for e in epochs]
+        self.progress = Progress(
+            TextColumn("[bold]layer {task.fields[layer]}"),
+            TextColumn("{task.description}"),
+            TextColumn("epoch"),
+            MofNCompleteColumn(),
+            BarColumn(),
+            TextColumn("recon. error {task.fields[err]}"),
+            TextColumn("{task.fields[val]}"),
+            TimeElapsedColumn(),
+            console=console if console is not None else err_console,
+            disable=not enabled,
+        )
+        n = len(layers)
+        self.tasks = [
+            self.progress.add_task(
+                f"{name} {n_in}->{n_out}", total=e, layer=f"{k + 1}/{n}", err="-", val=""
+            )
+            for k, ((name, n_in, n_out), e) in enumerate(zip(layers, per_layer, strict=True))
+        ]
+
+    def __enter__(self) -> LayerProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, info: Any) -> None:
+        """Advance layer ``info.layer`` to ``info.epoch`` (a ``PretrainEpochInfo``)."""
+        logs = info.logs
+        val = ""
+        if _finite(logs.get("val_reconstruction_error")):
+            val = f"held-out {_fmt(logs['val_reconstruction_error'], '.4f')}"
+        elif _finite(logs.get("free_energy_gap")):
+            val = f"F gap {_fmt(logs['free_energy_gap'], '+.3f')}"
+        self.progress.update(
+            self.tasks[info.layer - 1],
+            completed=info.epoch,
+            total=info.epochs,
+            err=_fmt(logs.get("reconstruction_error"), ".4f"),
+            val=val,
+        )
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,479 @@
+"""``weightwise pretrain``: greedy layer-wise pre-training of an unsupervised stack.
+
+An RBM (one layer), a DBN (RBMs stacked), an auto-encoder or a stacked (denoising) auto-encoder,
+trained first layer first by :func:`weightwise.layerwise.greedy.pretrain`, saved with the
+learners' own arrays (:mod:`.stack`), and drawn as PNG figures (:mod:`weightwise.pictures`).
+The options shared with ``weightwise train --pretrain`` are checked and turned into learner
+parameters here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from ..errors import ConfigError, DataError
+from .base import _user_errors_exit_1, app, console, err_console
+from .data import load_split, read_features
+from .options import parse_activation, parse_layers
+from .progress import LayerProgress, _fmt
+from .stack import INPUT_OFFSET, INPUT_SCALE, stack_metadata
+
+DEFAULT_STACK = "weightwise-stack.safetensors"
+RBM_LEARNERS = ("rbm", "gaussian_rbm")
+AE_LEARNERS = ("autoencoder", "denoising")
+SCALINGS = ("none", "minmax", "standard")
+
+
+# --------------------------------------------------------------------------------------------------
+# options shared with train --pretrain
+
+
+def parse_learners(spec: str, n_layers: int | None = None, option: str = "--learner") -> list[str]:
+    """One learner name for every layer, or one per layer joined by ',' (``gaussian_rbm,rbm``).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name (the valid ones are listed) or a per-layer list of the wrong length.
+    """
+    from ..layerwise.greedy import LEARNERS
+
+    names = [s.strip() for s in spec.split(",")]
+    for name in names:
+        if name not in LEARNERS:
+            raise ConfigError(
+                f"{option} {name!r} is not a learner; valid learners: {', '.join(LEARNERS)} "
+                "(one for all layers, or one per layer joined by ',')"
+            )
+    if n_layers is not None and len(names) not in (1, n_layers):
+        raise ConfigError(
+            f"{option} {spec!r} names {len(names)} learners for {n_layers} layers to pre-train; "
+            "give one for all layers or exactly one per layer"
+        )
+    return names * n_layers if n_layers is not None and len(names) == 1 else names
+
+
+def learner_params(
+    names: Sequence[str],
+    *,
+    learning_rate: float | None = None,
+    cd_k: int | None = None,
+    persistent: bool = False,
+    corruption: float | None = None,
+    weight_cost: float | None = None,
+) -> list[dict[str, Any]]:
+    """Per-layer learner keyword arguments from the command-line options.
+
+    Only options given are passed (each learner keeps its own defaults otherwise), and only to
+    the learners they mean something to: ``cd_k``, ``persistent`` and ``weight_cost`` to RBMs,
+    ``corruption`` to denoising auto-encoders.
+
+    Raises
+    ------
+    ConfigError
+        For ``cd_k < 1``, ``corruption`` outside [0, 1), a non-positive learning rate, or an
+        option no chosen learner uses.
+    """
+    rbm = any(n in RBM_LEARNERS for n in names)
+    if learning_rate is not None and not learning_rate > 0:
+        raise ConfigError(f"the learning rate must be > 0, got {learning_rate}")
+    if cd_k is not None and cd_k < 1:
+        raise ConfigError(
+            f"--cd-k must be an integer >= 1 (Gibbs steps per contrastive-divergence update), got {cd_k}"
+        )
+    if corruption is not None and not 0.0 <= corruption < 1.0:
+        raise ConfigError(
+            f"--corruption must be in [0, 1) (the fraction of inputs masked to 0), got {corruption}"
+        )
+    if weight_cost is not None and weight_cost < 0:
+        raise ConfigError(f"--weight-cost must be >= 0, got {weight_cost}")
+    unused = [
+        option
+        for option, given in (
+            ("--cd-k", cd_k is not None),
+            ("--persistent", persistent),
+            ("--weight-cost", weight_cost is not None),
+        )
+        if given and not rbm
+    ]
+    if corruption is not None and "denoising" not in names:
+        unused.append("--corruption")
+    if unused:
+        raise ConfigError(
+            f"{', '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply to learner(s) "
+            f"{', '.join(dict.fromkeys(names))}: --cd-k, --persistent and --weight-cost set RBMs "
+            "(rbm, gaussian_rbm), --corruption sets denoising auto-encoders (denoising)"
+        )
+    params = []
+    for name in names:
+        p: dict[str, Any] = {}
+        if learning_rate is not None:
+            p["learning_rate"] = float(learning_rate)
+        if name in RBM_LEARNERS:
+            if cd_k is not None:
+                p["cd_k"] = int(cd_k)
+            if persistent:
+                p["persistent"] = True
+            if weight_cost is not None:
+                p["weight_cost"] = float(weight_cost)
+        elif name == "denoising" and corruption is not None:
+            p["corruption"] = float(corruption)
+        params.append(p)
+    return params
+
+
+def check_visible_range(X: np.ndarray, first_learner: str, data: str) -> None:
+    """Refuse data outside [0, 1] for Bernoulli visible units, naming the two fixes.
+
+    Raises
+    ------
+    DataError
+        One line: the data's range, and ``--scale minmax`` or ``--learner gaussian_rbm``.
+    """
+    lo, hi = float(np.min(X)), float(np.max(X))
+    if first_learner == "rbm" and (lo < 0.0 or hi > 1.0):
+        raise DataError(
+            f"--data {data} has values in [{lo:g}, {hi:g}], but --learner rbm has Bernoulli visible "
+            "units, which take values in [0, 1]: add --scale minmax (scale each feature to [0, 1]), "
+            "or use --learner gaussian_rbm with --scale standard for real-valued data"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# data
+
+
+def load_unlabelled(
+    data: str,
+    target: str | None,
+    held_out: float,
+    seed: int,
+    mnist_path: Path | None,
+    download: bool,
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Features to pre-train on and held-out features (for monitoring and figures), and a name.
+
+    digits and MNIST keep their fixed test sets as held-out data; a CSV (every column a feature
+    unless ``target`` names a label column to drop) or an NPZ (array ``X``) is split here.
+    """
+    if data in ("digits", "mnist"):
+        split = load_split(data, mnist_path=mnist_path, download=download)
+        return split.X_train, split.X_test, split.name
+    X = read_features(data, target)
+    if not 0.0 <= held_out < 1.0:
+        raise ConfigError(f"--test-size must be in [0, 1), got {held_out}")
+    name = Path(data).name
+    n_held = int(round(held_out * X.shape[0]))
+    if n_held == 0 or n_held == X.shape[0]:
+        return X, None, name
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    return X[order[n_held:]], X[order[:n_held]], name
+
+
+def fit_scaling(X: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(offset, scale)`` per feature so that ``(X - offset) / scale`` is what ``how`` asks.
+
+    ``minmax`` maps the training range to [0, 1]; ``standard`` gives mean 0 and variance 1.
+    Constant features get scale 1.
+    """
+    if how not in SCALINGS:
+        raise ConfigError(f"--scale {how!r}: valid scalings are {', '.join(SCALINGS)}")
+    if how == "none":
+        return None
+    X64 = np.asarray(X, dtype=np.float64)
+    if how == "minmax":
+        offset, spread = X64.min(axis=0), X64.max(axis=0) - X64.min(axis=0)
+    else:
+        offset, spread = X64.mean(axis=0), X64.std(axis=0)
+    return offset, np.where(spread > 0, spread, 1.0)
+
+
+def apply_scaling(X: np.ndarray, scaling: tuple[np.ndarray, np.ndarray], how: str) -> np.ndarray:
+    """Scale ``X`` with the training data's ``(offset, scale)``.
+
+    After ``minmax``, held-out rows beyond the training range are clipped to [0, 1]: Bernoulli
+    units cannot take them, and only the training data set the range.
+    """
+    offset, scale = scaling
+    out = (np.asarray(X, dtype=np.float64) - offset) / scale
+    if how == "minmax":
+        out = np.clip(out, 0.0, 1.0)
+    return out.astype(np.float32)
+
+
+def stack_sizes(spec: str | None, n_features: int) -> list[int]:
+    """Full sizes of the stack: ``--layers`` with the input first (64-100-100) or hidden only.
+
+    A first size equal to the data's feature count (with at least one more) is the input layer;
+    otherwise every size is a hidden layer, stacked on the data's features.
+    """
+    sizes = parse_layers(spec or "100-100")
+    if len(sizes) >= 2 and sizes[0] == n_features:
+        return sizes
+    return [n_features, *sizes]
+
+
+def parse_image_shape(spec: str | None) -> tuple[int, int] | None:
+    """``"28x28"`` -> (28, 28); None stays None."""
+    if spec is None:
+        return None
+    parts = spec.lower().replace("*", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ConfigError(f"--image-shape {spec!r}: write HEIGHTxWIDTH, e.g. 28x28")
+    return int(parts[0]), int(parts[1])
+
+
+def build_params(result: Any, params: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keyword arguments that rebuild each trained learner (the auto-encoders' chosen loss too)."""
+    out = []
+    for learner, name, p in zip(result.learners, result.names, params, strict=True):
+        q = dict(p)
+        if name in AE_LEARNERS:
+            q["loss"] = learner.loss
+            q["corruption"] = float(learner.corruption)
+        out.append(q)
+    return out
+
+
+def pretraining_table(result: Any, sizes: Sequence[int], title: str) -> Table:
+    """Per layer: learner, sizes, epochs, final (held-out) reconstruction error, seconds."""
+    table = Table(title=title)
+    for col in ("layer", "learner", "units", "epochs", "recon. error", "held-out", "seconds"):
+        table.add_column(col, justify="right")
+    for k, (name, h, s) in enumerate(zip(result.names, result.histories, result.seconds, strict=True)):
+        held = "-"
+        val = getattr(h, "val_reconstruction_error", None)
+        if val:
+            held = _fmt(val[-1], ".4f")
+        elif h.free_energy_gap and np.isfinite(h.free_energy_gap[-1]):
+            held = f"F gap {h.free_energy_gap[-1]:+.3f}"
+        table.add_row(
+            str(k + 1),
+            name,
+            f"{sizes[k]}->{sizes[k + 1]}",
+            str(h.n_epochs),
+            _fmt(h.reconstruction_error[-1] if h.reconstruction_error else None, ".4f"),
+            held,
+            f"{s:.1f}",
+        )
+    return table
+
+
+def report_figures(figures: Any) -> None:
+    for name, path in figures.written.items():
+        console.print(f"figure {name}: [bold]{path}[/bold]")
+    for name, why in figures.skipped.items():
+        err_console.print(f"note: no {name} figure: {why}", highlight=False, markup=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# the command
+
+
+@app.command()
+@_user_errors_exit_1
+def pretrain(
+    data: Annotated[
+        str,
+        typer.Option(
+            help="'digits' (built in), 'mnist' (IDX files, see --mnist-path), a .csv file (every "
+            "column a feature, or drop the label column named by --target) or an .npz file with "
+            "array X. Labels are never used."
+        ),
+    ] = "digits",
+    target: Annotated[
+        str | None, typer.Option(help="Label column of a CSV file, dropped before training.")
+    ] = None,
+    mnist_path: Annotated[
+        Path | None,
+        typer.Option(help="Folder of the four MNIST IDX files (default: $WEIGHTWISE_DATA)."),
+    ] = None,
+    download: Annotated[
+        bool, typer.Option("--download", help="Download missing MNIST files first.")
+    ] = False,
+    test_size: Annotated[
+        float,
+        typer.Option(
+            help="Fraction of a CSV/NPZ held out for monitoring and the reconstruction figure; "
+            "digits and MNIST use their test sets."
+        ),
+    ] = 0.1,
+    learner: Annotated[
+        str,
+        typer.Option(
+            help="rbm (Bernoulli visible units, data in [0, 1]), gaussian_rbm (real-valued, "
+            "standardised data), autoencoder or denoising: one for all layers, or one per layer "
+            "joined by ',' (gaussian_rbm,rbm). RBMs stacked make a DBN."
+        ),
+    ] = "rbm",
+    layers: Annotated[
+        str | None,
+        typer.Option(
+            help="Sizes of the stack: input first (64-100-100: the first must equal the data's "
+            "features) or hidden sizes only (100-100, the default)."
+        ),
+    ] = None,
+    activation: Annotated[
+        str,
+        typer.Option(help="Layer activation (RBMs need sigmoid; auto-encoders take others)."),
+    ] = "sigmoid",
+    init: Annotated[str, typer.Option(help="Initialiser of the weights.")] = "xavier_uniform",
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs per layer.")] = 10,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", help="Learning rate (default: the learner's: 0.1; gaussian_rbm 0.01)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Mini-batch size.")] = 100,
+    cd_k: Annotated[
+        int | None, typer.Option(help="Gibbs steps per contrastive-divergence update (RBMs; 1).")
+    ] = None,
+    persistent: Annotated[
+        bool, typer.Option("--persistent", help="Persistent CD (RBMs): chains carry over.")
+    ] = False,
+    weight_cost: Annotated[
+        float | None, typer.Option(help="L2 weight cost of RBMs (default 2e-4).")
+    ] = None,
+    corruption: Annotated[
+        float | None,
+        typer.Option(help="Fraction of inputs masked to 0 by the denoising auto-encoder (0.25)."),
+    ] = None,
+    propagate: Annotated[
+        Literal["mean", "sample"],
+        typer.Option(help="What the next layer trains on: mean activations or binary samples."),
+    ] = "mean",
+    scale: Annotated[
+        Literal["none", "minmax", "standard"],
+        typer.Option(
+            help="Scale each feature first: minmax to [0, 1] (rbm), standard to mean 0, "
+            "variance 1 (gaussian_rbm); the scaling is saved with the stack."
+        ),
+    ] = "none",
+    seed: Annotated[int, typer.Option(help="Seed of the weights, noise and shuffling.")] = 0,
+    dtype: Annotated[Literal["float32", "float64"], typer.Option(help="Float precision.")] = "float32",
+    backend: Annotated[
+        Literal["numpy", "torch"], typer.Option(help="Array library that trains.")
+    ] = "numpy",
+    device: Annotated[
+        str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Model file to write.")] = Path(DEFAULT_STACK),
+    figures: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for PNG figures: first-layer filters, reconstructions, samples (RBM/DBN) "
+            "and pre-training curves."
+        ),
+    ] = None,
+    image_shape: Annotated[
+        str | None,
+        typer.Option(help="HEIGHTxWIDTH of one input for the figures (guessed when square)."),
+    ] = None,
+    gibbs_steps: Annotated[
+        int, typer.Option(min=1, help="Gibbs steps of each sampling chain (samples figure).")
+    ] = 500,
+    progress: Annotated[
+        bool, typer.Option(help="Show progress bars (layer, epoch, reconstruction error).")
+    ] = True,
+) -> None:
+    """Pre-train an unsupervised stack greedily, first layer first, and save it.
+
+    One RBM layer is an RBM; RBMs stacked are a Deep Belief Net (Hinton, Osindero, Teh 2006);
+    auto-encoders stacked, with masking noise for 'denoising', are a stacked (denoising)
+    auto-encoder (Vincent et al. 2010). The file keeps each learner's own arrays (visible
+    biases), so the stack can be reloaded, sampled and reconstructed; 'weightwise info' describes
+    it and 'weightwise predict' gives its top-layer features.
+
+    Examples:
+
+    - weightwise pretrain --data digits --learner rbm --layers 64-100-100 --epochs 10 --figures figs
+    - weightwise pretrain --data digits --learner denoising --corruption 0.3 --layers 64-100
+    - weightwise pretrain --data mnist --layers 784-500-500-2000 --cd-k 1 --epochs 50 --figures figs
+    """
+    from ..io import save_network
+    from ..layerwise.greedy import pretrain as greedy_pretrain
+    from ..net.network import Network
+    from ..pictures import write_pretraining_figures
+
+    parse_learners(learner)  # unknown names fail before any data is loaded
+    shape = parse_image_shape(image_shape)
+    X, X_held, name = load_unlabelled(data, target, test_size, seed, mnist_path, download)
+    scaling = fit_scaling(X, scale)
+    if scaling is not None:
+        X = apply_scaling(X, scaling, scale)
+        X_held = None if X_held is None else apply_scaling(X_held, scaling, scale)
+    sizes = stack_sizes(layers, int(X.shape[1]))
+    n_layers = len(sizes) - 1
+    names = parse_learners(learner, n_layers)
+    params = learner_params(
+        names,
+        learning_rate=lr,
+        cd_k=cd_k,
+        persistent=persistent,
+        corruption=corruption,
+        weight_cost=weight_cost,
+    )
+    check_visible_range(X, names[0], data)
+    acts = parse_activation(activation)
+    hidden, top = (acts[:-1], acts[-1]) if isinstance(acts, tuple) else (acts, acts)
+    net = Network.create(sizes, hidden, top, init, seed, dtype=dtype, backend=backend, device=device)
+    console.print(
+        f"[bold]{name}[/bold]: {X.shape[0]} training samples, "
+        f"{0 if X_held is None else X_held.shape[0]} held out, {X.shape[1]} features"
+        + ("" if scale == "none" else f", scaled {scale}")
+    )
+    with LayerProgress(
+        [(n, sizes[k], sizes[k + 1]) for k, n in enumerate(names)], epochs, enabled=progress
+    ) as bar:
+        result = greedy_pretrain(
+            net,
+            X,
+            names,
+            n_layers=n_layers,
+            epochs=epochs,
+            batch_size=batch_size,
+            propagate=propagate,
+            learner_params=params,
+            callbacks=[bar],
+            validation=X_held,
+            seed=seed,
+        )
+    kind = _stack_kind(names)
+    console.print(pretraining_table(result, sizes, f"{kind} {'-'.join(map(str, sizes))} on {name}"))
+    extras = result.extra_arrays()
+    if scaling is not None:
+        extras[INPUT_OFFSET], extras[INPUT_SCALE] = scaling
+    meta = stack_metadata(result, build_params(result, params), name, scale, seed)
+    path = save_network(net, out, metadata=meta, extra_arrays=extras)
+    console.print(f"stack saved to [bold]{path}[/bold]")
+    if figures is not None:
+        shown = X if X_held is None else X_held
+        report_figures(
+            write_pretraining_figures(
+                figures,
+                net,
+                result.learners,
+                result.histories,
+                result.names,
+                shown,
+                image_shape=shape,
+                gibbs_steps=gibbs_steps,
+            )
+        )
+
+
+def _stack_kind(names: Sequence[str]) -> str:
+    """RBM, DBN, auto-encoder, stacked (denoising) auto-encoder, or a mixed stack."""
+    kinds = set(names)
+    if kinds <= set(RBM_LEARNERS):
+        return "RBM" if len(names) == 1 else "DBN"
+    if kinds == {"denoising"}:
+        return "denoising auto-encoder" if len(names) == 1 else "stacked denoising auto-encoder"
+    if kinds <= set(AE_LEARNERS):
+        return "auto-encoder" if len(names) == 1 else "stacked auto-encoder"
+    return "stack"

@@ -310,8 +310,19 @@ class Results:
 
     def write(self) -> None:
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, default=float))
+        tmp.write_text(json.dumps(_finite_or_null(self.data), indent=1, default=float))
         os.replace(tmp, self.path)
+
+
+def _finite_or_null(value: Any) -> Any:
+    """NaN and inf as JSON null (strict JSON has no NaN), recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    return value
 
 
 def log(message: str) -> None:

@@ -88,7 +88,7 @@ def test_norms_equal_those_of_the_gradient_arrays() -> None:
 def test_dW_is_formed_only_for_sampled_batches() -> None:
     # SGD keeps its fused update (dW left factored) on the batches GradientFlow does not sample.
     class Spy:
-        def wants_weight_grads(self, epoch: int, batch: int) -> bool:
+        def wants_weight_grads(self, epoch: int, batch: int, batches_per_epoch: int) -> bool:
             return False
 
         def __init__(self) -> None:
@@ -106,6 +106,14 @@ def test_dW_is_formed_only_for_sampled_batches() -> None:
            record_grad_norm=False, seed=0)  # fmt: skip
     assert spy.formed == [b % 4 == 0 for b in range(10)]
     assert all(math.isfinite(v) for v in flow.grad_norm[0] + flow.update_ratio[0])
+
+    # By default it samples the batches History samples (40 batches: every 5th), adding no dW.
+    X, Y = _data(n=640)
+    spy, flow = Spy(), GradientFlow()
+    history = ww.fit(_net(), X, Y, loss="cross_entropy", epochs=2, batch_size=16, callbacks=[spy, flow],
+                     seed=0)  # fmt: skip
+    assert spy.formed == [b % 5 == 0 for b in range(40)] * 2
+    assert flow.grad_norm == history.grad_norm
 
 
 def test_full_batch_norms_equal_a_fresh_backprop() -> None:

@@ -130,8 +130,9 @@ class BatchInfo:
     ``gradients`` (and its ``forward``) come from the weights *before* the step; ``network`` holds
     the weights after it. Diagnostics read per-layer statistics from here without a second pass.
     ``gradients.dW`` is formed for every batch unless the callback (or the object whose
-    ``on_batch`` it is) has a method ``wants_weight_grads(epoch, batch) -> bool`` that says it
-    can do without; then SGD may leave ``dW`` factored (``None``) and fold it into its update.
+    ``on_batch`` it is) has a method ``wants_weight_grads(epoch, batch, batches_per_epoch) -> bool``
+    that says it can do without; then SGD may leave ``dW`` factored (``None``) and fold it into its
+    update.
     """
 
     epoch: int
@@ -139,16 +140,23 @@ class BatchInfo:
     gradients: Gradients
     network: Network
     optimizer: Optimizer
+    batches_per_epoch: int = 1
 
 
 BatchCallback = Callable[[BatchInfo], None]
 
 
-def _wants_weight_grads(hook: Any) -> Callable[[int, int], bool]:
-    """``wants_weight_grads(epoch, batch)`` of a batch hook or its owner; always True if absent."""
+def grad_norm_stride(batches_per_epoch: int) -> int:
+    """Every how many batches :attr:`History.grad_norm` is sampled: about 8 batches an epoch."""
+    return max(1, batches_per_epoch // 8)
+
+
+def _wants_weight_grads(hook: Any) -> Callable[[int, int, int], bool]:
+    """``wants_weight_grads(epoch, batch, batches_per_epoch)`` of a batch hook or its owner;
+    always True if absent."""
     owner = getattr(hook, "__self__", hook)  # a bound ``on_batch``: ask its object
     wants = getattr(owner, "wants_weight_grads", None)
-    return wants if callable(wants) else lambda epoch, batch: True
+    return wants if callable(wants) else lambda epoch, batch, batches_per_epoch: True
 
 
 def accuracy(output: Array, Y: Array) -> float:
@@ -305,7 +313,8 @@ def fit(
 
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
-    norm_stride = max(1, -(-n // bs) // 8)
+    batches_per_epoch = -(-n // bs)
+    norm_stride = grad_norm_stride(batches_per_epoch)
     params = net.parameters()
     history = History()
     start_epoch = 0
@@ -350,14 +359,16 @@ def fit(
                 # Gradient norms are sampled on about 8 batches per epoch; the other batches
                 # leave dW factored so SGD folds it into its update (one gemm per layer).
                 sample = record_grad_norm and n_batches % norm_stride == 0
-                need_dW = sample or any(wants(epoch + 1, n_batches) for wants in hooks_want_dW)
+                need_dW = sample or any(
+                    wants(epoch + 1, n_batches, batches_per_epoch) for wants in hooks_want_dW
+                )
                 g = backprop(net, xb, yb, loss_fn, reduction, weight_grads=need_dW)
                 if g.dW[0] is None:
                     opt.step_factored(params, g)
                 else:
                     opt.step(params, g.as_list())
                 if on_batch:
-                    batch_info = BatchInfo(epoch + 1, n_batches, g, net, opt)
+                    batch_info = BatchInfo(epoch + 1, n_batches, g, net, opt, batches_per_epoch)
                     for bcb in on_batch:
                         bcb(batch_info)
                 # The epoch's loss is the mean of the per-batch losses (before each update).

@@ -27,11 +27,12 @@ second backward pass is run. Per layer ``l`` (1-based, the last one is the outpu
 ``weight_norm``
     ``||W_l||_2`` at the end of the epoch.
 
-Every statistic is taken on the sampled batches ``0, k, 2k, ...`` of each epoch
-(``k = sample_every``), and the update ratio on the step after each of them. The training loop forms
-``dW`` only for the sampled batches (see :meth:`GradientFlow.wants_weight_grads`), so plain SGD keeps
-its fused update on the others; the cost stays a few per cent of an epoch (measured in
-``benchmarks/diagnostics_overhead.py``).
+Every statistic is taken on the sampled batches ``0, k, 2k, ...`` of each epoch, and the update
+ratio on the step after each of them. By default ``k`` is the stride of :attr:`History.grad_norm`
+(about 8 batches an epoch), whose ``dW`` the training loop forms anyway; on the other batches plain
+SGD keeps its fused update, which leaves ``dW`` factored (see
+:meth:`GradientFlow.wants_weight_grads`). The cost stays a few per cent of an epoch (measured in
+``benchmarks/diagnostics_overhead.py``), and ``grad_norm`` equals :attr:`History.grad_norm`.
 
 References
 ----------
@@ -44,20 +45,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from ..backprop.gradients import Gradients, backprop
+from ..backprop.training import BatchInfo, EpochInfo, grad_norm_stride
 from ..errors import ConfigError
 from ..net.backend import Array, namespace
 from ..net.inplace import sq_norm
 from ..net.losses import Loss, get_loss
 from ..net.network import Network
 from ..net.validation import check_X_Y, to_network
-
-if TYPE_CHECKING:  # the training loop imports nothing from here; only the types are needed
-    from ..backprop.gradients import Gradients
-    from ..backprop.training import BatchInfo, EpochInfo
 
 SATURATION_MARGIN = 0.01
 """An output within this distance of an activation's bound counts as saturated."""
@@ -169,8 +168,6 @@ def gradient_norms_at(
     -------
     ndarray of shape (n_layers,), float64
     """
-    from ..backprop.gradients import backprop  # a higher floor; imported late to keep the net light
-
     X, Y = check_X_Y(X, Y, net.sizes[0], net.sizes[-1])
     X = to_network(X, net.xp, net.dtype, net.device)
     Y = to_network(Y, net.xp, net.dtype, net.device)
@@ -229,9 +226,9 @@ class GradientFlow:
 
     Parameters
     ----------
-    sample_every : int
+    sample_every : int or None
         Statistics are taken on batches ``0, k, 2k, ...`` of each epoch (``k = sample_every``);
-        1 takes every batch.
+        1 takes every batch. ``None``: the batches :attr:`History.grad_norm` samples (about 8).
     margin : float
         Saturation margin (0.01).
     thresholds : Thresholds, optional
@@ -251,12 +248,14 @@ class GradientFlow:
 
     def __init__(
         self,
-        sample_every: int = 4,
+        sample_every: int | None = None,
         margin: float = SATURATION_MARGIN,
         thresholds: Thresholds | None = None,
     ) -> None:
-        if isinstance(sample_every, bool) or not isinstance(sample_every, int) or sample_every < 1:
-            raise ConfigError(f"sample_every must be a positive integer, got {sample_every!r}")
+        if sample_every is not None and (
+            isinstance(sample_every, bool) or not isinstance(sample_every, int) or sample_every < 1
+        ):
+            raise ConfigError(f"sample_every must be a positive integer or None, got {sample_every!r}")
         if not 0 <= margin < 0.5:
             raise ConfigError(f"margin must be in [0, 0.5), got {margin!r}")
         self.sample_every = sample_every
@@ -278,13 +277,18 @@ class GradientFlow:
         self._before_sq: list[Any] = []
 
     # hooks called by the training loop -----------------------------------------------------------
-    def wants_weight_grads(self, epoch: int, batch: int) -> bool:
+    def wants_weight_grads(self, epoch: int, batch: int, batches_per_epoch: int) -> bool:
         """Asked by the training loop before each batch: is ``dW`` needed (a sampled batch)?
 
-        On the other batches SGD may fold ``dW`` into its update, which is worth far more than
-        these statistics cost (about 30% of a batch on 784-500-500-500-10).
+        On the other batches SGD may fold ``dW`` into its update, which saves more than these
+        statistics cost (20-30% of a batch on 784-500-500-500-10, batch 128).
         """
-        return batch % self.sample_every == 0
+        return batch % self._stride(batches_per_epoch) == 0
+
+    def _stride(self, batches_per_epoch: int) -> int:
+        if self.sample_every is not None:
+            return self.sample_every
+        return grad_norm_stride(batches_per_epoch)
 
     def on_batch(self, info: BatchInfo) -> None:
         """Accumulate one batch's statistics (called after the batch's optimiser step)."""
@@ -296,7 +300,7 @@ class GradientFlow:
         acc = self._acc
         if self._before is not None:
             self._measure_update(net, acc)
-        if info.batch % self.sample_every == 0:
+        if info.batch % self._stride(info.batches_per_epoch) == 0:
             acc["n_batches"] += 1
             for l, (dW, delta) in enumerate(zip(g.dW, g.deltas, strict=True)):
                 if dW is None:  # left factored by a caller that did not ask us first

@@ -590,21 +590,10 @@ def test_free_energy_gradient_matches_finite_differences(kind):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fast_kernels_match_plain_numpy(dtype):
-    """The in-place BLAS update and the float32 tanh-form sigmoid of the CD fast path."""
-    from weightwise.layerwise.rbm import _axpy, _gemm_update, _sigmoid_
+def test_fast_sigmoid_matches_the_formula(dtype):
+    """The in-place sigmoid of the CD fast path (float32: the tanh form)."""
+    from weightwise.layerwise.rbm import _sigmoid_
 
-    g = np.random.default_rng(0)
-    A, H, C, W = (g.normal(size=s).astype(dtype) for s in ((20, 7), (20, 5), (7, 5), (7, 5)))
-    C_ref = 0.9 * C + 0.01 * A.T @ H
-    out = _gemm_update(A, H, C, alpha=0.01, beta=0.9)
-    assert out is C
-    tol = 1e-6 if dtype == np.float32 else 1e-14
-    np.testing.assert_allclose(C, C_ref, rtol=tol, atol=tol)
-    _gemm_update(A[:, ::-1], H, C, alpha=0.01, beta=0.9)  # non-contiguous: the generic path
-    np.testing.assert_allclose(C, 0.9 * C_ref + 0.01 * A[:, ::-1].T @ H, rtol=tol, atol=tol)
-    y = C.copy()
-    _axpy(-0.5, W, y)
-    np.testing.assert_allclose(y, C - 0.5 * W, rtol=tol, atol=tol)
+    tol = 1e-7 if dtype == np.float32 else 1e-15
     z = np.linspace(-30, 30, 1001).astype(dtype)
     np.testing.assert_allclose(_sigmoid_(z.copy()), sigmoid(z.astype(np.float64)), rtol=0, atol=tol)

@@ -23,9 +23,10 @@ training recipe (momentum 0.5 then 0.9, weight cost 2e-4, N(0, 0.01) weights, vi
 Guide to Training Restricted Boltzmann Machines" (UTML TR 2010-003).
 
 The CD step works in preallocated buffers with in-place operations through a tiny kernel layer
-(:func:`_matmul_into`, :func:`_sigmoid_`, :func:`_bernoulli_into`) that dispatches to NumPy or
-PyTorch; the weight gradient ``v0' h0 - vk' hk`` is *one* matrix product of the stacked positive
-and negative phases, ``[v0; vk]' [h0; -hk]``.
+(:func:`_matmul_into`, :func:`_sigmoid_`, :func:`_bernoulli_into`, ...) that dispatches to NumPy or
+PyTorch, the only places that know which library they hold; the weight gradient
+``v0' h0 - vk' hk`` is *one* matrix product of the stacked positive and negative phases,
+``[v0; vk]' [h0; -hk]``.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ class _Buffers:
         self.u_hidden = zeros(n, n_hidden)
         self.u_visible = zeros(n, n_visible)
         self.diff = zeros(n, n_visible)
+        self.grad_W = zeros(n_visible, n_hidden)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -493,17 +495,23 @@ class BaseRBM:
         grad_bh = xp.sum(B.H, axis=0)  # sum h0 - sum h_neg
         scale = lr / n
         # inc = mu inc + (lr / n) [v0; v_neg]' [h0; -h_neg] - lr weight_cost W;  W += inc.
-        # One GEMM with the momentum folded in (beta), then two axpys: no temporaries of W's size.
-        _gemm_update(self._visible_input(B.V), B.H, self._inc_W, alpha=scale, beta=mu)
+        # Scaling the (2n, n_hidden) H instead of the product saves a pass over W-sized arrays;
+        # G is a reused buffer, so no temporaries of W's size. (One BLAS library only: calling
+        # SciPy's OpenBLAS beside NumPy's made two thread pools fight on a busy 2-core machine.)
+        B.H *= scale
+        G = _matmul_into(self._visible_input(B.V).T, B.H, B.grad_W)
         if self._q is not None:
             # The gradient of the cross-entropy between target and running activity q, applied to
             # hidden biases and weights (Hinton's guide, section 11); times n for the 1/n.
             push = (self.sparsity_cost * n) * (self.sparsity_target - self._q)
             grad_bh = grad_bh + push
-            self._inc_W += scale * (xp.mean(self._visible_input(v0), axis=0)[:, None] * push[None, :])
+            G += scale * (xp.mean(self._visible_input(v0), axis=0)[:, None] * push[None, :])
+        self._inc_W *= mu
+        self._inc_W += G
         if self.weight_cost > 0:
-            _axpy(-lr * self.weight_cost, self.W, self._inc_W)
-        _axpy(1.0, self._inc_W, self.W)
+            _multiply_into(self.W, lr * self.weight_cost, G)
+            self._inc_W -= G
+        self.W += self._inc_W
         self._inc_bh *= mu
         self._inc_bh += (lr / n) * grad_bh
         self.b_hidden += self._inc_bh
@@ -671,51 +679,12 @@ def _mean_squared(a: Array, b: Array, buf: Array) -> Array:
     return torch.mean(buf * buf)
 
 
-def _blas(name: str, x: np.ndarray) -> Any:
-    from scipy.linalg.blas import get_blas_funcs
+def _multiply_into(a: Array, scalar: float, out: Array) -> Array:
+    if isinstance(out, np.ndarray):
+        return np.multiply(a, scalar, out=out)
+    import torch
 
-    return get_blas_funcs(name, (x,))
-
-
-def _is_blas_array(*arrays: Any) -> bool:
-    return all(
-        isinstance(a, np.ndarray) and a.dtype in (np.float32, np.float64) and a.dtype == arrays[0].dtype
-        for a in arrays
-    )
-
-
-def _gemm_update(A: Array, H: Array, C: Array, alpha: float, beta: float) -> Array:
-    """``C = alpha A' H + beta C`` in place, for A (m, p), H (m, q), C (p, q)."""
-    if (
-        _is_blas_array(A, H, C)
-        and A.flags.c_contiguous
-        and H.flags.c_contiguous
-        and C.flags.c_contiguous
-    ):
-        # BLAS is column-major: the C-ordered (p, q) C is the column-major (q, p) C', so compute
-        # C' = alpha H' A + beta C', passing H' and A' (column-major views of H and A, no copies).
-        out = _blas("gemm", C)(alpha, H.T, A.T, beta=beta, c=C.T, trans_b=1, overwrite_c=1)
-        if not np.shares_memory(out, C):  # pragma: no cover - SciPy copied after all
-            C[...] = out.T
-        return C
-    if isinstance(C, np.ndarray):
-        C *= beta
-        C += alpha * (A.T @ H)
-        return C
-    return C.addmm_(A.T, H, beta=beta, alpha=alpha)
-
-
-def _axpy(a: float, x: Array, y: Array) -> Array:
-    """``y += a x`` in place (one pass; BLAS for contiguous NumPy arrays)."""
-    if _is_blas_array(x, y) and x.flags.c_contiguous and y.flags.c_contiguous:
-        out = _blas("axpy", y)(x.reshape(-1), y.reshape(-1), a=a)
-        if not np.shares_memory(out, y):  # pragma: no cover - SciPy copied after all
-            y[...] = out.reshape(y.shape)
-        return y
-    if isinstance(y, np.ndarray):
-        y += a * x
-        return y
-    return y.add_(x, alpha=a)
+    return torch.mul(a, scalar, out=out)
 
 
 def _take_rows_into(V: Array, idx: Array, out: Array) -> Array:

@@ -22,10 +22,21 @@ from ..backprop.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
 from ..backprop.training import EpochInfo, History
 from ..backprop.training import fit as train
 from ..errors import ConfigError, DataError, ModelFileError
+from ..layerwise.greedy import PretrainResult
 from ..net.backend import DTYPES, Array, Random, asarray, to_numpy
 from ..net.losses import get_loss
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
+from ._pretrain import (
+    PRETRAIN_ATTR_DOC,
+    PRETRAIN_PARAM_DOC,
+    UNSAVED_PARAMS,
+    check_pretrain_params,
+    pretrain_metadata,
+    pretraining_data,
+    restore_learners,
+    run_pretraining,
+)
 
 # --------------------------------------------------------------------------------------------------
 # optimisers with scikit-learn's L2 (weights only) and a schedule clock that survives partial_fit
@@ -142,7 +153,7 @@ _PARAM_DOC = """
     device : str, optional
         PyTorch device (``"cuda"``, ``"cpu"``); setting it trains in PyTorch. By default the input
         tensor's device.
-"""
+""" + PRETRAIN_PARAM_DOC.lstrip("\n")
 
 _ATTR_DOC = """
     network_ : Network
@@ -166,7 +177,7 @@ _ATTR_DOC = """
         Units of the output layer.
     out_activation_ : str
         The output layer's activation.
-"""
+""" + PRETRAIN_ATTR_DOC.lstrip("\n")
 
 
 class _BaseBP(BaseEstimator):
@@ -208,6 +219,16 @@ class _BaseBP(BaseEstimator):
         warm_start: bool = False,
         backend: str = "auto",
         device: Any = None,
+        pretrain: str | None = None,
+        pretrain_epochs: int = 10,
+        pretrain_learning_rate: float | None = None,
+        pretrain_batch_size: int = 20,
+        cd_k: int = 1,
+        persistent: bool = False,
+        corruption: float | None = None,
+        weight_cost: float | None = None,
+        pretrain_callbacks: Sequence[Any] | None = None,
+        callbacks: Sequence[Any] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -241,6 +262,16 @@ class _BaseBP(BaseEstimator):
         self.warm_start = warm_start
         self.backend = backend
         self.device = device
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_batch_size = pretrain_batch_size
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.corruption = corruption
+        self.weight_cost = weight_cost
+        self.pretrain_callbacks = pretrain_callbacks
+        self.callbacks = callbacks
 
     # learned arrays, straight from the network ---------------------------------------------------
     @property
@@ -254,19 +285,28 @@ class _BaseBP(BaseEstimator):
         return [layer.b for layer in self.network_.layers]
 
     # public API -----------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> Any:
-        """Train the network on ``(X, y)`` by back-propagation.
+    def fit(self, X: Any, y: Any, X_unlabelled: Any = None) -> Any:
+        """Train the network on ``(X, y)``: pre-training first when ``pretrain`` is set, then BP.
 
         Parameters
         ----------
         X : array-like or tensor of shape (n_samples, n_features)
         y : array-like or tensor of shape (n_samples,) or (n_samples, n_outputs)
+        X_unlabelled : array-like or tensor of shape (n_unlabelled, n_features), optional
+            Extra inputs without labels: pre-training learns from ``X`` and these rows together,
+            BP from ``(X, y)`` alone. Needs ``pretrain``; unused when ``warm_start`` continues a
+            fitted network (no pre-training runs then).
 
         Returns
         -------
         self
         """
-        return self._fit(X, y, incremental=False)
+        if X_unlabelled is not None and self.pretrain is None:
+            raise ConfigError(
+                "X_unlabelled is used only by pre-training; set pretrain='rbm', 'autoencoder', ... "
+                "or leave X_unlabelled out"
+            )
+        return self._fit(X, y, incremental=False, X_unlabelled=X_unlabelled)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted estimator to a safetensors model file (see :mod:`weightwise.io`).
@@ -278,7 +318,9 @@ class _BaseBP(BaseEstimator):
         from ..io import save_network
 
         check_is_fitted(self, "network_")
-        params = {k: self._jsonable_param(v) for k, v in self.get_params().items()}
+        params = {
+            k: self._jsonable_param(v) for k, v in self.get_params().items() if k not in UNSAVED_PARAMS
+        }
         names = getattr(self, "feature_names_in_", None)
         meta = {
             "estimator": type(self).__name__,
@@ -291,7 +333,11 @@ class _BaseBP(BaseEstimator):
             "history": self.history_.to_dict(),
             **self._target_metadata(),
         }
-        return save_network(self.network_, path, metadata=meta)
+        extras: dict[str, np.ndarray] = {}
+        if self.pretrain_learners_:
+            meta["pretrain"] = pretrain_metadata(self)
+            extras = PretrainResult(self.pretrain_learners_, [], [], []).extra_arrays()
+        return save_network(self.network_, path, metadata=meta, extra_arrays=extras)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], backend: str = "numpy", device: Any = None) -> Any:
@@ -312,7 +358,7 @@ class _BaseBP(BaseEstimator):
         """
         from ..io import load_network
 
-        net, meta, _ = load_network(path, backend=backend, device=device)
+        net, meta, extras = load_network(path, backend=backend, device=device)
         kind = meta.get("estimator")
         if kind != cls.__name__:
             what = f"a {kind}" if kind else "a bare Network, not an estimator"
@@ -335,10 +381,13 @@ class _BaseBP(BaseEstimator):
         est.validation_scores_ = meta.get("validation_scores")
         est._restore_target_metadata(meta)
         est._rng = Random(check_random_state(est.random_state))
+        restore_learners(est, net, meta.get("pretrain"), extras)
         return est
 
     # the three steps of fit -----------------------------------------------------------------------
-    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> Any:
+    def _fit(
+        self, X: Any, y: Any, incremental: bool, classes: Any = None, X_unlabelled: Any = None
+    ) -> Any:
         self._check_params()
         first = not hasattr(self, "network_") or not (incremental or self.warm_start)
         X, y, _ = self._validate_X(X, y, reset=first)
@@ -353,12 +402,22 @@ class _BaseBP(BaseEstimator):
             self.history_ = History()
             self.validation_scores_: list[float] | None = None
             self._optimizer: Optimizer | None = None
+            self.pretrain_learners_: list[Any] = []
+            self.pretrain_history_: list[dict[str, Any]] = []
+            self._pretrain_names: list[str] = []
+            if self.pretrain is not None:
+                # Front to back on the fresh network: the learners adjust network_'s own arrays,
+                # which back-propagation then fine-tunes.
+                net = self.network_
+                result = run_pretraining(self, net, pretraining_data(X, X_unlabelled, net), self._rng)
+                self.pretrain_learners_ = result.learners
+                self.pretrain_history_ = [h.to_dict() for h in result.histories]
+                self._pretrain_names = result.names
         elif Y.shape[1] != self.n_outputs_:
             raise DataError(
                 f"y has {Y.shape[1]} outputs but the network was built for {self.n_outputs_}; "
                 "fit a new estimator (warm_start=False) for a different target"
             )
-        # Front-to-back pre-training, when added, adjusts the fresh network_ here, before BP.
         self._backprop(X, Y, incremental)
         return self
 
@@ -509,6 +568,7 @@ class _BaseBP(BaseEstimator):
                 print(f"Iteration {self.n_iter_ + info.epoch}, loss = {info.logs['loss']:.8f}")
 
             callbacks.append(report)
+        callbacks.extend(self.callbacks or ())
         return callbacks
 
     def _batch_size(self, n: int) -> int | None:
@@ -577,6 +637,7 @@ class _BaseBP(BaseEstimator):
                 raise ConfigError(
                     "backend 'torch' needs PyTorch: pip install 'weightwise[torch]'"
                 ) from exc
+        check_pretrain_params(self)
 
     def _validate_X(self, X: Any, y: Any = _NO_Y, reset: bool = False) -> tuple[Array, Any, Any]:
         """Checked ``X`` (NumPy or tensor), ``y`` as a host array, and how to return results.

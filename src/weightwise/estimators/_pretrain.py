@@ -1,0 +1,229 @@
+"""Greedy layer-wise pre-training inside the BP estimators: the ``pretrain=`` parameters.
+
+``fit`` builds the network, then (with ``pretrain`` set) hands its hidden layers to
+:func:`weightwise.layerwise.greedy.pretrain`, whose learners hold the layers' own ``W`` and ``b``;
+back-propagation then fine-tunes those same arrays. This module turns the estimator's flat
+parameters into the learners' keyword arguments, checks them up front, and rebuilds the learners
+of a saved model so that a reloaded estimator can still reconstruct and sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, unknown_name
+from ..layerwise.greedy import LEARNERS, PretrainResult, pretrain
+from ..net.backend import Array, Random, namespace
+from ..net.network import Network
+from ..net.validation import check_matrix, to_network
+
+RBM_LEARNERS = ("rbm", "gaussian_rbm")
+AE_LEARNERS = ("autoencoder", "denoising")
+
+PRETRAIN_PARAM_DOC = """
+    pretrain : {"rbm", "gaussian_rbm", "autoencoder", "denoising"} or None, default=None
+        Greedy layer-wise pre-training of every hidden layer, first layer first, before BP
+        (Hinton, Osindero and Teh 2006; Bengio et al. 2007; Vincent et al. 2010). ``"rbm"``
+        (Bernoulli visible units: data in [0, 1]) and ``"gaussian_rbm"`` (layer 1 real-valued,
+        standardised; Bernoulli above) need sigmoid hidden layers; the auto-encoders fit any
+        elementwise activation. Runs on ``fit`` and on the first ``partial_fit``, not when
+        ``warm_start`` continues a fitted network.
+    pretrain_epochs : int, default=10
+        Epochs per pre-trained layer.
+    pretrain_learning_rate : float, optional
+        Step size of the learners; by default theirs: 0.1 (Bernoulli RBM, Hinton's guide;
+        auto-encoders with momentum SGD), 0.01 (Gaussian RBM).
+    pretrain_batch_size : int, default=20
+        Mini-batch size of the learners (Hinton's guide suggests 10 to 100 cases; small data sets
+        such as digits need the extra updates of small batches).
+    cd_k : int, default=1
+        Gibbs steps per RBM update (CD-k, Hinton 2002); RBMs only.
+    persistent : bool, default=False
+        Persistent contrastive divergence (Tieleman 2008); RBMs only.
+    corruption : float in [0, 1), optional
+        Masking-noise level of ``"denoising"`` (default 0.25; Vincent et al. 2010 found 0.1 to 0.4
+        best); ``"autoencoder"`` is the noise-free case and takes no corruption.
+    weight_cost : float, optional
+        L2 cost on the pre-trained weights: the RBMs' weight cost (default 2e-4, Hinton's guide)
+        or the auto-encoders' weight decay (default 0, as in Vincent et al.).
+    pretrain_callbacks : sequence of callables, optional
+        Called after each pre-training epoch of each layer with a
+        :class:`~weightwise.layerwise.greedy.PretrainEpochInfo` (a progress bar, say); returning
+        True moves up to the next layer. Not saved by :meth:`save`.
+    callbacks : sequence of callables, optional
+        :func:`weightwise.fit` epoch callbacks for the BP phase, each called with an
+        :class:`~weightwise.backprop.training.EpochInfo`; returning True stops training. Not saved
+        by :meth:`save`.
+"""
+
+PRETRAIN_ATTR_DOC = """
+    pretrain_learners_ : list
+        The layer-wise learners (:class:`~weightwise.layerwise.rbm.BernoulliRBM`,
+        :class:`~weightwise.layerwise.autoencoder.AutoEncoder`, ...), ``pretrain_learners_[k]``
+        holding ``network_.layers[k]``'s own ``W`` and ``b`` plus its visible bias; empty without
+        ``pretrain``.
+    pretrain_history_ : list of dict
+        Per pre-trained layer, its :class:`~weightwise.layerwise.history.LayerHistory` as a dict
+        (``"reconstruction_error"`` per epoch, ...); empty without ``pretrain``.
+"""
+
+# Parameters that hold live objects: never written to a model file.
+UNSAVED_PARAMS = ("callbacks", "pretrain_callbacks")
+
+
+def check_pretrain_params(est: Any) -> None:
+    """Validate the pre-training settings, naming the fix; a no-op when ``pretrain`` is None."""
+    for name in UNSAVED_PARAMS:
+        value = getattr(est, name)
+        if value is not None and (
+            isinstance(value, (str, bytes)) or not all(callable(cb) for cb in value)
+        ):
+            raise ConfigError(f"{name} must be None or a sequence of callables, got {value!r}")
+    if est.pretrain is None:
+        return
+    if not isinstance(est.pretrain, str) or est.pretrain not in LEARNERS:
+        raise unknown_name("pretrain", est.pretrain, LEARNERS)
+    for name in ("pretrain_epochs", "pretrain_batch_size", "cd_k"):
+        value = getattr(est, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            what = " (Gibbs steps per RBM update)" if name == "cd_k" else ""
+            raise ConfigError(f"{name} must be an integer >= 1{what}, got {value!r}")
+    checks: dict[str, tuple[Any, Any, str]] = {
+        "pretrain_learning_rate": (est.pretrain_learning_rate, lambda v: 0 < v < np.inf, "> 0"),
+        "corruption": (est.corruption, lambda v: 0 <= v < 1, "in [0, 1)"),
+        "weight_cost": (est.weight_cost, lambda v: 0 <= v < np.inf, ">= 0"),
+    }
+    for name, (value, ok, text) in checks.items():
+        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        if value is not None and not (number and ok(value)):
+            raise ConfigError(f"{name} must be {text} or None, got {value!r}")
+    if est.pretrain == "autoencoder" and est.corruption:
+        raise ConfigError(
+            f"corruption={est.corruption!r} makes a denoising auto-encoder: use "
+            "pretrain='denoising' (or leave corruption=None for a plain auto-encoder)"
+        )
+    if est.pretrain == "denoising" and est.corruption == 0:
+        raise ConfigError(
+            "pretrain='denoising' with corruption=0 is a plain auto-encoder: use "
+            "pretrain='autoencoder', or a corruption in (0, 1) such as 0.25"
+        )
+
+
+def learner_params(est: Any, name: str) -> dict[str, Any]:
+    """The keyword arguments of learner ``name`` from the estimator's parameters.
+
+    Values left at None keep the learner's own defaults. RBMs get ``monitor_size=0``: their
+    per-epoch pseudo-likelihood costs more than an epoch of CD on small data, and the estimator
+    keeps only the reconstruction error.
+    """
+    params: dict[str, Any] = {}
+    if est.pretrain_learning_rate is not None:
+        params["learning_rate"] = float(est.pretrain_learning_rate)
+    if name in RBM_LEARNERS:
+        params.update(cd_k=int(est.cd_k), persistent=bool(est.persistent), monitor_size=0)
+        if est.weight_cost is not None:
+            params["weight_cost"] = float(est.weight_cost)
+    else:
+        if est.corruption is not None:
+            params["corruption"] = float(est.corruption)
+        if est.weight_cost is not None:
+            params["weight_decay"] = float(est.weight_cost)
+    return params
+
+
+def pretraining_data(X: Array, X_unlabelled: Any, net: Network) -> Array:
+    """``X`` stacked on the extra unlabelled rows, in the network's namespace, dtype and device.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        The (validated) labelled inputs.
+    X_unlabelled : array-like of shape (n_unlabelled, n_features) or None
+    net : Network
+
+    Returns
+    -------
+    array of shape (n_samples + n_unlabelled, n_features)
+    """
+    V = to_network(X, net.xp, net.dtype, net.device)
+    if X_unlabelled is None:
+        return V
+    if hasattr(X_unlabelled, "detach"):
+        X_unlabelled = X_unlabelled.detach()
+    U = check_matrix(X_unlabelled, "X_unlabelled")
+    if int(U.shape[1]) != int(V.shape[1]):
+        raise DataError(
+            f"X_unlabelled has {U.shape[1]} features but X has {V.shape[1]}; give unlabelled rows "
+            "with the same features as X"
+        )
+    U = to_network(U, net.xp, net.dtype, net.device)
+    return namespace(V).concat([V, U], axis=0)
+
+
+def run_pretraining(est: Any, net: Network, V: Array, rng: Random) -> PretrainResult:
+    """Pre-train ``net``'s hidden layers in place on ``V`` with the estimator's settings."""
+    name = est.pretrain
+    n_hidden = len(net.layers) - 1
+    if n_hidden < 1:
+        raise ConfigError(
+            f"pretrain={name!r} needs at least one hidden layer to pre-train; give "
+            "hidden_layer_sizes, or set pretrain=None"
+        )
+    # Layer 1 of "gaussian_rbm" sees real-valued data; the layers above see the sigmoid means of
+    # the layer below, which lie in [0, 1]: Bernoulli RBMs, as in Hinton and Salakhutdinov 2006.
+    names = [name] + ["rbm" if name == "gaussian_rbm" else name] * (n_hidden - 1)
+    return pretrain(
+        net,
+        V,
+        names,
+        epochs=int(est.pretrain_epochs),
+        batch_size=int(est.pretrain_batch_size),
+        learner_params=[learner_params(est, n) for n in names],
+        callbacks=list(est.pretrain_callbacks or ()),
+        seed=rng,
+    )
+
+
+def learner_state(learner: Any) -> dict[str, Any]:
+    """Settings of a trained learner that its estimator's parameters do not fix (JSON-able).
+
+    An auto-encoder's loss is chosen from its input's range when pre-training starts, so it is
+    recorded; everything else follows from the estimator's parameters.
+    """
+    loss = getattr(learner, "loss", None)
+    return {"loss": loss} if isinstance(loss, str) else {}
+
+
+def pretrain_metadata(est: Any) -> dict[str, Any]:
+    """What :meth:`save` writes about pre-training, beside the learners' extra arrays."""
+    return {
+        "learners": list(est._pretrain_names),
+        "states": [learner_state(learner) for learner in est.pretrain_learners_],
+        "history": est.pretrain_history_,
+    }
+
+
+def restore_learners(
+    est: Any, net: Network, meta: Mapping[str, Any] | None, arrays: Mapping[str, Any]
+) -> None:
+    """Rebuild the learners of a saved estimator on ``net``'s layers and load their extra arrays."""
+    est.pretrain_learners_ = []
+    est.pretrain_history_ = []
+    est._pretrain_names = []
+    if not meta:
+        return
+    names = list(meta["learners"])
+    learners = []
+    for k, (name, state) in enumerate(zip(names, meta["states"], strict=True)):
+        spec = LEARNERS[name]
+        params = {**spec.defaults, **learner_params(est, name), **state}
+        params["batch_size"] = int(est.pretrain_batch_size)
+        learners.append(spec.build(net.layers[k], seed=est._rng, **params))
+    result = PretrainResult(learners, [], names, [])
+    result.load_extra_arrays(arrays)
+    est.pretrain_learners_ = learners
+    est.pretrain_history_ = list(meta["history"])
+    est._pretrain_names = names

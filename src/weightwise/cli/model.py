@@ -16,6 +16,7 @@ from ..errors import ConfigError, DataError
 from .base import _user_errors_exit_1, app, console, err_console
 from .data import read_features
 from .progress import _fmt
+from .stack import PRETRAINED, stack_kind
 from .train import _loss_name, stop_reason
 
 
@@ -127,7 +128,10 @@ def info(
     """Describe a saved model: architecture, parameter count, dtype, training history, versions."""
     est, net, meta = load_model(model)
     file_meta = meta["_file"]
+    record = meta.get(PRETRAINED)
     kind = meta.get("estimator", "Network")
+    if isinstance(record, dict) and record.get("learners"):
+        kind = f"pre-trained {stack_kind(record['learners'])}"
     table = Table(title=f"{model}: {kind} {'-'.join(map(str, net.sizes))}")
     for col in ("layer", "inputs", "outputs", "activation", "parameters"):
         table.add_column(col, justify="right")
@@ -136,6 +140,8 @@ def info(
         table.add_row(str(l), str(layer.n_in), str(layer.n_out), layer.activation.name, f"{n:,}")
     table.add_row("total", "", "", "", f"{net.n_params:,}", style="bold")
     console.print(table)
+    if isinstance(record, dict) and record.get("learners"):
+        console.print(pretraining_record_table(record))
 
     summary = Table(show_header=False, title="summary")
     summary.add_column("key")
@@ -164,12 +170,39 @@ def info(
         summary.add_row("best validation score", best)
         summary.add_row("stop reason", stop_reason(h.stop_reason))
         summary.add_row("training time", f"{sum(h.seconds):.1f} s")
-    else:
+    elif not isinstance(record, dict):
         summary.add_row("history", "none recorded")
+    if isinstance(record, dict):
+        summary.add_row("pre-trained on", str(record.get("data", "-")))
+        summary.add_row("input scaling", str(record.get("scale", "none")))
+        summary.add_row("propagation up the stack", str(record.get("propagate", "mean")))
     summary.add_row("saved by weightwise", str(file_meta.get("library_version")))
     summary.add_row("file format version", str(file_meta.get("format_version")))
     summary.add_row("this weightwise", __version__)
     console.print(summary)
+
+
+def pretraining_record_table(record: dict[str, Any]) -> Table:
+    """Per pre-trained layer: learner, its settings, epochs, final reconstruction error, seconds."""
+    table = Table(title="greedy layer-wise pre-training")
+    for col in ("layer", "learner", "settings", "epochs", "recon. error", "seconds"):
+        table.add_column(col, justify="right")
+    layers = record.get("layers") or []
+    params = record.get("learner_params") or []
+    for k, name in enumerate(record["learners"]):
+        entry = layers[k] if k < len(layers) else {}
+        hist = entry.get("history") or {}
+        errors = hist.get("reconstruction_error") or []
+        settings = params[k] if k < len(params) else {}
+        table.add_row(
+            str(k + 1),
+            str(name),
+            ", ".join(f"{key}={value}" for key, value in settings.items()) or "defaults",
+            str(len(hist.get("epoch") or [])),
+            _fmt(errors[-1] if errors else None, ".4f"),
+            _fmt(entry.get("seconds"), ".1f"),
+        )
+    return table
 
 
 def _best_validation(meta: dict[str, Any], h: Any) -> str:

@@ -22,11 +22,9 @@ from .base import _user_errors_exit_1, app, console, err_console
 from .data import load_split, read_features
 from .options import parse_activation, parse_layers
 from .progress import LayerProgress, _fmt
-from .stack import INPUT_OFFSET, INPUT_SCALE, stack_metadata
+from .stack import AE_LEARNERS, INPUT_OFFSET, INPUT_SCALE, RBM_LEARNERS, stack_kind, stack_metadata
 
 DEFAULT_STACK = "weightwise-stack.safetensors"
-RBM_LEARNERS = ("rbm", "gaussian_rbm")
-AE_LEARNERS = ("autoencoder", "denoising")
 SCALINGS = ("none", "minmax", "standard")
 
 
@@ -230,13 +228,24 @@ def parse_image_shape(spec: str | None) -> tuple[int, int] | None:
 
 
 def build_params(result: Any, params: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Keyword arguments that rebuild each trained learner (the auto-encoders' chosen loss too)."""
+    """Keyword arguments that rebuild each trained learner: the settings it actually used.
+
+    Options left out on the command line are filled with the learner's own defaults (an
+    auto-encoder's loss is chosen from its input's range), so ``weightwise info`` can show them.
+    """
     out = []
     for learner, name, p in zip(result.learners, result.names, params, strict=True):
         q = dict(p)
         if name in AE_LEARNERS:
             q["loss"] = learner.loss
             q["corruption"] = float(learner.corruption)
+            q["learning_rate"] = float(learner.optimizer.learning_rate)
+        else:
+            q["learning_rate"] = float(learner.learning_rate)
+            q["cd_k"] = int(learner.cd_k)
+            q["persistent"] = bool(learner.persistent)
+            q["weight_cost"] = float(learner.weight_cost)
+        q["batch_size"] = int(learner.batch_size)
         out.append(q)
     return out
 
@@ -269,7 +278,9 @@ def report_figures(figures: Any) -> None:
     for name, path in figures.written.items():
         console.print(f"figure {name}: [bold]{path}[/bold]")
     for name, why in figures.skipped.items():
-        err_console.print(f"note: no {name} figure: {why}", highlight=False, markup=False)
+        err_console.print(
+            f"note: no {name} figure: {why}", highlight=False, markup=False, soft_wrap=True
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -398,7 +409,7 @@ def pretrain(
     from ..io import save_network
     from ..layerwise.greedy import pretrain as greedy_pretrain
     from ..net.network import Network
-    from ..pictures import write_pretraining_figures
+    from ..pictures import guess_image_shape, write_pretraining_figures
 
     parse_learners(learner)  # unknown names fail before any data is loaded
     shape = parse_image_shape(image_shape)
@@ -408,6 +419,7 @@ def pretrain(
         X = apply_scaling(X, scaling, scale)
         X_held = None if X_held is None else apply_scaling(X_held, scaling, scale)
     sizes = stack_sizes(layers, int(X.shape[1]))
+    guess_image_shape(sizes[0], shape)  # a wrong --image-shape fails before training
     n_layers = len(sizes) - 1
     names = parse_learners(learner, n_layers)
     params = learner_params(
@@ -443,7 +455,7 @@ def pretrain(
             validation=X_held,
             seed=seed,
         )
-    kind = _stack_kind(names)
+    kind = stack_kind(names)
     console.print(pretraining_table(result, sizes, f"{kind} {'-'.join(map(str, sizes))} on {name}"))
     extras = result.extra_arrays()
     if scaling is not None:
@@ -465,15 +477,3 @@ def pretrain(
                 gibbs_steps=gibbs_steps,
             )
         )
-
-
-def _stack_kind(names: Sequence[str]) -> str:
-    """RBM, DBN, auto-encoder, stacked (denoising) auto-encoder, or a mixed stack."""
-    kinds = set(names)
-    if kinds <= set(RBM_LEARNERS):
-        return "RBM" if len(names) == 1 else "DBN"
-    if kinds == {"denoising"}:
-        return "denoising auto-encoder" if len(names) == 1 else "stacked denoising auto-encoder"
-    if kinds <= set(AE_LEARNERS):
-        return "auto-encoder" if len(names) == 1 else "stacked auto-encoder"
-    return "stack"

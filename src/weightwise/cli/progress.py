@@ -149,7 +149,13 @@ class LayerProgress:
         self.progress.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            # An error (a bad setting found before training, a divergence): rows of layers that
+            # never started would only push the one-line error down, so they go.
+            for task in self.progress.tasks:
+                if not task.completed:
+                    self.progress.update(task.id, visible=False)
         self.progress.stop()
 
     def __call__(self, info: Any) -> None:

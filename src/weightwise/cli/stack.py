@@ -22,6 +22,9 @@ from ..errors import ModelFileError
 PRETRAINED = "pretrained"
 """Metadata key of a pre-trained stack."""
 
+RBM_LEARNERS = ("rbm", "gaussian_rbm")
+AE_LEARNERS = ("autoencoder", "denoising")
+
 INPUT_OFFSET, INPUT_SCALE = "input.offset", "input.scale"
 """Extra arrays of ``--scale``: the stack was trained on ``(X - offset) / scale``."""
 
@@ -126,3 +129,15 @@ def load_stack(path: str | Path, backend: str = "numpy", device: Any = None) -> 
         extras.get(INPUT_OFFSET),
         extras.get(INPUT_SCALE),
     )
+
+
+def stack_kind(names: Sequence[str]) -> str:
+    """RBM, DBN, auto-encoder, stacked (denoising) auto-encoder, or a mixed stack."""
+    kinds = set(names)
+    if kinds <= set(RBM_LEARNERS):
+        return "RBM" if len(names) == 1 else "DBN"
+    if kinds == {"denoising"}:
+        return "denoising auto-encoder" if len(names) == 1 else "stacked denoising auto-encoder"
+    if kinds <= set(AE_LEARNERS):
+        return "auto-encoder" if len(names) == 1 else "stacked auto-encoder"
+    return "stack"

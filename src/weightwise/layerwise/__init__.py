@@ -7,5 +7,13 @@ arrays the back-propagation engine adjusts) plus extras of its own (a visible or
 from __future__ import annotations
 
 from .history import LayerCallback, LayerEpochInfo, LayerHistory
+from .rbm import BaseRBM, BernoulliRBM, GaussianRBM
 
-__all__ = ["LayerCallback", "LayerEpochInfo", "LayerHistory"]
+__all__ = [
+    "BaseRBM",
+    "BernoulliRBM",
+    "GaussianRBM",
+    "LayerCallback",
+    "LayerEpochInfo",
+    "LayerHistory",
+]

@@ -573,13 +573,13 @@ class BaseRBM:
             order = self.rng.permutation(n)
             if not is_numpy(xp):
                 order = asarray(order, xp, None, array_device(V))
-            total = 0.0
+            total: Any = 0.0  # stays on the device until the epoch ends (no sync per batch)
             for lo in range(0, n, self.batch_size):
                 idx = order[lo : lo + self.batch_size]
                 m = int(idx.shape[0])
                 B = self._buffer(m)
                 _take_rows_into(V, idx, B.V[:m])
-                total += float(self._cd_step(B, m)) * m
+                total = total + self._cd_step(B, m) * m
             seconds = time.perf_counter() - start
             self.n_epochs_ += 1
             pl, gap = math.nan, math.nan
@@ -591,7 +591,7 @@ class BaseRBM:
                         xp.mean(self.free_energy(monitor[:k]))
                     )
             row = dict(
-                reconstruction_error=total / n,
+                reconstruction_error=float(total) / n,
                 seconds=seconds,
                 learning_rate=lr,
                 pseudo_likelihood=pl,

@@ -129,6 +129,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     X, source = load_images(args.mnist, args.n_samples, args.seed)
     print(f"data: {source}; {X.shape[0]} x {X.shape[1]} float32, batch {BATCH}, {N_HIDDEN} hidden")
     print(f"threads: {args.threads} (BLAS and PyTorch); {args.epochs} epochs each; median s/epoch")
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load + args.threads > cores + 0.5 and args.threads > 1:
+        # Spinning BLAS/OpenMP worker threads on an oversubscribed machine slow every library
+        # by 5-20x, unevenly: the ratios then say more about the neighbours than the code.
+        print(f"warning: load average {load:.1f} on {cores} cores; multi-threaded timings are "
+              "unreliable here, compare with --threads 1")  # fmt: skip
     results: dict[str, float] = {}
     with threadpool_limits(limits=args.threads):
         runs = {"weightwise": lambda: bench_weightwise(X, args.epochs, args.seed)}
@@ -139,9 +145,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for name, run in runs.items():
             times = run()
             results[name] = statistics.median(times)
-            print(
-                f"  {name:<13} {results[name]:8.3f} s/epoch   (epochs: {', '.join(f'{t:.3f}' for t in times)})"
-            )
+            each = ", ".join(f"{t:.3f}" for t in times)
+            print(f"  {name:<13} {results[name]:8.3f} s/epoch   (epochs: {each})")
     ww = results["weightwise"]
     for name, target in (("scikit-learn", ">= 1.6"), ("pytorch", ">= 1.0")):
         if name in results:

@@ -53,7 +53,6 @@ from ..backprop.gradients import Gradients, backprop
 from ..backprop.training import BatchInfo, EpochInfo, grad_norm_stride
 from ..errors import ConfigError
 from ..net.backend import Array, namespace
-from ..net.inplace import sq_norm
 from ..net.losses import Loss, get_loss
 from ..net.network import Network
 from ..net.validation import check_X_Y, to_network
@@ -96,6 +95,17 @@ class Thresholds:
 
 # ------------------------------------------------------------------------------------------------
 # the maths, over arrays of any namespace
+
+
+def _sq_norm(x: Array) -> Any:
+    """``sum(x ** 2)``: one BLAS dot for NumPy (a float), a 0-d tensor on the device for PyTorch.
+
+    ``np.vdot`` is a single C call whatever the size; the diagnostics take a few dozen norms per
+    sampled batch, mostly of small arrays, where Python overhead would otherwise dominate.
+    """
+    if type(x) is np.ndarray:
+        return np.vdot(x, x)
+    return namespace(x).sum(x * x)
 
 
 def saturated_fraction(
@@ -148,8 +158,8 @@ def gradient_norms(grads: Gradients) -> tuple[np.ndarray, np.ndarray]:
     -------
     weight_grad, delta : arrays of shape (n_layers,), float64
     """
-    weight = np.array([math.sqrt(float(sq_norm(dW))) for dW in grads.dW])
-    delta = np.array([math.sqrt(float(sq_norm(d))) for d in grads.deltas])
+    weight = np.array([math.sqrt(float(_sq_norm(dW))) for dW in grads.dW])
+    delta = np.array([math.sqrt(float(_sq_norm(d))) for d in grads.deltas])
     return weight, delta
 
 
@@ -310,8 +320,8 @@ class GradientFlow:
             for l, (dW, delta) in enumerate(zip(g.dW, g.deltas, strict=True)):
                 if dW is None:  # left factored by a caller that did not ask us first
                     dW = g.forward.activations[l].T @ delta
-                acc["grad_sq"][l] = acc["grad_sq"][l] + sq_norm(dW)
-                acc["delta_sq"][l] = acc["delta_sq"][l] + sq_norm(delta)
+                acc["grad_sq"][l] = acc["grad_sq"][l] + _sq_norm(dW)
+                acc["delta_sq"][l] = acc["delta_sq"][l] + _sq_norm(delta)
             self._sample_outputs(net, g.forward.activations[1:], acc)
             xp = net.xp
             if not self._before:
@@ -319,7 +329,7 @@ class GradientFlow:
             else:  # reuse the buffers: no fresh megabytes (and page faults) per sampled batch
                 for before, layer in zip(self._before, net.layers, strict=True):
                     before[...] = layer.W
-            self._before_sq = [sq_norm(W) for W in self._before]
+            self._before_sq = [_sq_norm(W) for W in self._before]
             self._armed = True
 
     def __call__(self, info: EpochInfo) -> None:
@@ -361,7 +371,7 @@ class GradientFlow:
         self.dead_fraction.append(dead)
         self.activation_mean.append(mean)
         self.activation_std.append(std)
-        self.weight_norm.append([math.sqrt(float(sq_norm(layer.W))) for layer in net.layers])
+        self.weight_norm.append([math.sqrt(float(_sq_norm(layer.W))) for layer in net.layers])
 
     # helpers ----------------------------------------------------------------------------------------
     def _saturates(self, layer: Any) -> bool:
@@ -388,7 +398,7 @@ class GradientFlow:
         for l, (layer, before) in enumerate(zip(net.layers, self._before, strict=True)):
             w_sq = float(self._before_sq[l])
             before -= layer.W
-            step = math.sqrt(float(sq_norm(before)))
+            step = math.sqrt(float(_sq_norm(before)))
             acc["update"][l] += step / math.sqrt(w_sq) if w_sq > 0 else math.nan
         acc["n_updates"] += 1
         self._armed = False
@@ -406,7 +416,7 @@ class GradientFlow:
                 alive = alive_units(a)
                 acc["alive"][l] = alive if acc["alive"][l] is None else acc["alive"][l] | alive
             acc["a_sum"][l] = acc["a_sum"][l] + xp.sum(a)
-            acc["a_sq"][l] = acc["a_sq"][l] + sq_norm(a)
+            acc["a_sq"][l] = acc["a_sq"][l] + _sq_norm(a)
 
     # results --------------------------------------------------------------------------------------
     def as_arrays(self) -> dict[str, np.ndarray]:

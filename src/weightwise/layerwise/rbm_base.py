@@ -104,8 +104,15 @@ class BaseRBM:
     seed : int, Random, numpy Generator or None
         Source of all randomness (Bernoulli draws, shuffling, chain starts).
     monitor_size : int
-        Training rows used by the per-epoch pseudo-likelihood and free-energy gap; 0 switches
-        those two (costly) diagnostics off.
+        Training rows (a random subset, fixed per ``fit`` call) used by the per-epoch
+        pseudo-likelihood and free-energy gap; 0 switches those two diagnostics off. For wide
+        layers the pseudo-likelihood scores a fixed random subset of visible units so that it
+        stays under a second per epoch (an unbiased estimate of the mean per unit).
+
+    Notes
+    -----
+    The momentum and learning-rate schedules follow ``n_epochs_``, the epochs completed by
+    :meth:`fit`; :meth:`partial_fit` alone does not advance it.
     """
 
     visible_kind = ""

@@ -3,7 +3,10 @@
 Trains 784-500-500-500-10 (sigmoid hidden, softmax + cross-entropy, SGD lr 0.1, batch 128, float32)
 on random data of MNIST's shape, alternating runs without and with the callback, for
 ``sample_every`` 1 (every batch), 4, and the default (the ~8 batches an epoch whose ``dW`` the loop
-forms for :attr:`History.grad_norm` anyway). The diagnostics' budget is 10% of an epoch.
+forms for :attr:`History.grad_norm` anyway). The diagnostics' budget is 10% of an epoch. Then the
+same for the ``compare`` network on the built-in digits (64-100x5-10, batch 32), where the layers
+are small and Python overhead weighs most.
+
 Two measures of the overhead are printed:
 
 - *self time*: the time spent inside the callback's hooks divided by the rest of the epoch, timed
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -36,9 +40,10 @@ import weightwise as ww
 from weightwise.backprop.training import BatchInfo, EpochInfo
 from weightwise.evidence import GradientFlow, InformationPlane, gradient_norms_at
 
-SIZES = (784, 500, 500, 500, 10)
-BATCH = 128
+MNIST_SIZES = (784, 500, 500, 500, 10)
+DIGITS_SIZES = (64, 100, 100, 100, 100, 100, 10)
 LR = 0.1
+OFF = "off"
 
 
 class TimedFlow(GradientFlow):
@@ -60,18 +65,46 @@ class TimedFlow(GradientFlow):
 
 
 def run(
-    X: np.ndarray, Y: np.ndarray, epochs: int, sample_every: int | str | None
+    sizes: Sequence[int], X: np.ndarray, Y: np.ndarray, batch: int, epochs: int, every: int | str | None
 ) -> tuple[float, float]:
     """Median seconds per epoch and the callback's share of the rest of the run (0 without it)."""
-    net = ww.Network.create(SIZES, "sigmoid", "softmax", seed=0)
-    flow = None if sample_every == "off" else TimedFlow(sample_every)  # type: ignore[arg-type]
+    net = ww.Network.create(sizes, "sigmoid", "softmax", seed=0)
+    flow = None if every == OFF else TimedFlow(every)  # type: ignore[arg-type]
     history = ww.fit(
-        net, X, Y, loss="cross_entropy", learning_rate=LR, epochs=epochs, batch_size=BATCH, seed=0,
+        net, X, Y, loss="cross_entropy", learning_rate=LR, epochs=epochs, batch_size=batch, seed=0,
         callbacks=[] if flow is None else [flow],
     )  # fmt: skip
     total = sum(history.seconds)
     own = 0.0 if flow is None else flow.seconds
     return statistics.median(history.seconds), own / (total - own)
+
+
+def compare(
+    title: str, sizes: Sequence[int], X: np.ndarray, Y: np.ndarray, batch: int, args: argparse.Namespace
+) -> float:
+    """Print the overhead table for one network; return the epoch time without diagnostics."""
+    variants: dict[str, int | str | None] = {
+        "without": OFF,
+        "every batch": 1,
+        "every 4th batch": 4,
+        "default (~8/epoch)": None,
+    }
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    shares: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in range(args.repeats):
+        for name, every in variants.items():
+            seconds, share = run(sizes, X, Y, batch, args.epochs, every)
+            times[name].append(seconds)
+            shares[name].append(share)
+    n_batches = -(-X.shape[0] // batch)
+    print(f"{title}: {'-'.join(map(str, sizes))} sigmoid, batch {batch}, {n_batches} batches/epoch")
+    base = statistics.median(times["without"])
+    print(f"  without diagnostics             {base:7.3f} s/epoch")
+    for name in list(variants)[1:]:
+        t = statistics.median(times[name])
+        own, wall = 100 * statistics.median(shares[name]), 100 * (t - base) / base
+        print(f"  GradientFlow, {name:<18}{t:7.3f} s/epoch  self time {own:4.1f}%  wall {wall:+5.1f}%")
+    return base
 
 
 def main() -> None:
@@ -89,36 +122,16 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace) -> None:
-
-    rng = np.random.default_rng(0)
-    X = rng.random((args.n_samples, SIZES[0]), dtype=np.float32)
-    Y = np.eye(SIZES[-1], dtype=np.float32)[rng.integers(0, SIZES[-1], args.n_samples)]
     print(
-        f"{'-'.join(map(str, SIZES))} sigmoid, batch {BATCH}, {args.n_samples} random samples, "
-        f"{args.epochs} epochs x {args.repeats} repeats, float32, {args.threads} BLAS thread(s)"
+        f"{args.epochs} epochs x {args.repeats} repeats per variant, float32, "
+        f"{args.threads} BLAS thread(s)"
     )
+    rng = np.random.default_rng(0)
+    X = rng.random((args.n_samples, MNIST_SIZES[0]), dtype=np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, args.n_samples)]
+    base = compare(f"random MNIST-shaped data ({args.n_samples})", MNIST_SIZES, X, Y, 128, args)
 
-    variants: dict[str, int | str | None] = {
-        "without": "off",
-        "every batch": 1,
-        "every 4th batch": 4,
-        "default (~8/epoch)": None,
-    }
-    times: dict[str, list[float]] = {k: [] for k in variants}
-    shares: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(args.repeats):
-        for name, every in variants.items():
-            seconds, share = run(X, Y, args.epochs, every)
-            times[name].append(seconds)
-            shares[name].append(share)
-    base = statistics.median(times["without"])
-    print(f"  without diagnostics            {base:7.3f} s/epoch")
-    for name in list(variants)[1:]:
-        t = statistics.median(times[name])
-        own, wall = 100 * statistics.median(shares[name]), 100 * (t - base) / base
-        print(f"  GradientFlow, {name:<16}{t:7.3f} s/epoch  self time {own:4.1f}%  wall {wall:+5.1f}%")
-
-    net = ww.Network.create(SIZES, "sigmoid", "softmax", seed=0)
+    net = ww.Network.create(MNIST_SIZES, "sigmoid", "softmax", seed=0)
     Xs, Ys = X[: args.subset], Y[: args.subset]
     gradient_norms_at(net, Xs, Ys, "cross_entropy")  # warm up
     t0 = time.perf_counter()
@@ -127,7 +140,6 @@ def measure(args: argparse.Namespace) -> None:
     t_norms = (time.perf_counter() - t0) / 3
     share = 100 * t_norms / base
     print(f"  gradient_norms_at on {args.subset} samples: {t_norms:.3f} s = {share:.1f}% of an epoch")
-
     plane = InformationPlane(Xs, Ys, estimator="binning")
     t0 = time.perf_counter()
     plane.record(net, 0)
@@ -136,6 +148,13 @@ def measure(args: argparse.Namespace) -> None:
         f"  information plane (binning, {args.subset} samples, 3 layers): {t_info:.3f} s = "
         f"{100 * t_info / base:.1f}% of an epoch"
     )
+
+    from sklearn.datasets import load_digits
+
+    Xd, yd = load_digits(return_X_y=True)
+    Xd = (Xd / 16.0).astype(np.float32)
+    Yd = np.eye(10, dtype=np.float32)[yd]
+    compare("digits (1797)", DIGITS_SIZES, Xd, Yd, 32, args)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 import weightwise as ww
 from weightwise.backprop.training import BatchInfo
 from weightwise.errors import ConfigError
-from weightwise.evidence import GradientFlow, flow_ratio, gradient_norms_at
+from weightwise.evidence import GradientFlow, flow_ratio, gradient_norms, gradient_norms_at
 from weightwise.evidence.diagnostics import alive_units, saturated_fraction
 from weightwise.net.backend import to_numpy
 
@@ -125,6 +125,12 @@ def test_full_batch_norms_equal_a_fresh_backprop() -> None:
     expected = [np.linalg.norm(to_numpy(dW)) for dW in g.dW]
     np.testing.assert_allclose(flow.grad_norm[0], expected, rtol=1e-12)
     np.testing.assert_allclose(gradient_norms_at(_net(), X, Y, "cross_entropy"), expected, rtol=1e-12)
+    factored = ww.backprop(_net(), X, Y, "cross_entropy", weight_grads=False)
+    assert factored.dW[0] is None
+    np.testing.assert_allclose(gradient_norms(factored)[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        gradient_norms(factored)[1], [np.linalg.norm(to_numpy(d)) for d in g.deltas], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("optimizer", ["sgd_momentum", "adam"])

@@ -152,13 +152,20 @@ def gradient_norms(grads: Gradients) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     grads : Gradients
-        From :func:`~weightwise.backprop.gradients.backprop`.
+        From :func:`~weightwise.backprop.gradients.backprop`; a ``dW`` left factored (``None``)
+        is formed here.
 
     Returns
     -------
     weight_grad, delta : arrays of shape (n_layers,), float64
     """
-    weight = np.array([math.sqrt(float(_sq_norm(dW))) for dW in grads.dW])
+    a_in = grads.forward.activations
+    weight = np.array(
+        [
+            math.sqrt(float(_sq_norm(dW if dW is not None else a_in[l].T @ grads.deltas[l])))
+            for l, dW in enumerate(grads.dW)
+        ]
+    )
     delta = np.array([math.sqrt(float(_sq_norm(d))) for d in grads.deltas])
     return weight, delta
 
@@ -202,7 +209,7 @@ def flow_ratio(norms: Any) -> tuple[int, int, float]:
         1-based layer numbers compared: 1 and the last hidden layer (the output layer when the
         network has a single hidden layer or none).
     ratio : float
-        ``norms[first] / norms[last]``; NaN when the last norm is 0 or not finite.
+        ``norms[0] / norms[last - 1]``; NaN when that last norm is 0 or not finite.
     """
     norms = np.asarray(norms, dtype=float)
     n = len(norms)

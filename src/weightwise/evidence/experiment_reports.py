@@ -1,0 +1,513 @@
+"""Reports of the experiments: the stored run results in, a :class:`~.report.Report` out.
+
+Nothing here trains anything: every table, figure and sentence is computed from the results of
+:func:`~.experiments.run_one` (as the sweep stored them), so a resumed sweep gives the same report.
+The conclusion sentences quote the same numbers the tables show.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .experiments import (
+    _as_float,
+    _mean_curve,
+    _one_over,
+    _shared,
+    group_runs,
+    summary_rows,
+)
+from .report import Report
+
+SUMMARY_COLUMNS = [
+    "method",
+    "label",
+    "runs",
+    "test_accuracy",
+    "test_accuracy_std",
+    "grad_ratio_init",
+    "grad_ratio_start",
+    "grad_ratio_final",
+    "seconds",
+    "diverged",
+]
+FORMATS = {
+    "test_accuracy": ".2%",
+    "test_accuracy_std": ".2%",
+    "test_error": ".2%",
+    "test_error_std": ".2%",
+    "grad_ratio_init": ".3g",
+    "grad_ratio_start": ".3g",
+    "grad_ratio_final": ".3g",
+    "seconds": ".1f",
+    "train_accuracy": ".2%",
+    "grad_norm_init": ".3g",
+    "grad_norm_start": ".3g",
+    "grad_norm_final": ".3g",
+}
+_MOMENTS = {"init": "at initialisation", "final": "after training"}
+RATIO_NOTE = (
+    "Gradient ratio: ||dL/dW|| of layer 1 divided by that of the last hidden layer, one full-batch "
+    "backward pass on a fixed training subset (geometric mean over seeds); 'init' before any "
+    "training, 'start' when back-propagation starts (after pre-training), 'final' after training."
+)
+
+
+def _table(
+    report: Report,
+    name: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    columns: Sequence[str] | None = None,
+    formats: Mapping[str, str] = FORMATS,
+    caption: str | None = None,
+) -> None:
+    """Add a table of dict rows, each known column with its format from ``formats``."""
+    cols = list(columns) if columns is not None else list(rows[0]) if rows else []
+    fmts = {c: formats[c] for c in cols if c in formats}
+    report.table(name, rows, columns=cols, formats=fmts, caption=caption)
+
+
+def _slug(label: str) -> str:
+    """A label as a file-name part: letters and digits kept, runs of anything else as one '_'."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_").lower() or "run"
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2%}"
+
+
+def _pm(mean: float | None, std: float | None, runs: int) -> str:
+    if mean is None:
+        return "n/a (every run diverged)"
+    return f"{mean:.2%}" + (f" +- {std:.2%}" if runs > 1 and std is not None else "")
+
+
+def _describe(cfg: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+    r0 = results[0]
+    hidden = cfg["hidden"]
+    shape = "-".join(str(w) for w in hidden)
+    return (
+        f"{len(hidden)} hidden layers ({shape}) on {r0['data']} ({r0['n_train']} training, "
+        f"{r0['n_test']} test samples), {cfg['epochs']} epochs of mini-batch SGD (batch "
+        f"{cfg['batch_size']}, learning rate {cfg['learning_rate']:g}, momentum {cfg['momentum']:g}, "
+        f"softmax cross-entropy)"
+    )
+
+
+def compare_conclusion(rows: Sequence[Mapping[str, Any]], cfg: Mapping[str, Any], results: Any) -> str:
+    """Plain-language conclusion from the summary rows (the numbers are the table's)."""
+    parts = [f"With {_describe(cfg, results)}:"]
+    bullets = []
+    for row in rows:
+        bullets.append(
+            f"- {row['label']}: "
+            f"test accuracy {_pm(row['test_accuracy'], row['test_accuracy_std'], row['runs'])} "
+            f"over {row['runs']} seed(s); layer 1 received {_one_over(row['grad_ratio_init'])} "
+            f"the gradient of layer {len(cfg['hidden'])} at initialisation, "
+            f"{_one_over(row['grad_ratio_final'])} after training."
+        )
+    parts.append("\n".join(bullets))
+    ranked = [r for r in rows if r["test_accuracy"] is not None]
+    if ranked:
+        best = max(ranked, key=lambda r: r["test_accuracy"])
+        worst = min(ranked, key=lambda r: r["test_accuracy"])
+        gap = best["test_accuracy"] - worst["test_accuracy"]
+        spread = max((r["test_accuracy_std"] or 0.0) for r in (best, worst))
+        verdict = (
+            "larger than the spread over seeds"
+            if gap > 2 * spread
+            else "within about twice the spread over seeds, so not clearly a difference"
+        )
+        parts.append(
+            f"Best: **{best['label']}** ({_pct(best['test_accuracy'])}); worst: **{worst['label']}** "
+            f"({_pct(worst['test_accuracy'])}); the gap of {gap * 100:.2f} points is {verdict}."
+        )
+    bp = next((r for r in rows if r["method"] == "bp"), None)
+    if bp is not None and bp["grad_ratio_init"] is not None:
+        vanish = bp["grad_ratio_init"] < 0.1
+        parts.append(
+            f"Under plain BP the first layer starts with {_one_over(bp['grad_ratio_init'])} the "
+            f"gradient of the last hidden layer: "
+            + (
+                "the error signal vanishes on its way down, as the passage says."
+                if vanish
+                else "here the gradient does not vanish much at initialisation."
+            )
+        )
+    return "\n\n".join(parts)
+
+
+def _runs_table(results: Sequence[Mapping[str, Any]], with_depth: bool = False) -> list[dict[str, Any]]:
+    rows = []
+    for r in results:
+        row = {"method": r["method"], "label": r["label"], "seed": r["seed"]}
+        if with_depth:
+            row["depth"] = r["depth"]
+        row.update(
+            {
+                "test_accuracy": r["test_accuracy"],
+                "train_accuracy": r["train_accuracy"],
+                "grad_ratio_init": r["grad_ratio_init"],
+                "grad_ratio_final": r["grad_ratio_final"],
+                "seconds": r["seconds"],
+                "diverged": r["diverged"],
+            }
+        )
+        rows.append(row)
+    return rows
+
+
+def _norm_rows(results: Sequence[Mapping[str, Any]], by: Sequence[str]) -> list[dict[str, Any]]:
+    """Mean gradient norm per layer (over seeds) at init, at the start of BP and after training."""
+    rows = []
+    for key, runs in group_runs(results, by).items():
+        means = {
+            k: _mean_curve([r[k] for r in runs])
+            for k in ("grad_norm_init", "grad_norm_start", "grad_norm_final")
+        }
+        for layer in range(len(means["grad_norm_init"])):
+            row: dict[str, Any] = dict(zip(by, key, strict=True))
+            row["layer"] = layer + 1
+            row.update({k: v[layer] for k, v in means.items()})
+            rows.append(row)
+    return rows
+
+
+def _add_method_figures(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
+    """Per method (first seed): gradient-flow heat map, information plane, first-layer features."""
+    from .plots import feature_grid, gradient_flow_heatmap, information_plane
+
+    for (label,), runs in group_runs(results, ("label",)).items():
+        r = min(runs, key=lambda x: x["seed"])
+        slug = _slug(label)
+        grad = [_as_float(row) for row in r["flow"]["grad_norm"]]
+        if grad:
+            report.figure(
+                f"flow_{slug}",
+                gradient_flow_heatmap(grad, title=f"{label}: gradient norm per layer and epoch"),
+                caption=f"{label} (seed {r['seed']}): RMS of ||dL/dW|| per layer (up) and epoch "
+                "(across); the top row is the output layer.",
+            )
+    for (label,), runs in group_runs(results, ("label",)).items():
+        r = min(runs, key=lambda x: x["seed"])
+        plane = r.get("info_plane")
+        if plane and plane["I_XT"]:
+            report.figure(
+                f"info_{_slug(label)}",
+                information_plane(
+                    plane["I_XT"],
+                    plane["I_TY"],
+                    title=f"{label}: information plane",
+                    layer_labels=[f"layer {l}" for l in plane["layers"]],
+                    first_epoch=plane["epochs"][0],
+                ),
+                caption=f"{label} (seed {r['seed']}): I(X;T) and I(T;Y) in bits per hidden layer, "
+                f"KDE estimator (noise variance {plane['noise_variance']:g}) on {plane['n_samples']} "
+                f"training samples, recorded at epochs {plane['epochs']}.",
+            )
+    for (label,), runs in group_runs(results, ("label",)).items():
+        r = min(runs, key=lambda x: x["seed"])
+        if r.get("image_shape") and r.get("features"):
+            report.figure(
+                f"features_{_slug(label)}",
+                feature_grid(
+                    np.array(r["features"]), tuple(r["image_shape"]), title=f"{label}: layer 1"
+                ),
+                caption=f"{label} (seed {r['seed']}): weights into the first hidden units after "
+                "training, each on its own grey scale.",
+            )
+
+
+def _learning_curves(report: Report, results: Sequence[Mapping[str, Any]], name: str) -> None:
+    from .plots import learning_curve_panels
+
+    loss: dict[str, Any] = {}
+    acc: dict[str, Any] = {}
+    for (label,), runs in group_runs(results, ("label",)).items():
+        done = [r for r in runs if r["curves"]["loss"]]
+        if done:
+            loss[label] = [_as_float(r["curves"]["loss"]) for r in done]
+            acc[label] = [_as_float(r["curves"]["test_accuracy"]) for r in done]
+    if loss:
+        report.figure(
+            name,
+            learning_curve_panels({"training loss": loss, "test accuracy": acc}, log_y=[True, False]),
+            caption="Mean over seeds with one standard deviation; the test set is only monitored.",
+        )
+
+
+def compare_report(
+    results: Sequence[Mapping[str, Any]],
+    configs: Sequence[Mapping[str, Any]],
+    command: str | None = None,
+    *,
+    title: str | None = None,
+    preface: Callable[[Report, list[dict[str, Any]]], None] | None = None,
+) -> Report:
+    """The ``compare`` report: summary, conclusion, curves, gradient flow, information, features.
+
+    ``title`` replaces the default title; ``preface(report, summary_rows)`` adds content before
+    the conclusion (a reproduction's published numbers).
+    """
+    from .plots import gradient_norm_bars
+
+    cfg = configs[0]
+    rows = summary_rows(results)
+    depth = len(cfg["hidden"])
+    report = Report(
+        title or f"How should the weights be adjusted? {depth} hidden layers, {len(rows)} ways",
+        command=command,
+        config={
+            "shared": _shared(cfg),
+            "methods": [r["method"] for r in rows],
+            "seeds": sorted({c["seed"] for c in configs}),
+        },
+    )
+    if preface is not None:
+        preface(report, rows)
+    for row in rows:
+        report.number(
+            f"accuracy_{_slug(row['label'])}",
+            row["test_accuracy"],
+            label=f"test accuracy, {row['label']}",
+            fmt=".2%",
+        )
+    bp = next((r for r in rows if r["method"] == "bp"), None)
+    if bp is not None:
+        report.number(
+            "grad_ratio_bp_init",
+            bp["grad_ratio_init"],
+            label="plain BP: gradient ratio layer 1 / last hidden at init",
+            fmt=".3g",
+        )
+    report.heading("Conclusion")
+    report.paragraph(compare_conclusion(rows, cfg, results))
+    report.heading("Summary")
+    _table(
+        report,
+        "summary",
+        rows,
+        columns=SUMMARY_COLUMNS,
+        formats=FORMATS,
+        caption="Test accuracy per method, mean and standard deviation over seeds",
+    )
+    report.paragraph(RATIO_NOTE)
+    report.heading("Learning curves")
+    _learning_curves(report, results, "learning_curves")
+    report.heading("Gradient norm per layer")
+    norm_rows = _norm_rows(results, ("label",))
+    _table(
+        report,
+        "gradient_norms",
+        norm_rows,
+        formats=FORMATS,
+        caption="||dL/dW|| per layer (output layer last), mean over seeds",
+    )
+    for moment in ("init", "final"):
+        series = {
+            label: _as_float(_mean_curve([r[f"grad_norm_{moment}"] for r in runs]))
+            for (label,), runs in group_runs(results, ("label",)).items()
+        }
+        report.figure(
+            f"grad_norms_{moment}",
+            gradient_norm_bars(series, title=f"gradient norm per layer ({moment})"),
+            caption=f"||dL/dW|| per layer {_MOMENTS[moment]}, mean over seeds (log scale).",
+        )
+    report.heading("Gradient flow, information and features per method")
+    for (label,), runs in group_runs(results, ("label",)).items():
+        r = min(runs, key=lambda x: x["seed"])
+        report.paragraph(
+            f"**{label}** (seed {r['seed']}):\n\n" + "\n".join(f"- {s}" for s in r["flow"]["summary"])
+        )
+    _add_method_figures(report, results)
+    report.heading("Runs")
+    _table(
+        report,
+        "runs",
+        _runs_table(results),
+        formats=FORMATS,
+    )
+    return report
+
+
+# --------------------------------------------------------------------------------------------------
+# depth study
+
+
+def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02) -> str:
+    """Per method: the best depth, the error at the deepest depth, and the deepest depth whose mean
+    error stays within ``tolerance`` (2 points) of the best; then the passage's 7-layer claim."""
+    parts = []
+    deepest_ok: dict[str, int] = {}
+    for (method,), group in group_runs(rows, ("method",)).items():
+        ok = [r for r in group if r["test_error"] is not None]
+        if not ok:
+            parts.append(f"- {method}: every run diverged.")
+            continue
+        best = min(ok, key=lambda r: r["test_error"])
+        deep = max(ok, key=lambda r: r["depth"])
+        within = [r["depth"] for r in ok if r["test_error"] <= best["test_error"] + tolerance]
+        deepest_ok[method] = max(within)
+        parts.append(
+            f"- {group[0]['label']}: lowest test error {_pct(best['test_error'])} with "
+            f"{best['depth']} hidden layer(s); {_pct(deep['test_error'])} with {deep['depth']}; "
+            f"within {tolerance * 100:.0f} points of its best up to {max(within)} layers."
+        )
+    text = "Test error against depth (mean over seeds):\n\n" + "\n".join(parts)
+    max_depth = max(r["depth"] for r in rows)
+    if "bp" in deepest_ok:
+        d = deepest_ok["bp"]
+        if max_depth <= 7:
+            claim = (
+                f"this study stops at {max_depth} layers, so it cannot test the passage's claim "
+                "that BP networks rarely go beyond 7 layers"
+            )
+        elif d <= 7:
+            claim = "consistent with the passage's claim that BP networks rarely go beyond 7 layers"
+        else:
+            claim = "deeper than the passage's 7 layers in this setting"
+        text += f"\n\nPlain BP stays near its best up to {d} hidden layers: {claim}."
+        others = {m: v for m, v in deepest_ok.items() if m != "bp"}
+        if others:
+            text += " " + "; ".join(f"{m} reaches {v}" for m, v in others.items()) + "."
+    return text
+
+
+def _norms_by_depth_figure(results: Sequence[Mapping[str, Any]], method: str) -> Any:
+    """Gradient norm per layer at init (dashed) and after training (solid), one colour per depth."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for i, ((depth,), runs) in enumerate(sorted(group_runs(results, ("depth",)).items())):
+        colour = f"C{i % 10}"
+        for key, style in (("grad_norm_init", "--"), ("grad_norm_final", "-")):
+            norms = np.array(_as_float(_mean_curve([r[key] for r in runs])))
+            shown = np.where(norms > 0, norms, np.nan)
+            ax.plot(
+                np.arange(1, norms.size + 1),
+                shown,
+                style,
+                color=colour,
+                marker="o",
+                markersize=3,
+                label=f"{depth} hidden" if key == "grad_norm_final" else None,
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("layer (1 = next to the input; the last is the output layer)")
+    ax.set_ylabel("||dL/dW||")
+    ax.set_title(f"{method}: gradient norm per layer, dashed at init, solid after training")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", ncol=2)
+    return fig
+
+
+def depth_report(
+    results: Sequence[Mapping[str, Any]],
+    configs: Sequence[Mapping[str, Any]],
+    command: str | None = None,
+    *,
+    title: str | None = None,
+    preface: Callable[[Report, list[dict[str, Any]]], None] | None = None,
+) -> Report:
+    """The ``study depth`` report: error and time against depth, gradient norms per layer.
+
+    ``title`` and ``preface(report, summary_rows)`` as in :func:`compare_report`.
+    """
+    from .plots import depth_plot
+
+    rows = summary_rows(results, by=("label", "depth"))
+    depths = sorted({r["depth"] for r in rows})
+    cfg = _shared(configs[0])
+    cfg.pop("hidden", None)
+    report = Report(
+        title or f"Depth study: {depths[0]}-{depths[-1]} hidden layers",
+        command=command,
+        config={
+            "shared": cfg,
+            "width": configs[0]["hidden"][0],
+            "depths": depths,
+            "methods": sorted({c["method"] for c in configs}),
+            "seeds": sorted({c["seed"] for c in configs}),
+        },
+    )
+    if preface is not None:
+        preface(report, rows)
+    for (method,), group in group_runs(rows, ("method",)).items():
+        deep = max(group, key=lambda r: r["depth"])
+        report.number(
+            f"error_{method}_depth{deep['depth']}",
+            deep["test_error"],
+            label=f"test error, {group[0]['label']}, {deep['depth']} hidden layers",
+            fmt=".2%",
+        )
+    report.heading("Conclusion")
+    report.paragraph(depth_conclusion(rows))
+    report.heading("Test error against depth")
+    errors: dict[str, dict[int, list[Any]]] = {}
+    for (label, depth), runs in group_runs(results, ("label", "depth")).items():
+        errors.setdefault(label, {})[depth] = [x["test_error"] for x in runs]
+    report.figure(
+        "error_vs_depth",
+        depth_plot(errors, ylabel="test error", title="test error against depth"),
+        caption="Mean over seeds, bars one standard deviation.",
+    )
+    seconds = {
+        label: {
+            d: [x["seconds"] for x in group_runs(results, ("label", "depth"))[(label, d)]] for d in by
+        }
+        for label, by in errors.items()
+    }
+    report.figure(
+        "seconds_vs_depth",
+        depth_plot(seconds, ylabel="seconds per run", title="time per run"),
+        caption="Wall time per run (pre-training included), mean over seeds.",
+    )
+    _table(
+        report,
+        "depth",
+        rows,
+        columns=[
+            "method",
+            "label",
+            "depth",
+            "runs",
+            "test_error",
+            "test_error_std",
+            "grad_ratio_init",
+            "grad_ratio_final",
+            "seconds",
+            "diverged",
+        ],
+        formats=FORMATS,
+        caption="Per method and depth, over seeds",
+    )
+    report.paragraph(RATIO_NOTE)
+    report.heading("Gradient norm per layer at initialisation and after training")
+    for (method,), runs in group_runs(results, ("method",)).items():
+        report.figure(
+            f"norms_{method}",
+            _norms_by_depth_figure(runs, runs[0]["label"]),
+            caption=f"{runs[0]['label']}: ||dL/dW|| per layer for each depth, mean over seeds.",
+        )
+    _table(
+        report,
+        "gradient_norms",
+        _norm_rows(results, ("method", "depth")),
+        formats=FORMATS,
+    )
+    report.heading("Runs")
+    _table(
+        report,
+        "runs",
+        _runs_table(results, with_depth=True),
+        formats=FORMATS,
+    )
+    return report

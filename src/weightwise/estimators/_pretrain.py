@@ -35,7 +35,9 @@ PRETRAIN_PARAM_DOC = """
         Epochs per pre-trained layer.
     pretrain_learning_rate : float, optional
         Step size of the learners; by default theirs: 0.1 (Bernoulli RBM, Hinton's guide;
-        auto-encoders with momentum SGD), 0.01 (Gaussian RBM).
+        auto-encoders with momentum SGD on inputs in [0, 1]), 0.01 (Gaussian RBM). An
+        auto-encoder whose input is real-valued (not in [0, 1]) uses a squared-error loss and
+        Adam, 0.001 by default.
     pretrain_batch_size : int, default=20
         Mini-batch size of the learners (Hinton's guide suggests 10 to 100 cases; small data sets
         such as digits need the extra updates of small batches).
@@ -175,16 +177,35 @@ def run_pretraining(est: Any, net: Network, V: Array, rng: Random) -> PretrainRe
     # Layer 1 of "gaussian_rbm" sees real-valued data; the layers above see the sigmoid means of
     # the layer below, which lie in [0, 1]: Bernoulli RBMs, as in Hinton and Salakhutdinov 2006.
     names = [name] + ["rbm" if name == "gaussian_rbm" else name] * (n_hidden - 1)
+    params = [learner_params(est, n) for n in names]
+    if name in AE_LEARNERS:
+        for k, p in enumerate(params):
+            if not _unit_input(net, V, k):
+                # Real-valued input (standardised features, or far from it: the estimator checks
+                # feed values near 100) gets a squared-error auto-encoder trained by Adam, whose
+                # steps do not grow with the input's scale as momentum SGD's do.
+                p.update(loss="squared_error", optimizer="adam")
+                p.setdefault("learning_rate", 0.001)
     return pretrain(
         net,
         V,
         names,
         epochs=int(est.pretrain_epochs),
         batch_size=int(est.pretrain_batch_size),
-        learner_params=[learner_params(est, n) for n in names],
+        learner_params=params,
         callbacks=list(est.pretrain_callbacks or ()),
         seed=rng,
     )
+
+
+def _unit_input(net: Network, V: Array, k: int) -> bool:
+    """Whether layer ``k``'s input lies in [0, 1]: the data's range for layer 0, else the
+    output range of the activation below."""
+    if k == 0:
+        xp = namespace(V)
+        return float(xp.min(V)) >= 0.0 and float(xp.max(V)) <= 1.0
+    bounds = net.layers[k - 1].activation.bounds
+    return bounds is not None and bounds[0] >= 0.0 and bounds[1] <= 1.0
 
 
 def learner_state(learner: Any) -> dict[str, Any]:

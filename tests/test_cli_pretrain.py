@@ -96,7 +96,7 @@ def test_saved_dbn_reloads_with_its_visible_biases_and_can_be_sampled(dbn: tuple
     assert samples.shape == (16, 64) and 0.0 <= samples.min() and samples.max() <= 1.0
     # The reloaded stack reconstructs held-out digits better than their mean image does.
     X_test = load_digits()[1][:200]
-    X_hat = np.asarray(reconstruct(stack.network, stack.learners, X_test))
+    X_hat = np.asarray(reconstruct(stack.learners, X_test))
     error = float(np.mean((X_hat - X_test) ** 2))
     baseline = float(np.mean((X_test - X_test.mean(axis=0)) ** 2))
     assert error < baseline, (error, baseline)
@@ -136,7 +136,7 @@ def test_pretrain_denoising_autoencoder_stack(tmp_path: Path) -> None:
     stack = cli.load_stack(out)
     assert [learner.corruption for learner in stack.learners] == [0.3, 0.3]
     assert not can_sample(stack.learners)
-    assert np.asarray(reconstruct(stack.network, stack.learners, np.full((3, 64), 0.5))).shape == (3, 64)
+    assert np.asarray(reconstruct(stack.learners, np.full((3, 64), 0.5))).shape == (3, 64)
 
 
 def test_gaussian_rbm_below_a_bernoulli_rbm_on_standardised_data(tmp_path: Path) -> None:
@@ -228,3 +228,73 @@ def test_a_bp_model_file_is_not_a_stack(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     with pytest.raises(ModelFileError, match="no pre-trained stack"):
         cli.load_stack(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# train --pretrain: the full pipeline
+
+
+def test_train_with_rbm_pretraining_then_fine_tuning(tmp_path: Path) -> None:
+    out, figures = tmp_path / "dbn-bp.safetensors", tmp_path / "figs"
+    result = invoke(
+        "train", "--data", "digits", "--layers", "64-32-32-10", "--pretrain", "rbm",
+        "--pretrain-epochs", "2", "--epochs", "3", "--lr", "0.01", "--seed", "0",
+        "--gibbs-steps", "20", "--figures", figures, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "pre-training (rbm) on digits" in text
+    assert "network 64-32-32-10 (sigmoid, sigmoid, softmax)" in text  # sigmoid: RBMs need it
+    test_row = next(line for line in result.stdout.splitlines() if line.startswith("│ test"))
+    assert float(test_row.split("│")[3]) > 0.5  # far above chance (0.1) after 3 epochs
+    # Progress for both phases: the layer rows, then the fine-tuning bar.
+    bar = result.stderr
+    assert re.search(r"layer 1/2 rbm 64->32\s+epoch 2/2", bar)
+    assert re.search(r"layer 2/2 rbm 32->32\s+epoch 2/2", bar) and re.search(r"epoch\s+3/3", bar)
+    for name in ("filters", "reconstructions", "samples", "pretraining_curves", "training_curves"):
+        assert_png(figures / f"{name}.png")
+    info = runner.invoke(cli.app, ["info", str(out)], env={"COLUMNS": "200"})
+    assert info.exit_code == 0, info.output
+    assert "greedy layer-wise pre-training" in info.stdout and "cd_k=1" in info.stdout
+    # The saved estimator keeps its learners, so the DBN below the classifier can be sampled.
+    from weightwise.estimators import BPClassifier
+
+    est = BPClassifier.load(out)
+    samples = np.asarray(sample_stack(est.pretrain_learners_, 8, gibbs_steps=5))
+    assert samples.shape == (8, 64)
+
+
+def test_train_with_denoising_pretraining(tmp_path: Path) -> None:
+    result = invoke(
+        "train", "--layers", "64-32-10", "--pretrain", "denoising", "--corruption", "0.2",
+        "--pretrain-epochs", "1", "--epochs", "2", "--out", tmp_path / "m.safetensors", "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "pre-training (denoising)" in result.stdout and "denoising │ 64->32" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--pretrain", "boltzmann"], ["--pretrain 'boltzmann'", "rbm", "denoising"]),
+        (["--pretrain", "rbm,rbm"], ["one learner"]),
+        (["--pretrain", "rbm", "--cd-k", "0"], ["--cd-k", ">= 1"]),
+        (["--pretrain", "denoising", "--corruption", "1"], ["--corruption must be in [0, 1)"]),
+        (["--cd-k", "3"], ["--cd-k", "add --pretrain"]),
+        (["--pretrain", "rbm", "--activation", "relu"], ["'rbm'", "'relu'"]),
+    ],
+)
+def test_train_pretrain_bad_settings(args: list[str], fragments: list[str], tmp_path: Path) -> None:
+    result = invoke(
+        "train", "--layers", "64-16-10", "--epochs", "1", "--pretrain-epochs", "1", *args,
+        "--out", tmp_path / "m.safetensors",
+    )  # fmt: skip
+    assert_one_line_error(result, *fragments)
+
+
+def test_train_rbm_pretraining_refuses_data_outside_zero_one(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    np.savez(tmp_path / "real.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    result = invoke("train", "--data", tmp_path / "real.npz", "--hidden", "3", "--pretrain", "rbm")
+    assert_one_line_error(result, "[0, 1]", "--pretrain gaussian_rbm")

@@ -1,7 +1,7 @@
 """Pictures of greedy pre-training: glue between the layer-wise learners and the figures.
 
 Nothing here is new maths. The learners (RBMs, auto-encoders) already know how to map data up
-(``layer(V)``: the mean hidden activations) and down (an RBM's ``propdown``, an auto-encoder's
+(``transform``: the mean hidden activations) and down (an RBM's ``propdown``, an auto-encoder's
 ``decode``) and how to Gibbs-sample (``sample``); :mod:`weightwise.evidence.plots` already draws
 image grids and curves. This module chains the two for a stack of learners and writes PNG files:
 
@@ -26,6 +26,7 @@ from typing import Any
 from .errors import ConfigError
 from .evidence.plots import (
     feature_grid,
+    learning_curve_panels,
     learning_curves,
     reconstruction_grid,
     sample_grid,
@@ -33,7 +34,6 @@ from .evidence.plots import (
 )
 from .layerwise.history import LayerHistory
 from .net.backend import Array
-from .net.network import Network
 
 FIGURES = ("filters", "reconstructions", "samples", "pretraining_curves")
 
@@ -82,24 +82,37 @@ def down(learner: Any, H: Array) -> Array:
     return learner.decode(H)
 
 
-def reconstruct(net: Network, learners: Sequence[Any], V: Array) -> Array:
-    """Up through the first ``len(learners)`` layers of ``net`` (mean activations), back down.
+def up(learner: Any, V: Array) -> Array:
+    """The hidden means of one learner given its visible values (``transform``).
 
     Parameters
     ----------
-    net : Network
-        The network the learners pre-trained (learner ``k`` shares ``net.layers[k]``).
-    learners : sequence
-        One learner per pre-trained layer, bottom first.
-    V : array of shape (n_samples, net.sizes[0])
+    learner : RBM or AutoEncoder
+    V : array of shape (n_samples, learner.n_visible)
 
     Returns
     -------
-    array of shape (n_samples, net.sizes[0])
+    array of shape (n_samples, learner.n_hidden)
+    """
+    return learner.transform(V)
+
+
+def reconstruct(learners: Sequence[Any], V: Array) -> Array:
+    """Up through every learner of a stack (hidden means), then back down to the data.
+
+    Parameters
+    ----------
+    learners : sequence
+        One learner per pre-trained layer, bottom first (learner ``k`` shares layer ``k``).
+    V : array of shape (n_samples, learners[0].n_visible)
+
+    Returns
+    -------
+    array of shape (n_samples, learners[0].n_visible)
     """
     H = V
-    for layer in net.layers[: len(learners)]:
-        H = layer(H)
+    for learner in learners:
+        H = up(learner, H)
     for learner in reversed(learners):
         H = down(learner, H)
     return H
@@ -155,7 +168,6 @@ class FigureSet:
 
 def write_pretraining_figures(
     out_dir: str | Path,
-    net: Network,
     learners: Sequence[Any],
     histories: Sequence[LayerHistory],
     names: Sequence[str],
@@ -172,8 +184,6 @@ def write_pretraining_figures(
     ----------
     out_dir : str or Path
         Created if missing.
-    net : Network
-        The pre-trained network.
     learners, histories, names : sequences
         One per pre-trained layer, bottom first (a
         :class:`~weightwise.layerwise.greedy.PretrainResult`'s fields).
@@ -197,22 +207,23 @@ def write_pretraining_figures(
     """
     out = Path(out_dir)
     result = FigureSet()
-    shape = guess_image_shape(int(net.sizes[0]), image_shape)
+    n_features = int(learners[0].n_visible)
+    shape = guess_image_shape(n_features, image_shape)
     kinds = ", ".join(dict.fromkeys(names))
-    sizes = "-".join(map(str, net.sizes[: len(learners) + 1]))
+    sizes = "-".join(map(str, [n_features, *(int(learner.n_hidden) for learner in learners)]))
     if shape is None:
-        why = f"{net.sizes[0]} features are not a square image; give the image shape (HxW)"
+        why = f"{n_features} features are not a square image; give the image shape (HxW)"
         for name in ("filters", "reconstructions", "samples"):
             result.skipped[name] = why
     else:
         fig = feature_grid(
-            net.layers[0].W, shape, n_max=100, title=f"layer 1 filters ({names[0]}, {sizes})"
+            learners[0].W, shape, n_max=100, title=f"layer 1 filters ({names[0]}, {sizes})"
         )
         result.written["filters"] = save_figure(fig, out / "filters.png")
         shown = X_shown[: max(1, int(n_images))]
         fig = reconstruction_grid(
             shown,
-            reconstruct(net, learners, shown),
+            reconstruct(learners, shown),
             shape,
             n_max=n_images,
             title=f"held-out images and their reconstructions through {len(learners)} layer(s)",
@@ -242,3 +253,29 @@ def write_pretraining_figures(
     )
     result.written["pretraining_curves"] = save_figure(fig, out / "pretraining_curves.png")
     return result
+
+
+def write_training_curves(out_dir: str | Path, history: Any, label: str = "back-propagation") -> Path:
+    """Per-epoch training loss (and accuracy, and validation score, when recorded) as a PNG.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+    history : History
+        A :func:`~weightwise.backprop.training.fit` history (``loss``, ``metric``,
+        ``val_metric`` per epoch).
+    label : str
+        Legend label of the run.
+
+    Returns
+    -------
+    Path
+        ``out_dir / "training_curves.png"``.
+    """
+    panels: dict[str, dict[str, Any]] = {"training loss": {label: list(history.loss)}}
+    extra = (("training accuracy", history.metric), ("validation score", history.val_metric))
+    for ylabel, values in extra:
+        if any(math.isfinite(float(v)) for v in values):
+            panels[ylabel] = {label: list(values)}
+    fig = learning_curve_panels(panels, band="none", title=f"{label}: {len(history.loss)} epoch(s)")
+    return save_figure(fig, Path(out_dir) / "training_curves.png")

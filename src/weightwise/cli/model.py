@@ -142,6 +142,9 @@ def info(
     console.print(table)
     if isinstance(record, dict) and record.get("learners"):
         console.print(pretraining_record_table(record))
+    estimator_record = _estimator_pretraining(meta)
+    if estimator_record is not None:
+        console.print(pretraining_record_table(estimator_record))
 
     summary = Table(show_header=False, title="summary")
     summary.add_column("key")
@@ -180,6 +183,39 @@ def info(
     summary.add_row("file format version", str(file_meta.get("format_version")))
     summary.add_row("this weightwise", __version__)
     console.print(summary)
+
+
+PRETRAIN_SETTINGS = (
+    "pretrain_epochs",
+    "pretrain_learning_rate",
+    "pretrain_batch_size",
+    "cd_k",
+    "persistent",
+    "corruption",
+    "weight_cost",
+)
+
+
+def _estimator_pretraining(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """An estimator file's pre-training (``meta["pretrain"]``) in the shape of a stack's record."""
+    saved = meta.get("pretrain")
+    if meta.get("estimator") is None or not isinstance(saved, dict) or not saved.get("learners"):
+        return None
+    params = meta.get("params") or {}
+    shared = {k: params[k] for k in PRETRAIN_SETTINGS if params.get(k) is not None}
+    histories = list(saved.get("history") or [])
+    states = list(saved.get("states") or [])
+    layers = []
+    for h in histories:
+        seconds = [s for s in (h.get("seconds") or []) if s is not None]
+        layers.append({"history": h, "seconds": sum(seconds)})
+    return {
+        "learners": list(saved["learners"]),
+        "layers": layers,
+        "learner_params": [
+            {**shared, **(states[k] if k < len(states) else {})} for k in range(len(layers))
+        ],
+    }
 
 
 def pretraining_record_table(record: dict[str, Any]) -> Table:

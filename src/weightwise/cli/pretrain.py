@@ -126,21 +126,116 @@ def learner_params(
     return params
 
 
-def check_visible_range(X: np.ndarray, first_learner: str, data: str) -> None:
-    """Refuse data outside [0, 1] for Bernoulli visible units, naming the two fixes.
+SCALE_FIX = (
+    "add --scale minmax (scale each feature to [0, 1]), or use --learner gaussian_rbm with "
+    "--scale standard for real-valued data"
+)
+
+
+def check_visible_range(
+    X: np.ndarray, first_learner: str, data: str, option: str = "--learner", fix: str = SCALE_FIX
+) -> None:
+    """Refuse data outside [0, 1] for Bernoulli visible units, naming the fixes.
 
     Raises
     ------
     DataError
-        One line: the data's range, and ``--scale minmax`` or ``--learner gaussian_rbm``.
+        One line: the data's range, and what to do (``fix``).
     """
     lo, hi = float(np.min(X)), float(np.max(X))
     if first_learner == "rbm" and (lo < 0.0 or hi > 1.0):
         raise DataError(
-            f"--data {data} has values in [{lo:g}, {hi:g}], but --learner rbm has Bernoulli visible "
-            "units, which take values in [0, 1]: add --scale minmax (scale each feature to [0, 1]), "
-            "or use --learner gaussian_rbm with --scale standard for real-valued data"
+            f"--data {data} has values in [{lo:g}, {hi:g}], but {option} rbm has Bernoulli visible "
+            f"units, which take values in [0, 1]: {fix}"
         )
+
+
+def pretrain_learner_names(name: str, n_hidden: int) -> list[str]:
+    """The learner of each hidden layer for ``train --pretrain NAME`` (the estimators' rule).
+
+    ``gaussian_rbm`` trains layer 1 only: the layers above see sigmoid means in [0, 1], so they
+    are Bernoulli RBMs (Hinton and Salakhutdinov 2006).
+    """
+    above = "rbm" if name == "gaussian_rbm" else name
+    return [name] + [above] * (n_hidden - 1)
+
+
+def pretrain_options(
+    pretrain: str | None,
+    X: np.ndarray,
+    data: str,
+    *,
+    epochs: int,
+    learning_rate: float | None,
+    batch_size: int,
+    cd_k: int | None,
+    persistent: bool,
+    corruption: float | None,
+    weight_cost: float | None,
+) -> dict[str, Any]:
+    """The estimator parameters of ``train --pretrain ...``, checked with command-line wording.
+
+    Returns an empty dict without ``--pretrain``.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown learner (the valid ones listed), more than one, a pre-training option
+        without ``--pretrain``, or a value out of range.
+    DataError
+        For ``--pretrain rbm`` on data outside [0, 1].
+    """
+    if pretrain is None:
+        given = [
+            option
+            for option, value in (
+                ("--pretrain-lr", learning_rate),
+                ("--cd-k", cd_k),
+                ("--persistent", persistent or None),
+                ("--corruption", corruption),
+                ("--weight-cost", weight_cost),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} set(s) pre-training; add --pretrain rbm, gaussian_rbm, "
+                "autoencoder or denoising"
+            )
+        return {}
+    names = parse_learners(pretrain, option="--pretrain")
+    if len(names) != 1:
+        raise ConfigError(
+            f"--pretrain takes one learner, got {pretrain!r}; gaussian_rbm already stacks Bernoulli "
+            "RBMs above layer 1 (for other per-layer choices use weightwise pretrain)"
+        )
+    name = names[0]
+    learner_params(
+        pretrain_learner_names(name, 2),
+        learning_rate=learning_rate,
+        cd_k=cd_k,
+        persistent=persistent,
+        corruption=corruption,
+        weight_cost=weight_cost,
+    )
+    check_visible_range(
+        X,
+        name,
+        data,
+        "--pretrain",
+        "use --pretrain gaussian_rbm (standardised data) or an auto-encoder, or scale the data to "
+        "[0, 1] first",
+    )
+    return {
+        "pretrain": name,
+        "pretrain_epochs": int(epochs),
+        "pretrain_learning_rate": learning_rate,
+        "pretrain_batch_size": int(batch_size),
+        "cd_k": 1 if cd_k is None else int(cd_k),
+        "persistent": bool(persistent),
+        "corruption": corruption,
+        "weight_cost": weight_cost,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,6 +367,21 @@ def pretraining_table(result: Any, sizes: Sequence[int], title: str) -> Table:
             f"{s:.1f}",
         )
     return table
+
+
+def pretraining_table_from_histories(est: Any, sizes: Sequence[int], title: str) -> Table:
+    """:func:`pretraining_table` of a fitted estimator's ``pretrain_history_``."""
+    from types import SimpleNamespace
+
+    from ..layerwise.history import LayerHistory
+
+    histories = [LayerHistory.from_dict(h) for h in est.pretrain_history_]
+    result = SimpleNamespace(
+        names=pretrain_learner_names(est.pretrain, len(histories)),
+        histories=histories,
+        seconds=[sum(h.seconds) for h in histories],
+    )
+    return pretraining_table(result, sizes, title)
 
 
 def report_figures(figures: Any) -> None:
@@ -468,7 +578,6 @@ def pretrain(
         report_figures(
             write_pretraining_figures(
                 figures,
-                net,
                 result.learners,
                 result.histories,
                 result.names,
@@ -477,3 +586,46 @@ def pretrain(
                 gibbs_steps=gibbs_steps,
             )
         )
+
+
+class PretrainFigures:
+    """A pre-training callback that draws the stack's figures as soon as its top layer is done.
+
+    Inside ``fit`` of an estimator with ``pretrain`` set, back-propagation starts right after the
+    top layer's last epoch and moves the weights the learners share, so the pre-training pictures
+    are drawn here, at that moment, rather than after ``fit``.
+
+    Parameters
+    ----------
+    out_dir : Path
+    X_shown : ndarray of shape (n_samples, n_features)
+        Images to reconstruct.
+    image_shape : (int, int), optional
+    gibbs_steps : int
+    """
+
+    def __init__(
+        self, out_dir: Path, X_shown: Any, image_shape: tuple[int, int] | None, gibbs_steps: int
+    ) -> None:
+        self.out_dir = out_dir
+        self.X_shown = X_shown
+        self.image_shape = image_shape
+        self.gibbs_steps = gibbs_steps
+        self.layers: dict[int, tuple[Any, Any, str]] = {}
+        self.figures: Any = None
+
+    def __call__(self, info: Any) -> None:
+        from ..pictures import write_pretraining_figures
+
+        self.layers[info.layer] = (info.learner, info.history, info.learner_name)
+        if info.layer == info.n_layers and info.epoch >= info.epochs and self.figures is None:
+            learners, histories, names = zip(*(self.layers[k] for k in sorted(self.layers)), strict=True)
+            self.figures = write_pretraining_figures(
+                self.out_dir,
+                learners,
+                histories,
+                names,
+                self.X_shown,
+                image_shape=self.image_shape,
+                gibbs_steps=self.gibbs_steps,
+            )

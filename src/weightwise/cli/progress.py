@@ -138,6 +138,7 @@ class LayerProgress:
             disable=not enabled,
         )
         n = len(layers)
+        self.sizes = [(n_in, n_out) for _, n_in, n_out in layers]
         self.tasks = [
             self.progress.add_task(
                 f"{name} {n_in}->{n_out}", total=e, layer=f"{k + 1}/{n}", err="-", val=""
@@ -166,8 +167,10 @@ class LayerProgress:
             val = f"held-out {_fmt(logs['val_reconstruction_error'], '.4f')}"
         elif _finite(logs.get("free_energy_gap")):
             val = f"F gap {_fmt(logs['free_energy_gap'], '+.3f')}"
+        n_in, n_out = self.sizes[info.layer - 1]
         self.progress.update(
             self.tasks[info.layer - 1],
+            description=f"{info.learner_name} {n_in}->{n_out}",
             completed=info.epoch,
             total=info.epochs,
             err=_fmt(logs.get("reconstruction_error"), ".4f"),
@@ -180,3 +183,61 @@ def _finite(value: Any) -> bool:
         return value is not None and math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
+
+
+class PipelineProgress:
+    """Progress of pre-training then fine-tuning: the layer rows, then the epoch bar.
+
+    rich draws one live display at a time, so the fine-tuning bar (an :class:`EpochProgress`)
+    is made when the first back-propagation epoch ends, after the layer rows have stopped. Pass
+    :meth:`pretrain_callback` in the estimator's ``pretrain_callbacks`` and the instance itself in
+    its ``callbacks``.
+
+    Parameters
+    ----------
+    layers : sequence of (str, int, int)
+        Per pre-trained layer: learner name, inputs, outputs.
+    pretrain_epochs, epochs : int
+        Epochs per pre-trained layer; the fine-tuning epoch limit.
+    accuracy, validation : bool
+        As for :class:`EpochProgress`.
+    console : rich Console, optional
+    enabled : bool
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[tuple[str, int, int]],
+        pretrain_epochs: int,
+        epochs: int,
+        accuracy: bool = True,
+        validation: bool = False,
+        console: Console | None = None,
+        enabled: bool = True,
+    ) -> None:
+        self.layers = LayerProgress(layers, pretrain_epochs, console=console, enabled=enabled)
+        self.bp: EpochProgress | None = None
+        self._bp_args = dict(
+            epochs=epochs, accuracy=accuracy, validation=validation, console=console, enabled=enabled
+        )
+
+    def __enter__(self) -> PipelineProgress:
+        self.layers.__enter__()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.layers.__exit__(exc_type, *exc)
+        if self.bp is not None:
+            self.bp.__exit__(exc_type, *exc)
+
+    def pretrain_callback(self, info: Any) -> None:
+        """Advance the row of layer ``info.layer`` (a ``PretrainEpochInfo``)."""
+        self.layers(info)
+
+    def __call__(self, info: Any) -> None:
+        """Advance the fine-tuning bar (an ``EpochInfo``), making it on the first call."""
+        if self.bp is None:
+            self.layers.progress.stop()
+            self.bp = EpochProgress(**self._bp_args)  # type: ignore[arg-type]
+            self.bp.__enter__()
+        self.bp(info)

@@ -14,7 +14,14 @@ from ..errors import ConfigError
 from .base import _user_errors_exit_1, app, console, err_console, one_line
 from .data import DEFAULT_MODEL, _check_task, _n_outputs, load_split
 from .options import parse_activation, parse_batch_size, parse_layers, split_layers
-from .progress import EpochProgress
+from .pretrain import (
+    PretrainFigures,
+    pretrain_learner_names,
+    pretrain_options,
+    pretraining_table_from_histories,
+    report_figures,
+)
+from .progress import EpochProgress, PipelineProgress
 
 
 def _estimator_class(task: str) -> Any:
@@ -25,29 +32,6 @@ def _estimator_class(task: str) -> Any:
     if task == "regress":
         return BPRegressor
     raise ConfigError(f"--task {task!r}: valid tasks are 'classify' and 'regress'")
-
-
-def _with_progress(est: Any, progress: EpochProgress) -> Any:
-    """``est`` reporting each epoch to ``progress``.
-
-    An estimator with a ``callbacks`` parameter gets the bar there. Otherwise the estimator's
-    per-epoch callback list is extended in a subclass that keeps the public class name, so the
-    saved model file still names BPClassifier/BPRegressor. Without either, no bar is drawn.
-    """
-    if "callbacks" in est.get_params():
-        est.set_params(callbacks=[progress])
-        return est
-    base = type(est)
-    if not callable(getattr(base, "_callbacks", None)):
-        return est
-
-    class Watched(base):  # type: ignore[valid-type, misc]
-        def _callbacks(self, *args: Any, **kwargs: Any) -> list[Any]:
-            return [*super()._callbacks(*args, **kwargs), progress]
-
-    Watched.__name__ = Watched.__qualname__ = base.__name__
-    watched = Watched(**est.get_params())
-    return watched
 
 
 def stop_reason(reason: str) -> str:
@@ -124,8 +108,12 @@ def train(
         typer.Option(help="Hidden sizes only, e.g. 100-50 (never read as full sizes)."),
     ] = None,
     activation: Annotated[
-        str, typer.Option(help="Hidden activation, or one per hidden layer joined by ','.")
-    ] = "relu",
+        str | None,
+        typer.Option(
+            help="Hidden activation, or one per hidden layer joined by ','. Default relu; "
+            "sigmoid with --pretrain (RBMs need it)."
+        ),
+    ] = None,
     output_activation: Annotated[
         str | None,
         typer.Option(
@@ -191,6 +179,44 @@ def train(
         str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Model file to write.")] = Path(DEFAULT_MODEL),
+    pretrain: Annotated[
+        str | None,
+        typer.Option(
+            help="Pre-train the hidden layers greedily first, then fine-tune by BP: rbm (a DBN; "
+            "data in [0, 1]), gaussian_rbm (real-valued layer 1), autoencoder or denoising."
+        ),
+    ] = None,
+    pretrain_epochs: Annotated[int, typer.Option(min=1, help="Pre-training epochs per layer.")] = 10,
+    pretrain_lr: Annotated[
+        float | None, typer.Option(help="Learning rate of the learners (default theirs: 0.1).")
+    ] = None,
+    pretrain_batch_size: Annotated[
+        int, typer.Option(min=1, help="Mini-batch size of the learners.")
+    ] = 20,
+    cd_k: Annotated[
+        int | None, typer.Option(help="Gibbs steps per CD update (RBM pre-training; 1).")
+    ] = None,
+    persistent: Annotated[
+        bool, typer.Option("--persistent", help="Persistent CD (RBM pre-training).")
+    ] = False,
+    corruption: Annotated[
+        float | None,
+        typer.Option(help="Masking level of --pretrain denoising, in [0, 1) (0.25)."),
+    ] = None,
+    weight_cost: Annotated[
+        float | None,
+        typer.Option(help="L2 cost of pre-training: RBM weight cost (2e-4), AE weight decay (0)."),
+    ] = None,
+    figures: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for PNG figures: training curves; with --pretrain also first-layer "
+            "filters, reconstructions, samples (RBMs) and pre-training curves."
+        ),
+    ] = None,
+    gibbs_steps: Annotated[
+        int, typer.Option(min=1, help="Gibbs steps of each sampling chain (samples figure).")
+    ] = 500,
     progress: Annotated[
         bool, typer.Option(help="Show the progress bar (epoch, loss, accuracy, time left).")
     ] = True,
@@ -202,6 +228,7 @@ def train(
     - weightwise train --data digits --layers 64-100-10 --epochs 20
     - weightwise train --data table.csv --target label --hidden 32-16 --solver sgd --lr 0.1
     - weightwise train --data mnist --mnist-path ~/data/mnist --layers 784-500-500-10 --batch-size 128
+    - weightwise train --data digits --layers 64-100-100-10 --pretrain rbm --pretrain-epochs 20
     """
     if layers is not None and hidden is not None:
         raise ConfigError("give either --layers or --hidden, not both")
@@ -219,6 +246,20 @@ def train(
             output_activation = "softmax"  # two output units asked for: softmax, not one sigmoid
     else:
         hidden_layers = (100,)
+    if activation is None:
+        activation = "relu" if pretrain is None else "sigmoid"
+    pre = pretrain_options(
+        pretrain,
+        split.X_train,
+        data,
+        epochs=pretrain_epochs,
+        learning_rate=pretrain_lr,
+        batch_size=pretrain_batch_size,
+        cd_k=cd_k,
+        persistent=persistent,
+        corruption=corruption,
+        weight_cost=weight_cost,
+    )
     params: dict[str, Any] = {
         "hidden_layer_sizes": hidden_layers,
         "activation": parse_activation(activation),
@@ -245,6 +286,7 @@ def train(
         "dtype": dtype,
         "backend": backend,
         "device": device,
+        **pre,
     }
     cls = _estimator_class(task)
     valid = cls().get_params()
@@ -256,13 +298,32 @@ def train(
         f"[bold]{split.name}[/bold]: {X_train.shape[0]} training samples, "
         f"{0 if split.X_test is None else split.X_test.shape[0]} test samples, {n_features} features"
     )
+    snapshot = None
+    if figures is not None and pretrain is not None:
+        shown = split.X_test if split.X_test is not None else X_train
+        snapshot = PretrainFigures(figures, shown, None, gibbs_steps)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bar_ctx = EpochProgress(
-            epochs, accuracy=task == "classify", validation=early_stopping, enabled=progress
-        )
-        with bar_ctx as bar:
-            est = _with_progress(cls(**params), bar)
+        bar: EpochProgress | PipelineProgress
+        if pretrain is None:
+            bar = EpochProgress(
+                epochs, accuracy=task == "classify", validation=early_stopping, enabled=progress
+            )
+        else:
+            names = pretrain_learner_names(pretrain, len(hidden_layers))
+            widths = [n_features, *hidden_layers]
+            bar = PipelineProgress(
+                [(n, widths[k], widths[k + 1]) for k, n in enumerate(names)],
+                pretrain_epochs,
+                epochs,
+                accuracy=task == "classify",
+                validation=early_stopping,
+                enabled=progress,
+            )
+            layer_callbacks = [bar.pretrain_callback, *([snapshot] if snapshot else [])]
+            params["pretrain_callbacks"] = layer_callbacks
+        with bar:
+            est = cls(**params, callbacks=[bar])
             est.fit(X_train, y_train)
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
@@ -271,6 +332,12 @@ def train(
             )
 
     net, hist = est.network_, est.history_
+    if pretrain is not None:
+        console.print(
+            pretraining_table_from_histories(
+                est, [n_features, *hidden_layers], f"pre-training ({pretrain}) on {split.name}"
+            )
+        )
     console.print(
         f"network {'-'.join(map(str, net.sizes))} ({', '.join(net.activation_names)}), "
         f"loss {_loss_name(est, loss)}: {hist.n_epochs} epoch(s) in "
@@ -290,3 +357,9 @@ def train(
     console.print(table)
     path = est.save(out)
     console.print(f"model saved to [bold]{path}[/bold]")
+    if figures is not None:
+        from ..pictures import FigureSet, write_training_curves
+
+        drawn = snapshot.figures if snapshot is not None and snapshot.figures else FigureSet()
+        drawn.written["training_curves"] = write_training_curves(figures, hist)
+        report_figures(drawn)

@@ -91,8 +91,14 @@ def digits_csv(path: Path, n: int = 240, labels: object = None) -> Path:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ([], ["train", "predict", "info", "gradcheck", "xor"]),
+        ([], ["train", "pretrain", "predict", "info", "gradcheck", "xor"]),
         (["train"], ["--data", "--layers", "--hidden", "--epochs", "--early-stopping", "--out"]),
+        (["train"], ["--pretrain", "--pretrain-epochs", "--cd-k", "--corruption", "--figures"]),
+        (
+            ["pretrain"],
+            ["--learner", "--layers", "--epochs", "--lr", "--batch-size", "--cd-k", "--persistent"],
+        ),
+        (["pretrain"], ["--corruption", "--seed", "--out", "--figures", "--scale", "DBN"]),
         (["predict"], ["MODEL", "DATA", "--out", "--target", "--proba"]),
         (["info"], ["MODEL", "architecture"]),
         (["gradcheck"], ["--layers", "--activation", "--loss", "--samples", "--seed", "1e-6"]),

@@ -150,7 +150,14 @@ def test_gaussian_rbm_below_a_bernoulli_rbm_on_standardised_data(tmp_path: Path)
     stack = cli.load_stack(out)
     assert [type(learner).__name__ for learner in stack.learners] == ["GaussianRBM", "BernoulliRBM"]
     assert stack.offset is not None and stack.scale is not None
-    np.testing.assert_allclose(stack.offset, cli.load_split("digits").X_train.mean(axis=0), atol=1e-6)
+    X_train, X_test = cli.load_split("digits").X_train, cli.load_split("digits").X_test
+    np.testing.assert_allclose(stack.offset, X_train.mean(axis=0), atol=1e-6)
+    # predict applies the saved standardisation before the stack's layers.
+    pred = invoke("predict", out, "digits", "--out", tmp_path / "f.csv")
+    assert pred.exit_code == 0, pred.output
+    got = np.loadtxt(tmp_path / "f.csv", delimiter=",", skiprows=1)
+    Z = (X_test - stack.offset) / stack.scale
+    np.testing.assert_allclose(got, np.asarray(stack.network.predict(Z.astype(np.float32))), atol=1e-5)
 
 
 def test_pretrain_a_csv_without_labels(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from ..errors import ConfigError, DataError
 from .base import _user_errors_exit_1, app, console, err_console
 from .data import read_features
 from .progress import _fmt
-from .stack import PRETRAINED, stack_kind
+from .stack import PRETRAINED, load_stack, stack_kind
 from .train import _loss_name, stop_reason
 
 
@@ -71,7 +71,9 @@ def predict(
     """Predict with a saved model: one prediction per line on stdout, or a CSV file with --out.
 
     Classifiers give labels (with --proba, then one probability per class); regressors give
-    values (comma-separated for several targets). A bare network file gives its output units.
+    values (comma-separated for several targets). A bare network file gives its output units; a
+    stack from weightwise pretrain gives its top-layer features (after the input scaling it was
+    trained with).
     """
     est, net, meta = load_model(model)
     X = read_features(data, target)
@@ -83,6 +85,7 @@ def predict(
         )
     header: list[str]
     if est is None:
+        X = _scaled_like_training(model, meta, X)
         values = np.asarray(net.predict(np.asarray(X, dtype=np.dtype(meta["_file"]["dtype"]))))
         header = [f"output_{j}" for j in range(values.shape[1])]
         columns = [values[:, j] for j in range(values.shape[1])]
@@ -105,6 +108,19 @@ def predict(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(",".join(header) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
     err_console.print(f"{len(lines)} predictions written to {out}", highlight=False)
+
+
+def _scaled_like_training(model: Path, meta: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    """``X`` with the ``--scale`` a stack was pre-trained with (``(X - offset) / scale``), if any."""
+    record = meta.get(PRETRAINED)
+    if not isinstance(record, dict) or record.get("scale", "none") == "none":
+        return X
+    from .pretrain import apply_scaling
+
+    stack = load_stack(model)
+    if stack.offset is None or stack.scale is None:
+        return X
+    return apply_scaling(X, (stack.offset, stack.scale), str(record["scale"]))
 
 
 def _cell(value: Any) -> str:

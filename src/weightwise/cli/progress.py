@@ -217,9 +217,8 @@ class PipelineProgress:
     ) -> None:
         self.layers = LayerProgress(layers, pretrain_epochs, console=console, enabled=enabled)
         self.bp: EpochProgress | None = None
-        self._bp_args = dict(
-            epochs=epochs, accuracy=accuracy, validation=validation, console=console, enabled=enabled
-        )
+        self.epochs, self.accuracy, self.validation = epochs, accuracy, validation
+        self.console, self.enabled = console, enabled
 
     def __enter__(self) -> PipelineProgress:
         self.layers.__enter__()
@@ -238,6 +237,8 @@ class PipelineProgress:
         """Advance the fine-tuning bar (an ``EpochInfo``), making it on the first call."""
         if self.bp is None:
             self.layers.progress.stop()
-            self.bp = EpochProgress(**self._bp_args)  # type: ignore[arg-type]
+            self.bp = EpochProgress(
+                self.epochs, self.accuracy, self.validation, self.console, self.enabled
+            )
             self.bp.__enter__()
         self.bp(info)

@@ -101,7 +101,7 @@ def plot(curves: dict[str, list[float]], path: str) -> None:
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title("Digits, 5 sigmoid hidden layers of 64")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

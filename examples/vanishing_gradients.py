@@ -160,7 +160,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     moves_epochs = 5 if args.quick else 20
     moves = {d: weight_moves(d, 0, moves_epochs, X, Y) for d in (2, deep)}
     print(
-        f"\nhow far BP moved each layer's weights in {moves_epochs} epochs (||dW|| / ||W||), N(0, 1) init:"
+        f"\nhow far BP moved each layer's weights in {moves_epochs} epochs "
+        "(||W_after - W_before|| / ||W_before||), N(0, 1) init:"
     )
     for d, m in moves.items():
         print(f"  {d:>2} hidden layers: " + " ".join(f"{v:.4f}" for v in m))

@@ -181,12 +181,14 @@ def test_cd1_update_by_hand():
     assert error == pytest.approx(np.mean((V - v1) ** 2), rel=1e-12)
 
 
-@pytest.mark.parametrize("persistent", [False, True], ids=["CD-1", "PCD"])
-def test_exact_log_likelihood_rises_during_training(persistent):
+@pytest.mark.parametrize(
+    ("cd_k", "persistent"), [(1, False), (3, False), (1, True)], ids=["CD-1", "CD-3", "PCD"]
+)
+def test_exact_log_likelihood_rises_during_training(cd_k, persistent):
     V = prototype_data()
     rbm = BernoulliRBM.create(
         N_VISIBLE, N_HIDDEN, dtype="float64", seed=0, learning_rate=0.1, batch_size=10,
-        persistent=persistent, monitor_size=0, final_momentum=0.5,
+        cd_k=cd_k, persistent=persistent, monitor_size=0, final_momentum=0.5,
     )  # fmt: skip
     # Momentum stays at 0.5: with 0.9 and only 10 persistent chains PCD's log-likelihood
     # oscillates by nats on this data (fantasy particles lag the fast-moving weights).

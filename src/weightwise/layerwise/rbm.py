@@ -89,6 +89,7 @@ class BernoulliRBM(BaseRBM):
         return V
 
     def propdown(self, h: Array) -> Array:
+        """``p(v = 1 | h) = sigmoid(b + h W')``, shape (n, n_visible), for h (n, n_hidden)."""
         return sigmoid_(h @ self.W.T + self.b_visible)
 
     def _visible_mean_into(self, h: Array, out: Array) -> Array:
@@ -279,6 +280,7 @@ class GaussianRBM(BaseRBM):
         return v if self._unit_variance else v / self.sigma
 
     def propdown(self, h: Array) -> Array:
+        """``E[v | h] = b + sigma (h W')``, shape (n, n_visible), for h (n, n_hidden)."""
         a = h @ self.W.T
         return (a if self._unit_variance else a * self.sigma) + self.b_visible
 

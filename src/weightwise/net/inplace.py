@@ -1,32 +1,109 @@
-"""In-place vector kernels ``y += alpha * x``, ``x *= alpha`` and ``sum(x**2)``.
+"""In-place vector kernels ``y += alpha * x``, ``x *= alpha``, ``sum(x**2)`` and a fused gemm.
 
 The optimisers touch every parameter several times per mini-batch; with NumPy, ``p -= eta * v``
 allocates a temporary and makes three passes over memory. For contiguous float32/float64 NumPy
-arrays these kernels call BLAS (``?axpy``, ``?scal``, ``?dot``) instead: one pass, no temporary,
-about 2.5x faster on a 500 x 500 layer. Other arrays (PyTorch tensors, views) use the generic
-in-place operators, which are fused already.
+arrays these kernels call BLAS (``?axpy``, ``?scal``, ``?dot``, ``?gemm``) instead: one pass, no
+temporary.
+
+Which BLAS: the one NumPy itself uses (the OpenBLAS bundled in NumPy's wheels, through its CBLAS
+symbols and ctypes). Calling SciPy's BLAS instead would start a second OpenBLAS thread pool whose
+idle, spinning threads fight NumPy's for the cores: on two cores that doubled an epoch's time. Where
+NumPy's BLAS cannot be found (another NumPy build), the kernels fall back to plain NumPy operators,
+and :func:`can_outer_update` says False.
 """
 
 from __future__ import annotations
 
+import ctypes
+import glob
+import os
+from typing import Any
+
 import numpy as np
-from scipy.linalg import blas
 
 from .backend import Array
-
-_AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
-_SCAL = {np.dtype(np.float32): blas.sscal, np.dtype(np.float64): blas.dscal}
-_DOT = {np.dtype(np.float32): blas.sdot, np.dtype(np.float64): blas.ddot}
-_GEMM = {np.dtype(np.float32): blas.sgemm, np.dtype(np.float64): blas.dgemm}
-
 
 # Below this many elements the Python cost of a BLAS call outweighs the saved memory pass.
 _MIN_BLAS_SIZE = 4096
 
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def _load_numpy_cblas() -> dict[str, Any] | None:
+    """CBLAS entry points of the OpenBLAS that NumPy's wheels bundle, or None."""
+    if os.environ.get("WEIGHTWISE_NO_BLAS_KERNELS"):
+        return None
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "libscipy_openblas64_*.so"))):
+        try:
+            lib = ctypes.CDLL(path)
+            kernels: dict[str, Any] = {}
+            for prefix, ctype in (("s", ctypes.c_float), ("d", ctypes.c_double)):
+                axpy = getattr(lib, f"scipy_cblas_{prefix}axpy64_")
+                axpy.restype = None
+                axpy.argtypes = [
+                    ctypes.c_int64,
+                    ctype,
+                    ctypes.c_void_p,
+                    ctypes.c_int64,
+                    ctypes.c_void_p,
+                    ctypes.c_int64,
+                ]
+                scal = getattr(lib, f"scipy_cblas_{prefix}scal64_")
+                scal.restype = None
+                scal.argtypes = [ctypes.c_int64, ctype, ctypes.c_void_p, ctypes.c_int64]
+                dot = getattr(lib, f"scipy_cblas_{prefix}dot64_")
+                dot.restype = ctype
+                dot.argtypes = [
+                    ctypes.c_int64,
+                    ctypes.c_void_p,
+                    ctypes.c_int64,
+                    ctypes.c_void_p,
+                    ctypes.c_int64,
+                ]
+                gemm = getattr(lib, f"scipy_cblas_{prefix}gemm64_")
+                gemm.restype = None
+                gemm.argtypes = [
+                    ctypes.c_int,
+                    ctypes.c_int,
+                    ctypes.c_int,
+                    ctypes.c_int64,
+                    ctypes.c_int64,
+                    ctypes.c_int64,
+                    ctype,
+                    ctypes.c_void_p,
+                    ctypes.c_int64,
+                    ctypes.c_void_p,
+                    ctypes.c_int64,
+                    ctype,
+                    ctypes.c_void_p,
+                    ctypes.c_int64,
+                ]
+                dt = np.dtype(np.float32 if prefix == "s" else np.float64)
+                kernels[f"axpy{dt}"], kernels[f"scal{dt}"] = axpy, scal
+                kernels[f"dot{dt}"], kernels[f"gemm{dt}"] = dot, gemm
+            return kernels
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+_CBLAS = _load_numpy_cblas()
+
+
+def has_blas_kernels() -> bool:
+    """Whether NumPy's own BLAS was found (else the kernels use plain NumPy operators)."""
+    return _CBLAS is not None
+
 
 def _blas_ok(*arrays: Array) -> bool:
     first = arrays[0]
-    if type(first) is not np.ndarray or first.size < _MIN_BLAS_SIZE or first.dtype not in _AXPY:
+    if (
+        _CBLAS is None
+        or type(first) is not np.ndarray
+        or first.size < _MIN_BLAS_SIZE
+        or first.dtype not in (np.float32, np.float64)
+    ):
         return False
     return all(
         type(a) is np.ndarray and a.dtype == first.dtype and a.flags.c_contiguous and a.flags.writeable
@@ -36,25 +113,27 @@ def _blas_ok(*arrays: Array) -> bool:
 
 def axpy(alpha: float, x: Array, y: Array) -> None:
     """``y += alpha * x`` in place; ``x`` and ``y`` have the same shape."""
-    if _blas_ok(x, y):
-        _AXPY[y.dtype](x.reshape(-1), y.reshape(-1), a=alpha)
+    if _blas_ok(x, y) and _CBLAS is not None:
+        _CBLAS[f"axpy{y.dtype}"](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     else:
         y += alpha * x
 
 
 def scal(alpha: float, x: Array) -> None:
     """``x *= alpha`` in place."""
-    if _blas_ok(x):
-        _SCAL[x.dtype](alpha, x.reshape(-1))
+    if _blas_ok(x) and _CBLAS is not None:
+        _CBLAS[f"scal{x.dtype}"](x.size, alpha, x.ctypes.data, 1)
     else:
         x *= alpha
 
 
-def sq_norm(x: Array) -> Array:
-    """``sum(x ** 2)`` as a 0-d array (a float for NumPy), without a temporary for NumPy."""
-    if _blas_ok(x):
+def sq_norm(x: Array) -> Any:
+    """``sum(x ** 2)``: a float for NumPy (one BLAS pass, no temporary), else a 0-d array."""
+    if type(x) is np.ndarray and x.flags.c_contiguous and x.dtype in (np.float32, np.float64):
+        if _CBLAS is not None and x.size >= _MIN_BLAS_SIZE:
+            return _CBLAS[f"dot{x.dtype}"](x.size, x.ctypes.data, 1, x.ctypes.data, 1)
         flat = x.reshape(-1)
-        return _DOT[x.dtype](flat, flat)
+        return np.dot(flat, flat)
     from .backend import namespace
 
     return namespace(x).sum(x * x)
@@ -69,6 +148,8 @@ def can_outer_update(A: Array, D: Array, C: Array) -> bool:
         and A.dtype == D.dtype == C.dtype
         and A.flags.c_contiguous
         and D.flags.c_contiguous
+        and A.shape[0] == D.shape[0]
+        and C.shape == (A.shape[1], D.shape[1])
     )
 
 
@@ -84,6 +165,10 @@ def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> Non
     D : ndarray of shape (n_samples, n_out)
     C : ndarray of shape (n_in, n_out), C-contiguous
     """
-    # In Fortran (column-major) terms C.T = alpha * D.T @ A + beta * C.T, and C.T, D.T and A.T
-    # are Fortran-contiguous views: BLAS works on them with no copies.
-    _GEMM[C.dtype](alpha, D.T, A.T, beta=beta, c=C.T, trans_b=1, overwrite_c=1)
+    assert _CBLAS is not None
+    n, n_in = A.shape
+    n_out = D.shape[1]
+    _CBLAS[f"gemm{C.dtype}"](
+        _ROW_MAJOR, _TRANS, _NO_TRANS, n_in, n_out, n, alpha,
+        A.ctypes.data, n_in, D.ctypes.data, n_out, beta, C.ctypes.data, n_out,
+    )  # fmt: skip

@@ -1,14 +1,20 @@
-"""scikit-learn estimators on top of the engine: :class:`BPClassifier` and :class:`BPRegressor`.
+"""scikit-learn estimators on top of the engine.
+
+- :class:`BPClassifier`, :class:`BPRegressor`: multi-layer perceptrons trained by back-propagation,
+  optionally after greedy layer-wise pre-training (``pretrain="rbm"``, ``"autoencoder"``, ...).
+- :class:`RBM`, :class:`DBN`, :class:`StackedAutoEncoder`: unsupervised transformers, stacks of
+  layers trained front to back by the learners of :mod:`weightwise.layerwise`.
 
 Each estimator builds a :class:`~weightwise.net.network.Network` with
-:meth:`~weightwise.net.network.Network.create` and trains it with the engine's loop
-(:func:`weightwise.backprop.training.fit`); nothing here does arithmetic of its own beyond encoding
-labels and scoring. ``fit`` runs in three steps, in this order: validate and encode the data; build
-(or, with ``warm_start``/``partial_fit``, keep) the network; adjust it back to front by BP. Greedy
-layer-wise pre-training belongs between the second and third step.
+:meth:`~weightwise.net.network.Network.create` and trains it with the engine's loops
+(:func:`weightwise.backprop.training.fit`, :func:`weightwise.layerwise.greedy.pretrain`); nothing
+here does arithmetic of its own beyond encoding labels and scoring. The BP estimators' ``fit`` runs
+in four steps, in this order: validate and encode the data; build (or, with
+``warm_start``/``partial_fit``, keep) the network; pre-train its hidden layers front to back (with
+``pretrain``, on a fresh network only); adjust it back to front by BP.
 
-Conventions shared by both estimators
--------------------------------------
+Conventions shared by the BP estimators
+---------------------------------------
 - **Arrays.** ``X`` may be a NumPy array (or anything :func:`sklearn.utils.validation.validate_data`
   accepts, pandas included) or a PyTorch tensor. Results follow the input: a tensor in gives a
   tensor out, on the input's device, in the network's dtype; a NumPy input gives NumPy results in
@@ -31,5 +37,6 @@ Conventions shared by both estimators
 """
 
 from ._bp import BPClassifier, BPRegressor
+from ._unsupervised import DBN, RBM, StackedAutoEncoder
 
-__all__ = ["BPClassifier", "BPRegressor"]
+__all__ = ["DBN", "RBM", "BPClassifier", "BPRegressor", "StackedAutoEncoder"]

@@ -177,6 +177,22 @@ def test_pretrain_a_csv_without_labels(tmp_path: Path) -> None:
     assert "not a square image" in result.stderr
 
 
+def test_pretrain_on_torch_reloads_and_samples_on_torch(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    out = tmp_path / "t.safetensors"
+    result = invoke(
+        "pretrain", "--backend", "torch", "--layers", "64-16", "--epochs", "1", "--gibbs-steps", "5",
+        "--figures", tmp_path / "figs", "--out", out, "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("filters", "reconstructions", "samples", "pretraining_curves"):
+        assert_png(tmp_path / "figs" / f"{name}.png")
+    stack = cli.load_stack(out, backend="torch")
+    assert isinstance(stack.learners[0].b_visible, torch.Tensor)
+    samples = sample_stack(stack.learners, 4, gibbs_steps=3)
+    assert isinstance(samples, torch.Tensor) and tuple(samples.shape) == (4, 64)
+
+
 # --------------------------------------------------------------------------------------------------
 # bad input
 

@@ -251,6 +251,7 @@ def write_pretraining_figures(
         band="none",
         log_y=True,
     )
+    _mark_points(fig)
     result.written["pretraining_curves"] = save_figure(fig, out / "pretraining_curves.png")
     return result
 
@@ -278,4 +279,14 @@ def write_training_curves(out_dir: str | Path, history: Any, label: str = "back-
         if any(math.isfinite(float(v)) for v in values):
             panels[ylabel] = {label: list(values)}
     fig = learning_curve_panels(panels, band="none", title=f"{label}: {len(history.loss)} epoch(s)")
+    _mark_points(fig)
     return save_figure(fig, Path(out_dir) / "training_curves.png")
+
+
+def _mark_points(fig: Any, max_points: int = 50) -> None:
+    """Dots on the curves of short runs: a one-epoch curve is a single point, no line."""
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if len(line.get_xdata()) <= max_points:
+                line.set_marker("o")
+                line.set_markersize(3)

@@ -390,8 +390,9 @@ def run_one(config: Mapping[str, Any]) -> dict[str, Any]:
         ``grad_norm_final`` (per layer, output layer last) and ``grad_ratio_init``,
         ``grad_ratio_final`` (layer 1 over the last hidden layer); ``flow`` (per epoch x layer:
         ``grad_norm``, ``delta_norm``, ``saturation``, ``dead_fraction``, ``update_ratio``,
-        ``activation_std``, and its ``summary`` sentences); ``info_plane`` (or None); ``features`` (n_in x n_features columns of W1) and
-        ``image_shape``; ``seconds``, ``pretrain_seconds``, ``finetune_seconds``;
+        ``activation_std``, and its ``summary`` sentences); ``info_plane`` (or None);
+        ``features`` (n_in x n_features columns of W1) and ``image_shape``; ``seconds``,
+        ``pretrain_seconds``, ``finetune_seconds``;
         ``stop_reason`` and ``diverged``.
     """
     from ..backprop.optimizers import SGD

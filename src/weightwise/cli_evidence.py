@@ -70,15 +70,51 @@ def _command(name: str, **options: Any) -> str:
     return " ".join(parts)
 
 
+_TERMINAL = {
+    "label": "method",
+    "depth": "depth",
+    "system": "system",
+    "runs": "runs",
+    "test_accuracy": "test acc.",
+    "test_accuracy_std": "+-",
+    "test_error": "test err.",
+    "test_error_std": "+-",
+    "published_test_error": "published",
+    "measured_test_error": "measured",
+    "measured_std": "+-",
+    "grad_ratio_start": "grad 1/last (start)",
+    "grad_ratio_final": "grad 1/last (end)",
+    "seconds": "s/run",
+}
+
+
 def _show(report: Any, files: Any, table: str) -> None:
+    """The report's main table (the columns that fit a terminal), its conclusion and its path."""
+    from rich.table import Table
+
     from .cli.base import console
 
-    console.print(report.summary_table(table))
+    t = report.tables[table]
+    keep = [i for i, c in enumerate(t.columns) if c in _TERMINAL]
+    rich_table = Table(title=t.caption or t.name)
+    for i in keep:
+        rich_table.add_column(_TERMINAL[t.columns[i]], justify="left" if i == keep[0] else "right")
+    for row in t.text():
+        rich_table.add_row(*(row[i] for i in keep))
+    console.print(rich_table)
     for item in report._body:  # the conclusion: the first paragraph after its heading
         if item[0] == "text":
             console.print(item[1], highlight=False, markup=False)
             break
     console.print(f"Report: {files.html}  (also report.md, results.json, CSV and PNG files)")
+
+
+def _seeds(seeds: int | None, default: int) -> int:
+    if seeds is None:
+        return default
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    return seeds
 
 
 def _check_jobs(n_jobs: int) -> int:
@@ -125,7 +161,9 @@ def register(app: typer.Typer) -> None:
         pretrain_epochs: Annotated[
             int | None, typer.Option(help="Pre-training epochs per layer.")
         ] = None,
-        seeds: Annotated[int, typer.Option(help="Seeds per method (0..N-1).")] = 3,
+        seeds: Annotated[
+            int | None, typer.Option(help="Seeds per method, 0..N-1 (default 3; 1 with --quick).")
+        ] = None,
         methods: Annotated[
             str, typer.Option(help="Comma-separated: bp, bp_normal, rbm, dae, ae, relu_he.")
         ] = ("bp,rbm,dae,relu_he"),
@@ -166,8 +204,7 @@ def register(app: typer.Typer) -> None:
             out=out,
             quick=quick,
         )
-        if seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+        seeds = _seeds(seeds, 1 if quick else 3)
         report, files, _ = run_compare(
             out,
             method_list,
@@ -204,7 +241,9 @@ def register(app: typer.Typer) -> None:
         methods: Annotated[
             str | None, typer.Option(help="Comma-separated (default bp,rbm,relu_he).")
         ] = None,
-        seeds: Annotated[int, typer.Option(help="Seeds per method and depth.")] = 2,
+        seeds: Annotated[
+            int | None, typer.Option(help="Seeds per method and depth (default 2; 1 with --quick).")
+        ] = None,
         epochs: Annotated[int | None, typer.Option(help="BP epochs (default 30).")] = None,
         pretrain_epochs: Annotated[
             int | None, typer.Option(help="Pre-training epochs per layer.")
@@ -236,8 +275,7 @@ def register(app: typer.Typer) -> None:
             width = w[0]
         if width is not None and not 1 <= width <= MAX_WIDTH:
             raise ConfigError(f"--width must be in 1..{MAX_WIDTH}, got {width}")
-        if seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+        seeds = _seeds(seeds, 1 if quick else 2)
         command = _command(
             "study depth",
             depths=depths,

@@ -107,8 +107,8 @@ def compare_conclusion(rows: Sequence[Mapping[str, Any]], cfg: Mapping[str, Any]
         bullets.append(
             f"- {row['label']}: "
             f"test accuracy {_pm(row['test_accuracy'], row['test_accuracy_std'], row['runs'])} "
-            f"over {row['runs']} seed(s); layer 1 received {_one_over(row['grad_ratio_init'])} "
-            f"the gradient of layer {len(cfg['hidden'])} at initialisation, "
+            f"over {row['runs']} seed(s); layer 1 received {_one_over(row['grad_ratio_start'])} "
+            f"the gradient of layer {len(cfg['hidden'])} when back-propagation started, "
             f"{_one_over(row['grad_ratio_final'])} after training."
         )
     parts.append("\n".join(bullets))
@@ -371,10 +371,14 @@ def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02)
             claim = "consistent with the passage's claim that BP networks rarely go beyond 7 layers"
         else:
             claim = "deeper than the passage's 7 layers in this setting"
-        text += f"\n\nPlain BP stays near its best up to {d} hidden layers: {claim}."
+        text += f"\n\nPlain BP stays within 2 points of its best up to {d} hidden layers: {claim}."
         others = {m: v for m, v in deepest_ok.items() if m != "bp"}
         if others:
-            text += " " + "; ".join(f"{m} reaches {v}" for m, v in others.items()) + "."
+            text += (
+                " Within 2 points of their best: "
+                + "; ".join(f"{m} up to {v} layers" for m, v in others.items())
+                + "."
+            )
     return text
 
 

@@ -643,7 +643,7 @@ def run_configs(
     )
 
 
-QUICK = {"hidden": [32] * 5, "epochs": 4, "pretrain_epochs": 2, "info_samples": 150, "info_every": 2}
+QUICK = {"hidden": [32] * 5, "epochs": 8, "pretrain_epochs": 10, "info_samples": 150, "info_every": 4}
 """The ``--quick`` settings: the same deep shape, narrower, a few epochs; well under a minute."""
 
 

@@ -179,3 +179,67 @@ def _check_task(split: Split, task: str) -> None:
         raise DataError(
             f"the target holds non-numeric labels ({y[0]!r}, ...); use --task classify for labels"
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# unlabelled data (pre-training)
+
+SCALINGS = ("none", "minmax", "standard")
+
+
+def load_unlabelled(
+    data: str,
+    target: str | None,
+    held_out: float,
+    seed: int,
+    mnist_path: Path | None,
+    download: bool,
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Features to pre-train on and held-out features (for monitoring and figures), and a name.
+
+    digits and MNIST keep their fixed test sets as held-out data; a CSV (every column a feature
+    unless ``target`` names a label column to drop) or an NPZ (array ``X``) is split here.
+    """
+    if data in ("digits", "mnist"):
+        split = load_split(data, mnist_path=mnist_path, download=download)
+        return split.X_train, split.X_test, split.name
+    X = read_features(data, target)
+    if not 0.0 <= held_out < 1.0:
+        raise ConfigError(f"--test-size must be in [0, 1), got {held_out}")
+    name = Path(data).name
+    n_held = int(round(held_out * X.shape[0]))
+    if n_held == 0 or n_held == X.shape[0]:
+        return X, None, name
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    return X[order[n_held:]], X[order[:n_held]], name
+
+
+def fit_scaling(X: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(offset, scale)`` per feature so that ``(X - offset) / scale`` is what ``how`` asks.
+
+    ``minmax`` maps the training range to [0, 1]; ``standard`` gives mean 0 and variance 1.
+    Constant features get scale 1.
+    """
+    if how not in SCALINGS:
+        raise ConfigError(f"--scale {how!r}: valid scalings are {', '.join(SCALINGS)}")
+    if how == "none":
+        return None
+    X64 = np.asarray(X, dtype=np.float64)
+    if how == "minmax":
+        offset, spread = X64.min(axis=0), X64.max(axis=0) - X64.min(axis=0)
+    else:
+        offset, spread = X64.mean(axis=0), X64.std(axis=0)
+    return offset, np.where(spread > 0, spread, 1.0)
+
+
+def apply_scaling(X: np.ndarray, scaling: tuple[np.ndarray, np.ndarray], how: str) -> np.ndarray:
+    """Scale ``X`` with the training data's ``(offset, scale)``.
+
+    After ``minmax``, held-out rows beyond the training range are clipped to [0, 1]: Bernoulli
+    units cannot take them, and only the training data set the range.
+    """
+    offset, scale = scaling
+    out = (np.asarray(X, dtype=np.float64) - offset) / scale
+    if how == "minmax":
+        out = np.clip(out, 0.0, 1.0)
+    return out.astype(np.float32)

@@ -115,7 +115,7 @@ def _scaled_like_training(model: Path, meta: dict[str, Any], X: np.ndarray) -> n
     record = meta.get(PRETRAINED)
     if not isinstance(record, dict) or record.get("scale", "none") == "none":
         return X
-    from .pretrain import apply_scaling
+    from .data import apply_scaling
 
     stack = load_stack(model)
     if stack.offset is None or stack.scale is None:

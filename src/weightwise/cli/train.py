@@ -14,13 +14,8 @@ from ..errors import ConfigError
 from .base import _user_errors_exit_1, app, console, err_console, one_line
 from .data import DEFAULT_MODEL, _check_task, _n_outputs, load_split
 from .options import parse_activation, parse_batch_size, parse_layers, split_layers
-from .pretrain import (
-    PretrainFigures,
-    pretrain_learner_names,
-    pretrain_options,
-    pretraining_table_from_histories,
-    report_figures,
-)
+from .pretrain import PretrainFigures, pretraining_table_from_histories, report_figures
+from .pretrain_options import pretrain_learner_names, pretrain_options
 from .progress import EpochProgress, PipelineProgress
 
 

@@ -142,11 +142,11 @@ def test_pretrain_denoising_autoencoder_stack(tmp_path: Path) -> None:
 def test_gaussian_rbm_below_a_bernoulli_rbm_on_standardised_data(tmp_path: Path) -> None:
     out = tmp_path / "g.safetensors"
     result = invoke(
-        "pretrain", "--learner", "gaussian_rbm,rbm", "--scale", "standard", "--layers", "64-32-16",
+        "pretrain", "--learner", "gaussian_rbm", "--scale", "standard", "--layers", "64-32-16",
         *FAST, "--out", out, "--no-progress",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "scaled standard" in result.stdout
+    assert "scaled standard" in result.stdout and "DBN 64-32-16" in result.stdout
     stack = cli.load_stack(out)
     assert [type(learner).__name__ for learner in stack.learners] == ["GaussianRBM", "BernoulliRBM"]
     assert stack.offset is not None and stack.scale is not None
@@ -158,6 +158,19 @@ def test_gaussian_rbm_below_a_bernoulli_rbm_on_standardised_data(tmp_path: Path)
     got = np.loadtxt(tmp_path / "f.csv", delimiter=",", skiprows=1)
     Z = (X_test - stack.offset) / stack.scale
     np.testing.assert_allclose(got, np.asarray(stack.network.predict(Z.astype(np.float32))), atol=1e-5)
+
+
+def test_mixed_stack_with_an_rbm_on_top_can_be_sampled(tmp_path: Path) -> None:
+    result = invoke(
+        "pretrain", "--learner", "denoising,rbm", "--layers", "16-8", "--epochs", "1",
+        "--gibbs-steps", "5", "--figures", tmp_path, "--out", tmp_path / "m.safetensors",
+        "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "stack 64-16-8 on digits" in result.stdout
+    assert_png(tmp_path / "samples.png")  # the top RBM's samples, decoded by the auto-encoder below
+    stack = cli.load_stack(tmp_path / "m.safetensors")
+    assert [type(learner).__name__ for learner in stack.learners] == ["AutoEncoder", "BernoulliRBM"]
 
 
 def test_pretrain_a_csv_without_labels(tmp_path: Path) -> None:

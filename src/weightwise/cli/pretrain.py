@@ -141,8 +141,8 @@ def pretrain(
         str,
         typer.Option(
             help="rbm (Bernoulli visible units, data in [0, 1]), gaussian_rbm (real-valued, "
-            "standardised data), autoencoder or denoising: one for all layers, or one per layer "
-            "joined by ',' (gaussian_rbm,rbm). RBMs stacked make a DBN."
+            "standardised data; layer 1, with rbm above), autoencoder or denoising: one for all "
+            "layers, or one per layer joined by ',' (denoising,rbm). RBMs stacked make a DBN."
         ),
     ] = "rbm",
     layers: Annotated[
@@ -244,6 +244,9 @@ def pretrain(
     guess_image_shape(sizes[0], shape)  # a wrong --image-shape fails before training
     n_layers = len(sizes) - 1
     names = parse_learners(learner, n_layers)
+    if "," not in learner:
+        # One name: a Gaussian RBM trains layer 1 only, Bernoulli RBMs the sigmoid layers above.
+        names = pretrain_learner_names(names[0], n_layers)
     params = learner_params(
         names,
         learning_rate=lr,

@@ -716,7 +716,7 @@ DEPTHS = tuple(range(1, 11))
 QUICK_DEPTHS = (1, 3, 5)
 QUICK_DEPTH_METHODS = ("bp", "relu_he")
 QUICK_DEPTH_WIDTH = 32
-QUICK_DEPTH_EPOCHS = 4
+QUICK_DEPTH_EPOCHS = 8
 
 
 def study_depth_configs(
@@ -761,13 +761,13 @@ def study_depth(
     """Test error, gradient norms per layer and time against depth; the report goes to ``folder``.
 
     Default: depths 1-10 of 100 sigmoid (or ReLU) units, methods bp, rbm and relu_he, 2 seeds.
-    ``quick``: depths 1, 3, 5 of 32 units, bp and relu_he, 4 epochs (unless given).
+    ``quick``: depths 1, 3, 5 of 32 units, bp and relu_he, 8 epochs (unless given).
     """
     if quick:
         depths = depths or QUICK_DEPTHS
         methods = methods or QUICK_DEPTH_METHODS
         width = width or QUICK_DEPTH_WIDTH
-        settings = {"epochs": QUICK_DEPTH_EPOCHS, "pretrain_epochs": 2, **settings}
+        settings = {"epochs": QUICK_DEPTH_EPOCHS, "pretrain_epochs": 10, **settings}
     configs = study_depth_configs(
         depths or DEPTHS, methods or ("bp", "rbm", "relu_he"), seeds, width=width or 100, **settings
     )

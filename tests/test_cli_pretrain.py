@@ -121,6 +121,25 @@ def test_predict_with_a_stack_gives_its_top_layer_features(dbn: tuple, tmp_path:
     assert values.shape == (450, 32) and 0.0 < values.min() and values.max() < 1.0  # sigmoid means
 
 
+def test_info_and_predict_on_an_unsupervised_estimator_file(tmp_path: Path) -> None:
+    from weightwise.datasets import load_digits
+    from weightwise.estimators import DBN
+
+    X_train, X_test = load_digits()[:2]
+    dbn = DBN(hidden_layer_sizes=(16, 8), n_iter=1, random_state=0).fit(X_train)
+    path = dbn.save(tmp_path / "dbn.safetensors")
+    info = runner.invoke(cli.app, ["info", str(path)], env={"COLUMNS": "200"})
+    assert info.exit_code == 0, info.output
+    text = " ".join(info.stdout.split())
+    assert "DBN 64-16-8" in text and "greedy layer-wise pre-training" in text and "n_iter=1" in text
+    assert "loss" not in text  # no BP summary rows for an unsupervised model
+    result = invoke("predict", path, "digits", "--out", tmp_path / "f.csv")
+    assert result.exit_code == 0, result.output
+    got = np.loadtxt(tmp_path / "f.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(got, np.asarray(dbn.transform(X_test)), rtol=1e-6)
+    assert_one_line_error(invoke("predict", path, "digits", "--proba"), "--proba needs a classifier")
+
+
 def test_pretrain_denoising_autoencoder_stack(tmp_path: Path) -> None:
     out = tmp_path / "sdae.safetensors"
     result = invoke(

@@ -72,8 +72,8 @@ def predict(
 
     Classifiers give labels (with --proba, then one probability per class); regressors give
     values (comma-separated for several targets). A bare network file gives its output units; a
-    stack from weightwise pretrain gives its top-layer features (after the input scaling it was
-    trained with).
+    stack from weightwise pretrain (after the input scaling it was trained with) and an RBM, DBN
+    or StackedAutoEncoder give their top-layer features.
     """
     est, net, meta = load_model(model)
     X = read_features(data, target)
@@ -83,11 +83,19 @@ def predict(
             f"{data} has {X.shape[1]} feature columns but the model expects {n_in}; give the same "
             "columns as in training (name the label column with --target to drop it)"
         )
+    if proba and not hasattr(est, "predict_proba"):
+        what = "a bare network" if est is None else f"a {type(est).__name__}"
+        raise ConfigError(f"--proba needs a classifier; {model} holds {what}")
     header: list[str]
     if est is None:
         X = _scaled_like_training(model, meta, X)
         values = np.asarray(net.predict(np.asarray(X, dtype=np.dtype(meta["_file"]["dtype"]))))
         header = [f"output_{j}" for j in range(values.shape[1])]
+        columns = [values[:, j] for j in range(values.shape[1])]
+    elif not callable(getattr(est, "predict", None)):
+        # An unsupervised estimator (RBM, DBN, StackedAutoEncoder): its features.
+        values = np.asarray(est.transform(X))
+        header = [f"feature_{j}" for j in range(values.shape[1])]
         columns = [values[:, j] for j in range(values.shape[1])]
     else:
         pred = np.asarray(est.predict(X))
@@ -96,8 +104,6 @@ def predict(
         header = ["prediction"] if pred2.shape[1] == 1 else [f"prediction_{j}" for j in range(k)]
         columns = [pred2[:, j] for j in range(pred2.shape[1])]
         if proba:
-            if not hasattr(est, "predict_proba"):
-                raise ConfigError(f"--proba needs a classifier; {model} holds a {type(est).__name__}")
             p = np.asarray(est.predict_proba(X))
             header += [f"proba_{c}" for c in est.classes_]
             columns += [p[:, j] for j in range(p.shape[1])]
@@ -145,9 +151,11 @@ def info(
     est, net, meta = load_model(model)
     file_meta = meta["_file"]
     record = meta.get(PRETRAINED)
+    stack = record if isinstance(record, dict) and record.get("learners") else None
+    layerwise = layerwise_record(meta)
     kind = meta.get("estimator", "Network")
-    if isinstance(record, dict) and record.get("learners"):
-        kind = f"pre-trained {stack_kind(record['learners'])}"
+    if stack is not None:
+        kind = f"pre-trained {stack_kind(stack['learners'])}"
     table = Table(title=f"{model}: {kind} {'-'.join(map(str, net.sizes))}")
     for col in ("layer", "inputs", "outputs", "activation", "parameters"):
         table.add_column(col, justify="right")
@@ -156,11 +164,8 @@ def info(
         table.add_row(str(l), str(layer.n_in), str(layer.n_out), layer.activation.name, f"{n:,}")
     table.add_row("total", "", "", "", f"{net.n_params:,}", style="bold")
     console.print(table)
-    if isinstance(record, dict) and record.get("learners"):
-        console.print(pretraining_record_table(record))
-    estimator_record = _estimator_pretraining(meta)
-    if estimator_record is not None:
-        console.print(pretraining_record_table(estimator_record))
+    if layerwise is not None:
+        console.print(pretraining_record_table(layerwise))
 
     summary = Table(show_header=False, title="summary")
     summary.add_column("key")
@@ -168,15 +173,17 @@ def info(
     summary.add_row("parameters", f"{net.n_params:,}")
     summary.add_row("dtype", str(file_meta["dtype"]))
     params = meta.get("params") or {}
-    if est is not None:
+    history = meta.get("history")
+    # A BP estimator records a fit History (a dict); an unsupervised one per-layer histories.
+    bp = isinstance(history, dict)
+    if est is not None and bp:
         summary.add_row("loss", _loss_name(est, params.get("loss")))
         for key in ("solver", "learning_rate", "batch_size", "alpha"):
             if key in params:
                 summary.add_row(key, str(params[key]))
     if meta.get("classes") is not None:
         summary.add_row("classes", ", ".join(map(str, meta["classes"])))
-    history = meta.get("history")
-    if history:
+    if bp and history:
         from ..backprop.training import History
 
         h = History.from_dict(history)
@@ -189,12 +196,12 @@ def info(
         summary.add_row("best validation score", best)
         summary.add_row("stop reason", stop_reason(h.stop_reason))
         summary.add_row("training time", f"{sum(h.seconds):.1f} s")
-    elif not isinstance(record, dict):
+    elif layerwise is None:
         summary.add_row("history", "none recorded")
-    if isinstance(record, dict):
-        summary.add_row("pre-trained on", str(record.get("data", "-")))
-        summary.add_row("input scaling", str(record.get("scale", "none")))
-        summary.add_row("propagation up the stack", str(record.get("propagate", "mean")))
+    if stack is not None:
+        summary.add_row("pre-trained on", str(stack.get("data", "-")))
+        summary.add_row("input scaling", str(stack.get("scale", "none")))
+        summary.add_row("propagation up the stack", str(stack.get("propagate", "mean")))
     summary.add_row("saved by weightwise", str(file_meta.get("library_version")))
     summary.add_row("file format version", str(file_meta.get("format_version")))
     summary.add_row("this weightwise", __version__)
@@ -205,6 +212,9 @@ PRETRAIN_SETTINGS = (
     "pretrain_epochs",
     "pretrain_learning_rate",
     "pretrain_batch_size",
+    "n_iter",
+    "learning_rate",
+    "batch_size",
     "cd_k",
     "persistent",
     "corruption",
@@ -212,26 +222,36 @@ PRETRAIN_SETTINGS = (
 )
 
 
-def _estimator_pretraining(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """An estimator file's pre-training (``meta["pretrain"]``) in the shape of a stack's record."""
-    saved = meta.get("pretrain")
-    if meta.get("estimator") is None or not isinstance(saved, dict) or not saved.get("learners"):
+def layerwise_record(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The layer-wise training a model file records, in the shape of a stack's record; or None.
+
+    Three kinds of file carry one: a stack from ``weightwise pretrain`` (``meta["pretrained"]``),
+    a BP estimator fitted with ``pretrain=`` (``meta["pretrain"]``), and an unsupervised
+    estimator (RBM, DBN, StackedAutoEncoder: ``meta["learners"]`` with a per-layer history).
+    """
+    stack = meta.get(PRETRAINED)
+    if isinstance(stack, dict) and stack.get("learners"):
+        return stack
+    if meta.get("estimator") is None:
         return None
     params = meta.get("params") or {}
-    shared = {k: params[k] for k in PRETRAIN_SETTINGS if params.get(k) is not None}
-    histories = list(saved.get("history") or [])
+    saved = meta.get("pretrain")
+    if isinstance(saved, dict) and saved.get("learners"):
+        keys = [k for k in PRETRAIN_SETTINGS if k.startswith("pretrain_") or k in ("cd_k", "persistent")]
+        keys += ["corruption", "weight_cost"]
+    elif isinstance(meta.get("history"), list) and meta.get("learners"):
+        saved, keys = meta, list(PRETRAIN_SETTINGS)
+    else:
+        return None
+    shared = {k: params[k] for k in keys if params.get(k) is not None}
+    histories = [h for h in saved.get("history") or [] if isinstance(h, dict)]
     states = list(saved.get("states") or [])
     layers = []
     for h in histories:
         seconds = [s for s in (h.get("seconds") or []) if s is not None]
         layers.append({"history": h, "seconds": sum(seconds)})
-    return {
-        "learners": list(saved["learners"]),
-        "layers": layers,
-        "learner_params": [
-            {**shared, **(states[k] if k < len(states) else {})} for k in range(len(layers))
-        ],
-    }
+    settings = [{**shared, **(states[k] if k < len(states) else {})} for k in range(len(layers))]
+    return {"learners": list(saved["learners"]), "layers": layers, "learner_params": settings}
 
 
 def pretraining_record_table(record: dict[str, Any]) -> Table:

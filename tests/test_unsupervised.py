@@ -272,3 +272,22 @@ def test_the_xfailed_checks_fail_only_for_data_outside_the_unit_interval():
 
 def test_network_is_a_network(dbn):
     assert isinstance(dbn.network_, Network)
+
+
+def test_callbacks_see_each_layer_and_epoch_and_are_not_saved(tmp_path):
+    X = (np.random.default_rng(5).random((30, 6)) < 0.5).astype(np.float64)
+    seen = []
+
+    def record(info):
+        seen.append((info.layer, info.epoch, info.n_layers))
+        return info.layer == 2 and info.epoch == 1  # stop layer 2 after its first epoch
+
+    dbn = DBN((4, 3), n_iter=2, callbacks=[record], random_state=0).fit(X)
+    assert seen == [(1, 1, 2), (1, 2, 2), (2, 1, 2)]
+    assert [h.n_epochs for h in dbn.history_] == [2, 1]
+    assert DBN.load(dbn.save(tmp_path / "dbn.safetensors")).callbacks is None
+    rbm = RBM(3, n_iter=1, callbacks=[record], random_state=0).fit(X)
+    rbm.partial_fit(X)
+    assert seen[-2:] == [(1, 1, 1), (1, 2, 1)]
+    with pytest.raises(ConfigError, match="sequence of callables"):
+        RBM(3, callbacks=print).fit(X)

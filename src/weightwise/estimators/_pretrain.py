@@ -30,7 +30,8 @@ PRETRAIN_PARAM_DOC = """
         (Bernoulli visible units: data in [0, 1]) and ``"gaussian_rbm"`` (layer 1 real-valued,
         standardised; Bernoulli above) need sigmoid hidden layers; the auto-encoders fit any
         elementwise activation. Runs on ``fit`` and on the first ``partial_fit``, not when
-        ``warm_start`` continues a fitted network.
+        ``warm_start`` continues a fitted network. Pre-training sees every row of ``X`` (with
+        ``early_stopping``, the validation rows too: it reads no labels).
     pretrain_epochs : int, default=10
         Epochs per pre-trained layer.
     pretrain_learning_rate : float, optional
@@ -78,12 +79,7 @@ UNSAVED_PARAMS = ("callbacks", "pretrain_callbacks")
 
 def check_pretrain_params(est: Any) -> None:
     """Validate the pre-training settings, naming the fix; a no-op when ``pretrain`` is None."""
-    for name in UNSAVED_PARAMS:
-        value = getattr(est, name)
-        if value is not None and (
-            isinstance(value, (str, bytes)) or not all(callable(cb) for cb in value)
-        ):
-            raise ConfigError(f"{name} must be None or a sequence of callables, got {value!r}")
+    check_callbacks(est)
     if est.pretrain is None:
         return
     if not isinstance(est.pretrain, str) or est.pretrain not in LEARNERS:
@@ -112,6 +108,22 @@ def check_pretrain_params(est: Any) -> None:
             "pretrain='denoising' with corruption=0 is a plain auto-encoder: use "
             "pretrain='autoencoder', or a corruption in (0, 1) such as 0.25"
         )
+
+
+def check_callbacks(est: Any) -> None:
+    """Each of ``est``'s callback parameters must be None or a sequence of callables."""
+    for name in UNSAVED_PARAMS:
+        value = getattr(est, name, None)
+        if value is None:
+            continue
+        try:
+            ok = not isinstance(value, (str, bytes)) and all(callable(cb) for cb in value)
+        except TypeError:  # not iterable: a single function, say
+            ok = False
+        if not ok:
+            raise ConfigError(
+                f"{name} must be None or a sequence of callables such as [print_epoch], got {value!r}"
+            )
 
 
 def learner_params(est: Any, name: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ still be sampled.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError, DataError, ModelFileError, unknown_name
-from ..layerwise.greedy import LEARNERS, PROPAGATIONS, PretrainResult, pretrain
+from ..layerwise.greedy import LEARNERS, PROPAGATIONS, PretrainResult, _bind, pretrain
 from ..layerwise.history import LayerHistory
 from ..net.backend import DTYPES, Array, Random, namespace
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
 from ._base import _BaseBP, _is_torch
-from ._pretrain import learner_state
+from ._pretrain import UNSAVED_PARAMS, check_callbacks, learner_state
 
 __all__ = ["DBN", "RBM", "StackedAutoEncoder"]
 
@@ -105,6 +106,7 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
             batch_size=self.batch_size,
             propagate=self._propagate(),
             learner_params=params,
+            callbacks=list(self.callbacks or ()),
             seed=self._rng,
         )
         self.network_ = net
@@ -133,6 +135,7 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
             raise unknown_name("dtype", self.dtype, DTYPES)
         if self.backend not in ("auto", "numpy", "torch"):
             raise unknown_name("backend", self.backend, ("auto", "numpy", "torch"))
+        check_callbacks(self)
         self._check_own_params()
 
     def _validate(self, X: Any, reset: bool) -> tuple[Array, Any]:
@@ -195,7 +198,7 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         meta = {
             "estimator": type(self).__name__,
-            "params": {k: _jsonable(v) for k, v in self.get_params().items()},
+            "params": {k: _jsonable(v) for k, v in self.get_params().items() if k not in UNSAVED_PARAMS},
             "n_features_in": self.n_features_in_,
             "feature_names_in": None if names is None else [str(n) for n in names],
             "learners": list(self._names),
@@ -282,6 +285,10 @@ _RBM_PARAM_DOC = """
         ``"auto"`` follows the input (PyTorch tensors train in PyTorch).
     device : str, optional
         PyTorch device.
+    callbacks : sequence of callables, optional
+        Called after each epoch of each layer with a
+        :class:`~weightwise.layerwise.greedy.PretrainEpochInfo` (a progress bar, say); returning
+        True moves up to the next layer. Not saved by :meth:`save`.
 """
 
 
@@ -382,6 +389,7 @@ class RBM(_RBMStack):
         dtype: str = "float32",
         backend: str = "auto",
         device: Any = None,
+        callbacks: Sequence[Any] | None = None,
     ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -398,6 +406,7 @@ class RBM(_RBMStack):
         self.dtype = dtype
         self.backend = backend
         self.device = device
+        self.callbacks = callbacks
 
     def _hidden_sizes(self) -> list[int]:
         n = self.n_components
@@ -436,7 +445,8 @@ class RBM(_RBMStack):
         if not hasattr(self, "network_"):
             return self._fit(X, 1)  # type: ignore[no-any-return]
         V, _ = self._input(X)
-        self.rbm_.fit(V, epochs=1)
+        callbacks = [_bind(cb, 1, 1, self._names[0]) for cb in self.callbacks or ()]
+        self.rbm_.fit(V, epochs=1, callbacks=callbacks)
         return self
 
     def score_samples(self, X: Any) -> Any:
@@ -514,6 +524,7 @@ class DBN(_RBMStack):
         dtype: str = "float32",
         backend: str = "auto",
         device: Any = None,
+        callbacks: Sequence[Any] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -531,6 +542,7 @@ class DBN(_RBMStack):
         self.dtype = dtype
         self.backend = backend
         self.device = device
+        self.callbacks = callbacks
 
     def _hidden_sizes(self) -> list[int]:
         return _check_sizes(self.hidden_layer_sizes)
@@ -591,6 +603,8 @@ class StackedAutoEncoder(_LayerwiseTransformer):
     dtype : {"float32", "float64"}, default="float32"
     backend : {"auto", "numpy", "torch"}, default="auto"
     device : str, optional
+    callbacks : sequence of callables, optional
+        Per-epoch callbacks, as for :class:`DBN`.
 
     Attributes
     ----------
@@ -619,6 +633,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         dtype: str = "float32",
         backend: str = "auto",
         device: Any = None,
+        callbacks: Sequence[Any] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -632,6 +647,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         self.dtype = dtype
         self.backend = backend
         self.device = device
+        self.callbacks = callbacks
 
     def _hidden_sizes(self) -> list[int]:
         return _check_sizes(self.hidden_layer_sizes)

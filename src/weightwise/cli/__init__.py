@@ -55,3 +55,8 @@ __all__ = [
     "split_layers",
     "stop_reason",
 ]
+
+# The evidence commands (compare, study depth, reproduce) live in weightwise.cli_evidence.
+from ..cli_evidence import register as _register_evidence  # noqa: E402
+
+_register_evidence(app)

@@ -328,3 +328,24 @@ def test_convergence_warning_still_reaches_the_user():
     X, y = np.random.default_rng(8).random((20, 2)), np.arange(20) % 2
     with pytest.warns(ConvergenceWarning):
         BPClassifier((3,), max_epochs=1, pretrain="autoencoder", pretrain_epochs=1).fit(X, y)
+
+
+def test_verbose_reports_pretraining_then_bp(capsys):
+    X, y = np.random.default_rng(9).random((20, 3)), np.arange(20) % 2
+    BPClassifier(
+        (3, 2),
+        activation="sigmoid",
+        pretrain="rbm",
+        pretrain_epochs=2,
+        max_epochs=1,
+        tol=None,
+        verbose=True,
+    ).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines[:4]] == [
+        "Pre-training layer 1/2 (rbm)",
+        "Pre-training layer 1/2 (rbm)",
+        "Pre-training layer 2/2 (rbm)",
+        "Pre-training layer 2/2 (rbm)",
+    ]
+    assert lines[4].startswith("Iteration 1, loss = ")

@@ -384,7 +384,7 @@ class _BaseBP(BaseEstimator):
         restore_learners(est, net, meta.get("pretrain"), extras)
         return est
 
-    # the three steps of fit -----------------------------------------------------------------------
+    # the steps of fit ---------------------------------------------------------------------------
     def _fit(
         self, X: Any, y: Any, incremental: bool, classes: Any = None, X_unlabelled: Any = None
     ) -> Any:

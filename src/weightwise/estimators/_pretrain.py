@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError, unknown_name
-from ..layerwise.greedy import LEARNERS, PretrainResult, pretrain
+from ..layerwise.greedy import LEARNERS, PretrainEpochInfo, PretrainResult, pretrain
 from ..net.backend import Array, Random, namespace
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
@@ -70,7 +70,9 @@ PRETRAIN_ATTR_DOC = """
         ``pretrain``.
     pretrain_history_ : list of dict
         Per pre-trained layer, its :class:`~weightwise.layerwise.history.LayerHistory` as a dict
-        (``"reconstruction_error"`` per epoch, ...); empty without ``pretrain``.
+        (``"reconstruction_error"`` per epoch, ...); empty without ``pretrain``. The RBMs'
+        pseudo-likelihood monitor is off here (on small data it costs more than an epoch of CD);
+        :class:`DBN` and :func:`weightwise.layerwise.greedy.pretrain` record it.
 """
 
 # Parameters that hold live objects: never written to a model file.
@@ -205,8 +207,17 @@ def run_pretraining(est: Any, net: Network, V: Array, rng: Random) -> PretrainRe
         epochs=int(est.pretrain_epochs),
         batch_size=int(est.pretrain_batch_size),
         learner_params=params,
-        callbacks=list(est.pretrain_callbacks or ()),
+        callbacks=[*(est.pretrain_callbacks or ()), *([_report] if est.verbose else [])],
         seed=rng,
+    )
+
+
+def _report(info: PretrainEpochInfo) -> None:
+    """``verbose``: one line per pre-training epoch."""
+    error = info.logs["reconstruction_error"]
+    print(
+        f"Pre-training layer {info.layer}/{info.n_layers} ({info.learner_name}), epoch "
+        f"{info.epoch}/{info.epochs}, reconstruction error = {error:.8f}"
     )
 
 

@@ -37,6 +37,7 @@ Conventions shared by the BP estimators
 """
 
 from ._bp import BPClassifier, BPRegressor
-from ._unsupervised import DBN, RBM, StackedAutoEncoder
+from ._rbm import DBN, RBM
+from ._stacked_autoencoder import StackedAutoEncoder
 
 __all__ = ["DBN", "RBM", "BPClassifier", "BPRegressor", "StackedAutoEncoder"]

@@ -356,5 +356,6 @@ def train(
         from ..pictures import FigureSet, write_training_curves
 
         drawn = snapshot.figures if snapshot is not None and snapshot.figures else FigureSet()
-        drawn.written["training_curves"] = write_training_curves(figures, hist)
+        label = "back-propagation" if pretrain is None else f"BP fine-tuning after {pretrain}"
+        drawn.written["training_curves"] = write_training_curves(figures, hist, label)
         report_figures(drawn)

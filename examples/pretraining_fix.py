@@ -18,6 +18,9 @@ the same BP fine-tuning each time (SGD, momentum 0.9, learning rate 0.05, batche
 - RBM pre-training (CD-1) of the 5 hidden layers, then BP;
 - denoising auto-encoder pre-training (25% masking noise), then BP.
 
+Both pre-trained networks start from the same small "standard" weights as the second plain-BP
+run, so the only difference from it is the pre-training.
+
 Run ``python examples/pretraining_fix.py`` (``--quick`` for one seed and fewer epochs).
 """
 
@@ -64,7 +67,7 @@ def train_one(
     """
     X_train, X_test, y_train, y_test = data
     Y_train, Y_test = np.eye(10, dtype=np.float32)[y_train], np.eye(10, dtype=np.float32)[y_test]
-    init = "standard" if method == "bp_standard" else "normal"
+    init = "normal" if method == "bp_normal" else "standard"
     net = ww.Network.create([64] + [width] * depth + [10], "sigmoid", "softmax", init, seed=seed)
     t0 = time.perf_counter()
     if method in ("rbm", "denoising"):
@@ -85,6 +88,19 @@ def train_one(
     seconds = time.perf_counter() - t0
     accuracy = float(np.mean(np.asarray(net.predict(X_test)).argmax(axis=1) == y_test))
     return accuracy, [float(v) for v in history.val_metric] + [accuracy], seconds
+
+
+def spread(init: str, seed: int, X: np.ndarray, depth: int, width: int) -> list[float]:
+    """How much each hidden layer's output varies from image to image in a fresh network.
+
+    Returns
+    -------
+    list of float, length ``depth``
+        Per hidden layer, the mean over units of the standard deviation over the images. Near 0,
+        every image looks the same to the layers above: nothing is left for BP to work with.
+    """
+    net = ww.Network.create([64] + [width] * depth + [10], "sigmoid", "softmax", init, seed=seed)
+    return [float(np.mean(np.std(a, axis=0))) for a in net.forward(X).activations[1:-1]]
 
 
 def plot(curves: dict[str, list[float]], path: str) -> None:
@@ -116,8 +132,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--width", type=int, default=64, help="units per hidden layer")
     p.add_argument("--pretrain-epochs", type=int, default=10, help="per layer")
     p.add_argument("--epochs", type=int, default=30, help="BP (fine-tuning) epochs")
+    p.add_argument(
+        "--methods", default=",".join(METHODS), help=f"comma-separated, of {', '.join(METHODS)}"
+    )
     p.add_argument("--plot", metavar="PNG", help="save the test-accuracy curves here")
     args = p.parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",")]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        p.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
     if args.quick:
         args.seeds, args.pretrain_epochs, args.epochs = 1, 5, 10
     data = load_digits()
@@ -125,10 +148,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"digits: {len(data[0])} training, {len(data[1])} test images; 64-{args.width}x{args.depth}-10 "
         f"sigmoid; {args.pretrain_epochs} pre-training epochs per layer, {args.epochs} BP epochs"
     )
+    spreads = {init: spread(init, 0, data[0], args.depth, args.width) for init in ("normal", "standard")}
+    for init, label in (("normal", "N(0, 1)"), ("standard", "U(+-1/sqrt(n))")):
+        print(
+            f"spread of each hidden layer's outputs over the images at the start, {label} init: "
+            + " ".join(f"{v:.1e}" for v in spreads[init])
+        )
     print(f"{'method':<32} {'test accuracy per seed':<24} {'mean':>6} {'seconds':>8}")
     accuracy: dict[str, float] = {}
     curves: dict[str, list[float]] = {}
-    for method, label in METHODS.items():
+    for method in methods:
+        label = METHODS[method]
         runs = [
             train_one(method, s, data, args.depth, args.width, args.pretrain_epochs, args.epochs)
             for s in range(args.seeds)
@@ -143,7 +173,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.plot:
         plot(curves, args.plot)
         print(f"figure: {args.plot}")
-    return {"accuracy": accuracy, "curves": curves}
+    return {"accuracy": accuracy, "curves": curves, "spread": spreads}
 
 
 if __name__ == "__main__":

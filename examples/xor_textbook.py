@@ -14,7 +14,9 @@ The script shows both ways it can be slowed or stopped:
   of the 2-4-1 runs);
 - a *local minimum*: the smallest network that can solve XOR, 2-2-1, settles from some starts
   where the gradient is nearly zero but two of the four outputs sit at 0.5. The script counts
-  those starts, and gives the first ones many more epochs to see whether they get out.
+  those starts, and gives the first ones many more epochs to see whether they get out. (Strictly,
+  Hamey (1998) proved that the 2-2-1 XOR error surface has no local minima with finite weights:
+  these runs creep towards a flat valley at infinity, which in practice traps them just the same.)
 
 Run ``python examples/xor_textbook.py`` (``--quick`` for fewer seeds; ``weightwise xor --seeds
 100`` counts 100 starts of the 2-4-1 network).

@@ -45,6 +45,11 @@ FORMATS = {
     "grad_ratio_final": ".3g",
     "seconds": ".1f",
     "train_accuracy": ".2%",
+    "delta_norm_first": ".3g",
+    "delta_norm_last": ".3g",
+    "saturation_first": ".1%",
+    "saturation_last": ".1%",
+    "activation_std_last": ".3g",
     "grad_norm_init": ".3g",
     "grad_norm_start": ".3g",
     "grad_norm_final": ".3g",
@@ -178,6 +183,32 @@ def _norm_rows(results: Sequence[Mapping[str, Any]], by: Sequence[str]) -> list[
     return rows
 
 
+def _layer_stat_rows(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per method label and layer: delta norm and saturation in the first and last epoch, and the
+    activation spread in the last, each the mean over seeds (None where it does not apply)."""
+    rows = []
+    for (label,), runs in group_runs(results, ("label",)).items():
+        done = [r for r in runs if r["flow"]["grad_norm"]]
+        if not done:
+            continue
+
+        def mean_at(key: str, epoch: int, done: list[Any] = done) -> list[float | None]:
+            return _mean_curve([r["flow"][key][epoch] for r in done])
+
+        stats = {
+            "delta_norm_first": mean_at("delta_norm", 0),
+            "delta_norm_last": mean_at("delta_norm", -1),
+            "saturation_first": mean_at("saturation", 0),
+            "saturation_last": mean_at("saturation", -1),
+            "activation_std_last": mean_at("activation_std", -1),
+        }
+        for layer in range(len(stats["delta_norm_first"])):
+            row: dict[str, Any] = {"label": label, "layer": layer + 1}
+            row.update({k: v[layer] if layer < len(v) else None for k, v in stats.items()})
+            rows.append(row)
+    return rows
+
+
 def _add_method_figures(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
     """Per method (first seed): gradient-flow heat map, information plane, first-layer features."""
     from .plots import feature_grid, gradient_flow_heatmap, information_plane
@@ -307,6 +338,14 @@ def compare_report(
         norm_rows,
         formats=FORMATS,
         caption="||dL/dW|| per layer (output layer last), mean over seeds",
+    )
+    _table(
+        report,
+        "layer_statistics",
+        _layer_stat_rows(results),
+        caption="Per layer, mean over seeds: back-propagated error ||delta|| and saturated "
+        "fraction (outputs within 0.01 of a sigmoid/tanh bound) in the first and last epoch, "
+        "and the spread of the outputs in the last epoch (Glorot and Bengio 2010, figures 3-7)",
     )
     for moment in ("init", "final"):
         series = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -123,3 +124,36 @@ def test_pretraining_fixes_the_stuck_deep_sigmoid_net(capsys):
     assert acc["denoising"] > 0.85
     assert acc["rbm"] > acc["bp_standard"] + 0.5
     assert "RBM pre-training + BP" in capsys.readouterr().out
+
+
+NUMBER = re.compile(r"-?\d[\d,]*\.?\d*(?:e[-+]?\d+)?")
+
+
+def numbers(text: str) -> list[float]:
+    return [float(m.replace(",", "")) for m in NUMBER.findall(text)]
+
+
+def test_tutorial_code_blocks_run_and_print_what_the_tutorial_shows(capsys):
+    """Run docs/tutorial.md's Python blocks in order, in one namespace, like a reader would.
+
+    A block that prints is followed in the tutorial by a plain block with its output; the words must
+    match and the numbers agree loosely (1%, or 0.02 for an accuracy), so a changed library shows.
+    """
+    text = (EXAMPLES.parent / "docs" / "tutorial.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(\w*)\n(.*?)```", text, flags=re.S)
+    namespace: dict[str, object] = {}
+    checked = 0
+    for i, (lang, body) in enumerate(blocks):
+        if lang != "python":
+            continue
+        capsys.readouterr()
+        exec(compile(body, f"tutorial.md block {i}", "exec"), namespace)
+        printed = capsys.readouterr().out
+        if not printed:
+            continue
+        lang_next, shown = blocks[i + 1]
+        assert lang_next == "", f"block {i} prints but no output block follows it"
+        assert NUMBER.sub("#", printed).split() == NUMBER.sub("#", shown).split()
+        np.testing.assert_allclose(numbers(printed), numbers(shown), rtol=0.01, atol=0.02)
+        checked += 1
+    assert checked >= 4

@@ -235,11 +235,12 @@ def _add_method_figures(report: Report, results: Sequence[Mapping[str, Any]]) ->
                     plane["I_TY"],
                     title=f"{label}: information plane",
                     layer_labels=[f"layer {l}" for l in plane["layers"]],
-                    first_epoch=plane["epochs"][0],
+                    first_epoch=1,
                 ),
                 caption=f"{label} (seed {r['seed']}): I(X;T) and I(T;Y) in bits per hidden layer, "
                 f"KDE estimator (noise variance {plane['noise_variance']:g}) on {plane['n_samples']} "
-                f"training samples, recorded at epochs {plane['epochs']}.",
+                f"training samples. The colour counts the records 1..{len(plane['epochs'])}, "
+                f"taken at epochs {plane['epochs']}.",
             )
     for (label,), runs in group_runs(results, ("label",)).items():
         r = min(runs, key=lambda x: x["seed"])

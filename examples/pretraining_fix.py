@@ -59,9 +59,9 @@ def train_one(
     -------
     accuracy : float
         Test accuracy after fine-tuning.
-    curve : list of float
-        Test accuracy before each fine-tuning epoch's update and at the end (monitoring only:
-        no early stopping, nothing is chosen on the test set).
+    curve : list of float, length ``epochs + 1``
+        Test accuracy before fine-tuning and after each fine-tuning epoch (monitoring only: no
+        early stopping, nothing is chosen on the test set).
     seconds : float
         Wall time of pre-training plus fine-tuning.
     """
@@ -73,6 +73,7 @@ def train_one(
     if method in ("rbm", "denoising"):
         # Front to back: layer k learns to model the (mean) activations of layer k - 1.
         pretrain(net, X_train, method, epochs=pretrain_epochs, batch_size=20, seed=seed)
+    before = float(np.mean(np.asarray(net.predict(X_test)).argmax(axis=1) == y_test))
     history = ww.fit(
         net,
         X_train,
@@ -87,7 +88,7 @@ def train_one(
     )
     seconds = time.perf_counter() - t0
     accuracy = float(np.mean(np.asarray(net.predict(X_test)).argmax(axis=1) == y_test))
-    return accuracy, [float(v) for v in history.val_metric] + [accuracy], seconds
+    return accuracy, [before] + [float(v) for v in history.val_metric], seconds
 
 
 def spread(init: str, seed: int, X: np.ndarray, depth: int, width: int) -> list[float]:
@@ -104,7 +105,7 @@ def spread(init: str, seed: int, X: np.ndarray, depth: int, width: int) -> list[
 
 
 def plot(curves: dict[str, list[float]], path: str) -> None:
-    """Test accuracy against fine-tuning epochs, one line per method (seed 0)."""
+    """Test accuracy against fine-tuning epochs (0: before BP), one line per method (seed 0)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -113,7 +114,7 @@ def plot(curves: dict[str, list[float]], path: str) -> None:
     fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
     for method, curve in curves.items():
         ax.plot(np.arange(len(curve)), curve, label=METHODS[method])
-    ax.set_xlabel("BP fine-tuning epoch")
+    ax.set_xlabel("BP fine-tuning epochs done")
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1)
     ax.set_title("Digits, 5 sigmoid hidden layers of 64")
@@ -170,6 +171,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"{label:<32} {' '.join(f'{a:.3f}' for a in accs):<24} {accuracy[method]:>6.3f} "
             f"{np.mean([r[2] for r in runs]):>8.1f}"
         )
+    marks = [e for e in (0, 1, 2, 5, 10, 20, 30) if e <= args.epochs]
+    print("\nseed 0, test accuracy after this many BP epochs: " + " ".join(f"{e:>5}" for e in marks))
+    for method, curve in curves.items():
+        print(f"  {METHODS[method]:<46} " + " ".join(f"{curve[e]:>5.3f}" for e in marks))
     if args.plot:
         plot(curves, args.plot)
         print(f"figure: {args.plot}")

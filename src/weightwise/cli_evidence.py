@@ -102,9 +102,10 @@ def _show(report: Any, files: Any, table: str) -> None:
     for row in t.text():
         rich_table.add_row(*(row[i] for i in keep))
     console.print(rich_table)
-    for item in report._body:  # the conclusion: the first paragraph after its heading
-        if item[0] == "text":
-            console.print(item[1], highlight=False, markup=False)
+    body = report._body
+    for i, item in enumerate(body):  # the conclusion: the paragraph after its heading
+        if item[0] == "heading" and item[2] == "Conclusion" and i + 1 < len(body):
+            console.print(body[i + 1][1], highlight=False, markup=False)
             break
     console.print(f"Report: {files.html}  (also report.md, results.json, CSV and PNG files)")
 

@@ -12,7 +12,7 @@ import pytest
 
 from weightwise.errors import ConfigError, DataError
 from weightwise.evidence.diagnostics import flow_ratio
-from weightwise.evidence.experiment_reports import compare_conclusion, depth_conclusion
+from weightwise.evidence.experiment_reports import compare_conclusion, depth_conclusion, summary_rows
 from weightwise.evidence.experiments import (
     METHODS,
     ExperimentConfig,
@@ -21,7 +21,6 @@ from weightwise.evidence.experiments import (
     load_dataset,
     run_configs,
     run_one,
-    summary_rows,
 )
 from weightwise.evidence.reproductions import REPRODUCTIONS, get_reproduction, reproduce
 

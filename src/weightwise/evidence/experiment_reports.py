@@ -7,21 +7,100 @@ The conclusion sentences quote the same numbers the tables show.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from .experiments import (
-    _as_float,
-    _mean_curve,
-    _one_over,
-    _shared,
-    group_runs,
-    summary_rows,
-)
 from .report import Report
+
+# --------------------------------------------------------------------------------------------------
+# summaries over seeds
+
+
+def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | None]:
+    """Mean and (population) standard deviation over the finite values; None when there are none."""
+    v = np.array([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return None, None
+    return float(v.mean()), float(v.std())
+
+
+def _geo_mean(values: Sequence[float | None]) -> float | None:
+    """Geometric mean of positive finite values: ratios of gradient norms multiply, so average logs."""
+    v = np.array([x for x in values if x is not None and math.isfinite(x) and x > 0], dtype=float)
+    return float(np.exp(np.mean(np.log(v)))) if v.size else None
+
+
+def group_runs(
+    results: Sequence[Mapping[str, Any]], by: Sequence[str]
+) -> dict[tuple[Any, ...], list[Any]]:
+    """Results grouped by the values of the keys ``by``, groups in order of first appearance."""
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for r in results:
+        groups.setdefault(tuple(r[k] for k in by), []).append(r)
+    return groups
+
+
+def summary_rows(
+    results: Sequence[Mapping[str, Any]], by: Sequence[str] = ("label",)
+) -> list[dict[str, Any]]:
+    """One row per group (method label, or label and depth): accuracy mean +- std over seeds,
+    gradient ratio layer 1 / last hidden layer (geometric mean over seeds), seconds per run."""
+    rows = []
+    for key, runs in group_runs(results, by).items():
+        acc_mean, acc_std = _mean_std([r["test_accuracy"] for r in runs])
+        err_mean, err_std = _mean_std([r["test_error"] for r in runs])
+        sec_mean, _ = _mean_std([r["seconds"] for r in runs])
+        row: dict[str, Any] = dict(zip(by, key, strict=True))
+        row.update(
+            {
+                "method": runs[0]["method"],
+                "runs": len(runs),
+                "test_accuracy": acc_mean,
+                "test_accuracy_std": acc_std,
+                "test_error": err_mean,
+                "test_error_std": err_std,
+                "grad_ratio_init": _geo_mean([r["grad_ratio_init"] for r in runs]),
+                "grad_ratio_start": _geo_mean([r["grad_ratio_start"] for r in runs]),
+                "grad_ratio_final": _geo_mean([r["grad_ratio_final"] for r in runs]),
+                "seconds": sec_mean,
+                "diverged": sum(bool(r["diverged"]) for r in runs),
+            }
+        )
+        rows.append(row)
+    return rows
+
+
+def _mean_curve(rows: Sequence[Sequence[float | None]]) -> list[float | None]:
+    """Column means of ragged per-layer lists (None ignored)."""
+    width = max((len(r) for r in rows), default=0)
+    out = []
+    for j in range(width):
+        m, _ = _mean_std([r[j] for r in rows if j < len(r)])
+        out.append(m)
+    return out
+
+
+def _as_float(values: Sequence[Any]) -> list[float]:
+    """None to NaN, for the plots."""
+    return [math.nan if v is None else float(v) for v in values]
+
+
+def _one_over(r: float | None) -> str:
+    if r is None:
+        return "an unmeasurable share"
+    if r < 0.5:
+        return f"1/{1 / r:,.0f}"
+    return f"{r:.2g} times"
+
+
+def _shared(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of a sweep's first run without the per-run keys, for the report's metadata."""
+    return {k: v for k, v in config.items() if k not in ("method", "seed", "label")}
+
 
 SUMMARY_COLUMNS = [
     "method",

@@ -526,7 +526,9 @@ def _norms_by_depth_figure(results: Sequence[Mapping[str, Any]], method: str) ->
     ax.set_yscale("log")
     ax.set_xlabel("layer (1 = next to the input; the last is the output layer)")
     ax.set_ylabel("||dL/dW||")
-    ax.set_title(f"{method}: gradient norm per layer, dashed at init, solid after training")
+    ax.set_title(
+        f"{method}\n||dL/dW|| per layer: dashed at init, solid after training", fontsize="medium"
+    )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", ncol=2)
     return fig

@@ -336,6 +336,7 @@ def add_finetune_options(p: argparse.ArgumentParser, learning_rate: float) -> No
     p.add_argument("--finetune-lr", type=float, default=learning_rate, help="BP learning rate")
     p.add_argument("--finetune-momentum", type=float, default=0.9, help="SGD momentum")
     p.add_argument("--finetune-decay", type=float, default=0.93, help="learning-rate factor per epoch")
+    p.add_argument("--finetune-weight-decay", type=float, default=0.0, help="L2 weight decay of BP")
 
 
 def optimizer(args: Any) -> Any:
@@ -350,8 +351,13 @@ def optimizer(args: Any) -> Any:
 
     schedule = Schedule("exponential", gamma=args.finetune_decay)
     if args.finetune_optimizer == "adam":
-        return Adam(args.finetune_lr, schedule=schedule)
-    return SGD(args.finetune_lr, momentum=args.finetune_momentum, schedule=schedule)
+        return Adam(args.finetune_lr, weight_decay=args.finetune_weight_decay, schedule=schedule)
+    return SGD(
+        args.finetune_lr,
+        momentum=args.finetune_momentum,
+        weight_decay=args.finetune_weight_decay,
+        schedule=schedule,
+    )
 
 
 def run(

@@ -141,7 +141,7 @@ def test_reproduce_erhan_quick_on_digits(app: typer.Typer, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     results = check_report_files(out)
     published = results["tables"]["published"]
-    assert "depth" in published["columns"] and len(published["rows"]) == 9  # 3 methods x depths 1-3
+    assert "depth" in published["columns"] and len(published["rows"]) == 12  # 3 methods x depths 1-4
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ class Reproduction:
     quick_note: str = field(default="")
 
 
-MNIST_QUICK = {"data": "mnist", "n_train": 3000, "n_test": 1000, "batch_size": 50}
+MNIST_QUICK = {"data": "mnist", "n_train": 5000, "n_test": 2000, "batch_size": 50}
 MNIST_FULL = {"data": "mnist", "batch_size": 100}
 
 
@@ -78,7 +78,7 @@ def _hinton(quick: bool, seeds: Any, **overrides: Any) -> list[dict[str, Any]]:
     s = _settings(
         quick,
         {"hidden": [500, 500, 2000], "epochs": 50, "pretrain_epochs": 50, "info_samples": 0},
-        {"hidden": [250, 250, 1000], "epochs": 10, "pretrain_epochs": 3, "info_samples": 0},
+        {"hidden": [500, 500, 2000], "epochs": 15, "pretrain_epochs": 5, "info_samples": 0},
         overrides,
     )
     return compare_configs(["rbm", "bp"], seeds, **{"learning_rate": 0.05, **s})
@@ -88,7 +88,7 @@ def _vincent(quick: bool, seeds: Any, **overrides: Any) -> list[dict[str, Any]]:
     s = _settings(
         quick,
         {"hidden": [1000] * 3, "epochs": 50, "pretrain_epochs": 40, "info_samples": 0},
-        {"hidden": [256] * 3, "epochs": 10, "pretrain_epochs": 3, "info_samples": 0},
+        {"hidden": [500] * 3, "epochs": 15, "pretrain_epochs": 5, "info_samples": 0},
         overrides,
     )
     return compare_configs(["dae", "ae", "rbm"], seeds, **{"learning_rate": 0.05, **s})
@@ -98,12 +98,12 @@ def _erhan(quick: bool, seeds: Any, **overrides: Any) -> list[dict[str, Any]]:
     s = _settings(
         quick,
         {"epochs": 50, "pretrain_epochs": 20},
-        {"epochs": 8, "pretrain_epochs": 2},
+        {"epochs": 15, "pretrain_epochs": 5},
         overrides,
     )
     s.pop("hidden", None)
-    width = 500 if not quick else 100
-    depths = (1, 2, 3, 4, 5) if not quick else (1, 2, 3)
+    width = 500 if not quick else 200
+    depths = (1, 2, 3, 4, 5) if not quick else (1, 2, 3, 4)
     return study_depth_configs(depths, ("bp", "rbm", "dae"), seeds, width=width, **s)
 
 
@@ -119,7 +119,7 @@ def _glorot(quick: bool, seeds: Any, **overrides: Any) -> list[dict[str, Any]]:
     s = _settings(
         quick,
         {"hidden": [1000] * 5, "epochs": 50, "info_samples": 0},
-        {"hidden": [200] * 5, "epochs": 8, "info_samples": 0},
+        {"hidden": [500] * 5, "epochs": 15, "info_samples": 0},
         overrides,
     )
     configs = []
@@ -140,8 +140,8 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         "networks. Science 313; Hinton, Osindero, Teh (2006), Neural Computation 18.",
         "A 784-500-500-2000-10 network: each hidden layer pre-trained as an RBM (CD-1), then the "
         "whole net fine-tuned by back-propagation, against the same shape trained by BP from "
-        "random weights. Quick: 250-250-1000, 3,000 training and 1,000 test images, 3 RBM epochs "
-        "per layer and 10 BP epochs.",
+        "random weights. Quick: the same shape, 5,000 training and 2,000 test images, 5 RBM "
+        "epochs per layer and 15 BP epochs.",
         (
             Published(
                 "DBN 784-500-500-2000-10, pre-trained",
@@ -163,8 +163,8 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         "denoising autoencoders. JMLR 11, 3371-3408 (table 3).",
         "Three hidden layers of 1000 units, each pre-trained as a denoising auto-encoder (masking "
         "noise 25%), as a plain auto-encoder (SAA-3) or as an RBM (DBN-3), then fine-tuned by BP. "
-        "Quick: 256-wide layers, 3,000 training and 1,000 test images, 3 pre-training epochs per "
-        "layer and 10 BP epochs.",
+        "Quick: 500-wide layers, 5,000 training and 2,000 test images, 5 pre-training epochs per "
+        "layer and 15 BP epochs.",
         (
             Published("SdA-3", 0.0128, "dae", None, "masking noise tuned in 0-40%; 25% here"),
             Published("SAA-3 (no noise)", 0.0140, "ae"),
@@ -177,8 +177,8 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         "Depth with and without unsupervised pre-training",
         "Erhan, D., Bengio, Y., Courville, A., Manzagol, P.-A., Vincent, P., Bengio, S. (2010). Why "
         "does unsupervised pre-training help deep learning? JMLR 11, 625-660.",
-        "Networks of 1 to 5 hidden layers (500 units; quick: 1-3 layers of 100 units, 3,000 "
-        "training images, 8 BP epochs) trained by BP from random weights (Erhan et al.'s "
+        "Networks of 1 to 5 hidden layers (500 units; quick: 1-4 layers of 200 units, 5,000 "
+        "training images, 15 BP epochs) trained by BP from random weights (Erhan et al.'s "
         "U(-1/sqrt(k), 1/sqrt(k)) init) and after RBM or denoising auto-encoder pre-training.",
         (
             Published(
@@ -211,7 +211,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         "Sigmoid vs tanh, standard vs normalised initialisation, per-layer gradients",
         "Glorot, X., Bengio, Y. (2010). Understanding the difficulty of training deep feedforward "
         "neural networks. AISTATS (table 1, figures 6-7).",
-        "Five hidden layers of 1000 units (quick: 200 units, 3,000 training images, 8 epochs), "
+        "Five hidden layers of 1000 units (quick: 500 units, 5,000 training images, 15 epochs), "
         "sigmoid or tanh, with the standard init U(-1/sqrt(n_in), 1/sqrt(n_in)) or the normalised "
         "one U(-sqrt(6/(n_in+n_out)), +sqrt(6/(n_in+n_out))) ('N'). The paper: normalised "
         "initialisation keeps the back-propagated gradients about the same size in every layer; "

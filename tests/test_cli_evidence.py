@@ -92,7 +92,7 @@ def test_compare_quick_end_to_end(app: typer.Typer, tmp_path: Path) -> None:
     assert results["metadata"]["command"] == (
         f"weightwise compare --data digits --methods bp,rbm,dae,relu_he --out {out} --quick"
     )
-    assert {"learning_curves", "grad_norms_init"} <= set(results["figures"])
+    assert {"learning_curves", "grad_norms_start", "grad_norms_final"} <= set(results["figures"])
     assert any(f.startswith("flow_") for f in results["figures"])
     assert any(f.startswith("info_") for f in results["figures"])
     assert any(f.startswith("features_") for f in results["figures"])

@@ -133,7 +133,10 @@ FORMATS = {
     "grad_norm_start": ".3g",
     "grad_norm_final": ".3g",
 }
-_MOMENTS = {"init": "at initialisation", "final": "after training"}
+_MOMENTS = {
+    "start": "when back-propagation starts (after any pre-training)",
+    "final": "after training",
+}
 RATIO_NOTE = (
     "Gradient ratio: ||dL/dW|| of layer 1 divided by that of the last hidden layer, one full-batch "
     "backward pass on a fixed training subset (geometric mean over seeds); 'init' before any "
@@ -427,14 +430,14 @@ def compare_report(
         "fraction (outputs within 0.01 of a sigmoid/tanh bound) in the first and last epoch, "
         "and the spread of the outputs in the last epoch (Glorot and Bengio 2010, figures 3-7)",
     )
-    for moment in ("init", "final"):
+    for moment in ("start", "final"):
         series = {
             label: _as_float(_mean_curve([r[f"grad_norm_{moment}"] for r in runs]))
             for (label,), runs in group_runs(results, ("label",)).items()
         }
         report.figure(
             f"grad_norms_{moment}",
-            gradient_norm_bars(series, title=f"gradient norm per layer ({moment})"),
+            gradient_norm_bars(series, title=f"gradient norm per layer {_MOMENTS[moment]}"),
             caption=f"||dL/dW|| per layer {_MOMENTS[moment]}, mean over seeds (log scale).",
         )
     report.heading("Gradient flow, information and features per method")

@@ -462,8 +462,9 @@ def compare_report(
 
 
 def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02) -> str:
-    """Per method: the best depth, the error at the deepest depth, and the deepest depth whose mean
-    error stays within ``tolerance`` (2 points) of the best; then the passage's 7-layer claim."""
+    """Per method: the best depth, the error at the deepest depth, and how deep the mean error stays
+    within ``tolerance`` (2 points) of the best at every depth from the best one up; then the
+    passage's 7-layer claim."""
     parts = []
     deepest_ok: dict[str, int] = {}
     for (method,), group in group_runs(rows, ("method",)).items():
@@ -473,12 +474,20 @@ def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02)
             continue
         best = min(ok, key=lambda r: r["test_error"])
         deep = max(ok, key=lambda r: r["depth"])
-        within = [r["depth"] for r in ok if r["test_error"] <= best["test_error"] + tolerance]
-        deepest_ok[method] = max(within)
+        # From the best depth upwards, the deepest depth reached without any depth on the way
+        # leaving the tolerance: one unstable depth ends the run even if a deeper one recovers.
+        reach = best["depth"]
+        for r in sorted(ok, key=lambda r: r["depth"]):
+            if r["depth"] <= best["depth"]:
+                continue
+            if r["test_error"] > best["test_error"] + tolerance:
+                break
+            reach = r["depth"]
+        deepest_ok[method] = reach
         parts.append(
             f"- {group[0]['label']}: lowest test error {_pct(best['test_error'])} with "
             f"{best['depth']} hidden layer(s); {_pct(deep['test_error'])} with {deep['depth']}; "
-            f"within {tolerance * 100:.0f} points of its best up to {max(within)} layers."
+            f"within {tolerance * 100:.0f} points of its best at every depth up to {reach} layers."
         )
     text = "Test error against depth (mean over seeds):\n\n" + "\n".join(parts)
     max_depth = max(r["depth"] for r in rows)

@@ -103,7 +103,7 @@ def backprop(
         if l > 0:
             # Push the error back through W[l], then through the activation of layer l - 1.
             below = net.layers[l - 1]
-            delta = below.activation.backward(fwd.zs[l - 1], a_in, delta @ net.layers[l].W.T)
+            delta = below.activation.backward_(fwd.zs[l - 1], a_in, delta @ net.layers[l].W.T)
     return Gradients(dW, db, deltas, value, fwd)
 
 

@@ -155,6 +155,21 @@ class Activation:
         assert self.derivative is not None
         return grad_a * self.derivative(z, a)
 
+    def backward_(self, z: Array, a: Array, grad_a: Array) -> Array:
+        """As :meth:`backward`, but may overwrite ``grad_a`` (a fresh array the caller owns).
+
+        Back-propagation calls this with ``delta @ W.T``, which nothing else holds: reusing its
+        memory saves an allocation and a pass per layer and batch.
+        """
+        if self.name == "sigmoid":
+            grad_a *= a
+            grad_a -= grad_a * a  # g a (1 - a)
+            return grad_a
+        if self.name == "tanh":
+            grad_a -= (grad_a * a) * a  # g (1 - a^2)
+            return grad_a
+        return self.backward(z, a, grad_a)
+
 
 ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_derivative, (0.0, 1.0), _sigmoid_backward),

@@ -79,9 +79,9 @@ def _load_numpy_cblas() -> dict[str, Any] | None:
                     ctypes.c_void_p,
                     ctypes.c_int64,
                 ]
-                dt = np.dtype(np.float32 if prefix == "s" else np.float64)
-                kernels[f"axpy{dt}"], kernels[f"scal{dt}"] = axpy, scal
-                kernels[f"dot{dt}"], kernels[f"gemm{dt}"] = dot, gemm
+                code = "f" if prefix == "s" else "d"  # dtype.char of float32, float64
+                kernels[f"axpy{code}"], kernels[f"scal{code}"] = axpy, scal
+                kernels[f"dot{code}"], kernels[f"gemm{code}"] = dot, gemm
             return kernels
         except (OSError, AttributeError):
             continue
@@ -114,7 +114,7 @@ def _blas_ok(*arrays: Array) -> bool:
 def axpy(alpha: float, x: Array, y: Array) -> None:
     """``y += alpha * x`` in place; ``x`` and ``y`` have the same shape."""
     if _blas_ok(x, y) and _CBLAS is not None:
-        _CBLAS[f"axpy{y.dtype}"](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
+        _CBLAS["axpy" + y.dtype.char](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     else:
         y += alpha * x
 
@@ -122,7 +122,7 @@ def axpy(alpha: float, x: Array, y: Array) -> None:
 def scal(alpha: float, x: Array) -> None:
     """``x *= alpha`` in place."""
     if _blas_ok(x) and _CBLAS is not None:
-        _CBLAS[f"scal{x.dtype}"](x.size, alpha, x.ctypes.data, 1)
+        _CBLAS["scal" + x.dtype.char](x.size, alpha, x.ctypes.data, 1)
     else:
         x *= alpha
 
@@ -131,7 +131,7 @@ def sq_norm(x: Array) -> Any:
     """``sum(x ** 2)``: a float for NumPy (one BLAS pass, no temporary), else a 0-d array."""
     if type(x) is np.ndarray and x.flags.c_contiguous and x.dtype in (np.float32, np.float64):
         if _CBLAS is not None and x.size >= _MIN_BLAS_SIZE:
-            return _CBLAS[f"dot{x.dtype}"](x.size, x.ctypes.data, 1, x.ctypes.data, 1)
+            return _CBLAS["dot" + x.dtype.char](x.size, x.ctypes.data, 1, x.ctypes.data, 1)
         flat = x.reshape(-1)
         return np.dot(flat, flat)
     from .backend import namespace
@@ -168,7 +168,7 @@ def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> Non
     assert _CBLAS is not None
     n, n_in = A.shape
     n_out = D.shape[1]
-    _CBLAS[f"gemm{C.dtype}"](
+    _CBLAS["gemm" + C.dtype.char](
         _ROW_MAJOR, _TRANS, _NO_TRANS, n_in, n_out, n, alpha,
         A.ctypes.data, n_in, D.ctypes.data, n_out, beta, C.ctypes.data, n_out,
     )  # fmt: skip

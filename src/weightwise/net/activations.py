@@ -144,6 +144,7 @@ class Activation:
     derivative: Callable[[Array, Array], Array] | None
     bounds: tuple[float, float] | None = None
     _backward: Callable[[Array, Array, Array], Array] | None = None
+    _backward_inplace: Callable[[Array, Array, Array], Array] | None = None
 
     def __call__(self, z: Array) -> Array:
         return self.fn(z)
@@ -161,19 +162,27 @@ class Activation:
         Back-propagation calls this with ``delta @ W.T``, which nothing else holds: reusing its
         memory saves an allocation and a pass per layer and batch.
         """
-        if self.name == "sigmoid":
-            grad_a *= a
-            grad_a -= grad_a * a  # g a (1 - a)
-            return grad_a
-        if self.name == "tanh":
-            grad_a -= (grad_a * a) * a  # g (1 - a^2)
-            return grad_a
+        if self._backward_inplace is not None:
+            return self._backward_inplace(z, a, grad_a)
         return self.backward(z, a, grad_a)
 
 
+def _sigmoid_backward_inplace(z: Array, a: Array, grad_a: Array) -> Array:
+    grad_a *= a
+    grad_a -= grad_a * a  # g a (1 - a)
+    return grad_a
+
+
+def _tanh_backward_inplace(z: Array, a: Array, grad_a: Array) -> Array:
+    grad_a -= (grad_a * a) * a  # g (1 - a^2)
+    return grad_a
+
+
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_derivative, (0.0, 1.0), _sigmoid_backward),
-    "tanh": Activation("tanh", tanh, _tanh_derivative, (-1.0, 1.0)),
+    "sigmoid": Activation(
+        "sigmoid", sigmoid, _sigmoid_derivative, (0.0, 1.0), _sigmoid_backward, _sigmoid_backward_inplace
+    ),
+    "tanh": Activation("tanh", tanh, _tanh_derivative, (-1.0, 1.0), None, _tanh_backward_inplace),
     "relu": Activation("relu", relu, _relu_derivative),
     "leaky_relu": Activation("leaky_relu", leaky_relu, _leaky_relu_derivative),
     "softplus": Activation("softplus", softplus, _softplus_derivative),

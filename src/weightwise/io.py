@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from ._util import atomic_write_bytes as _atomic_write_bytes
 from ._version import __version__
 from .errors import ConfigError, ModelFileError
 from .net.activations import ACTIVATIONS
@@ -158,15 +159,6 @@ def _jsonable(value: Any, where: str) -> Any:
         f"{where} holds a {type(value).__name__}, which is not JSON-serialisable; store numbers, "
         "strings, lists or dicts (arrays go in extra_arrays)"
     )
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _arrays_sha256(tensors: Mapping[str, np.ndarray]) -> str:

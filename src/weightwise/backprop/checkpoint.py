@@ -8,27 +8,18 @@ checkpoint whole.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._util import atomic_write_bytes as _atomic_write_bytes
 from ..errors import ModelFileError
 
 ARRAYS = "checkpoint.safetensors"
 META = "checkpoint.json"
 FORMAT = "weightwise-checkpoint"
 VERSION = 1
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def save_checkpoint(folder: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:

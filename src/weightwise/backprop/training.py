@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util import nan_to_none, none_to_nan
 from ..errors import ConfigError, DataError, DivergenceError
 from ..net.backend import Array, Random, check_random, to_numpy
 from ..net.inplace import sq_norm
@@ -84,28 +85,14 @@ class History:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (NaN becomes None)."""
 
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, list):
-                return [clean(u) for u in v]
-            return v
-
-        return {k: clean(v) for k, v in asdict(self).items()}
+        return {k: nan_to_none(v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
-        def unclean(v: Any) -> Any:
-            if v is None:
-                return float("nan")
-            if isinstance(v, list):
-                return [unclean(u) for u in v]
-            return v
-
         fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         for k in ("loss", "metric", "val_loss", "val_metric", "grad_norm", "seconds"):
             if k in fields:
-                fields[k] = unclean(fields[k])
+                fields[k] = none_to_nan(fields[k])
         return cls(**fields)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .._util import nan_to_none, none_to_nan
+
 
 @dataclass
 class LayerHistory:
@@ -84,28 +86,14 @@ class LayerHistory:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (NaN becomes None)."""
 
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            if isinstance(v, list):
-                return [clean(u) for u in v]
-            return v
-
-        return {k: clean(v) for k, v in asdict(self).items()}
+        return {k: nan_to_none(v) for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LayerHistory:
         """Inverse of :meth:`to_dict` (None becomes NaN; unknown keys are ignored)."""
 
-        def unclean(v: Any) -> Any:
-            if v is None:
-                return math.nan
-            if isinstance(v, list):
-                return [unclean(u) for u in v]
-            return v
-
         names = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: unclean(v) for k, v in d.items() if k in names})
+        return cls(**{k: none_to_nan(v) for k, v in d.items() if k in names})
 
 
 @dataclass

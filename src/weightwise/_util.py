@@ -1,0 +1,39 @@
+"""Small helpers shared across floors: atomic file writes and JSON-safe floats."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and ``os.replace``.
+
+    A crash mid-write leaves the previous file whole, never a truncated one.
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def nan_to_none(value: Any) -> Any:
+    """Replace non-finite floats (recursively in lists) by None, which JSON can hold."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [nan_to_none(v) for v in value]
+    return value
+
+
+def none_to_nan(value: Any) -> Any:
+    """Inverse of :func:`nan_to_none`: None (recursively in lists) becomes NaN."""
+    if value is None:
+        return math.nan
+    if isinstance(value, list):
+        return [none_to_nan(v) for v in value]
+    return value

@@ -28,7 +28,9 @@ def xor(
     learning_rate: Annotated[float, typer.Option("--lr", help="Learning rate.")] = 0.1,
     dtype: Annotated[str, typer.Option(help="float32 or float64.")] = "float64",
     backend: Annotated[str, typer.Option(help="numpy or torch.")] = "numpy",
-    n_jobs: Annotated[int, typer.Option(help="Parallel workers for --seeds (joblib).")] = 1,
+    n_jobs: Annotated[
+        int, typer.Option(help="Parallel workers for --seeds (joblib; -1 uses every core).")
+    ] = -1,
 ) -> None:
     """The textbook example: a 2-4-1 sigmoid network learns XOR by back-propagation.
 

@@ -42,7 +42,13 @@ def parser(
     p.add_argument(
         "--finetune-epochs", type=int, default=finetune_epochs, help="maximum BP fine-tuning epochs"
     )
-    p.add_argument("--patience", type=int, default=10, help="early-stopping patience (val loss)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=10,
+        help="early-stopping patience on the validation loss; 0: no early stopping, keep the "
+        "weights of the last epoch",
+    )
     p.add_argument(
         "--retrain-full",
         action="store_true",
@@ -405,7 +411,7 @@ def run(
     # A finished run is replayed from its checkpoint (0 epochs to go, best weights restored).
     epochs = len(done["history"]["epoch"]) if done else args.finetune_epochs
     history = finetune(
-        net, data, optimizer(args), epochs, args.patience, out / "finetune", args.seed, log=log
+        net, data, optimizer(args), epochs, args.patience or None, out / "finetune", args.seed, log=log
     )
     best_epoch = history.best_epoch or len(history.epoch)
     error = test_error(net, data.X_test, data.y_test)

@@ -45,15 +45,17 @@ def parser(
     p.add_argument(
         "--patience",
         type=int,
-        default=10,
-        help="early-stopping patience on the validation loss; 0: no early stopping, keep the "
-        "weights of the last epoch",
+        default=0,
+        help="early-stopping patience on the validation loss; 0 (default): no early stopping, "
+        "keep the weights of the last epoch (the validation loss rises long before the "
+        "validation error stops falling on these nets)",
     )
     p.add_argument(
         "--retrain-full",
         action="store_true",
-        help="after picking the epoch count on the validation split, fine-tune again from the "
-        "pre-trained weights on all 60,000 training images for that many epochs",
+        help="after fine-tuning on 50,000 (validated on the last 10,000), fine-tune again from "
+        "the pre-trained weights on all 60,000 training images for the same number of epochs "
+        "(the best epoch with early stopping)",
     )
     p.add_argument("--out", default=out, help="folder for checkpoints and results.json")
     p.add_argument("--quick", action="store_true", help="small subset, few epochs: a smoke run")
@@ -341,7 +343,7 @@ def add_finetune_options(p: argparse.ArgumentParser, learning_rate: float) -> No
     p.add_argument("--finetune-optimizer", choices=("adam", "sgd"), default="adam")
     p.add_argument("--finetune-lr", type=float, default=learning_rate, help="BP learning rate")
     p.add_argument("--finetune-momentum", type=float, default=0.9, help="SGD momentum")
-    p.add_argument("--finetune-decay", type=float, default=0.93, help="learning-rate factor per epoch")
+    p.add_argument("--finetune-decay", type=float, default=0.9, help="learning-rate factor per epoch")
     p.add_argument("--finetune-weight-decay", type=float, default=0.0, help="L2 weight decay of BP")
 
 

@@ -28,7 +28,7 @@ SIZES = [784, 500, 500, 2000, 10]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = c.parser(__doc__.splitlines()[0], pretrain_epochs=0, finetune_epochs=100, out="/tmp/repro/bp")
+    p = c.parser(__doc__.splitlines()[0], pretrain_epochs=0, finetune_epochs=30, out="/tmp/repro/bp")
     c.add_finetune_options(p, learning_rate=1e-3)
     args = p.parse_args(argv)
     if args.quick:

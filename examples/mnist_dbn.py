@@ -34,7 +34,7 @@ SIZES = [784, 500, 500, 2000, 10]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = c.parser(__doc__.splitlines()[0], pretrain_epochs=50, finetune_epochs=100, out="/tmp/repro/dbn")
+    p = c.parser(__doc__.splitlines()[0], pretrain_epochs=50, finetune_epochs=30, out="/tmp/repro/dbn")
     p.add_argument("--lr", type=float, default=0.1, help="RBM learning rate (weights and biases)")
     c.add_finetune_options(p, learning_rate=1e-3)
     args = p.parse_args(argv)

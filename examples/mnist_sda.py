@@ -29,7 +29,7 @@ SIZES = [784, 1000, 1000, 1000, 10]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = c.parser(__doc__.splitlines()[0], pretrain_epochs=30, finetune_epochs=100, out="/tmp/repro/sda")
+    p = c.parser(__doc__.splitlines()[0], pretrain_epochs=10, finetune_epochs=30, out="/tmp/repro/sda")
     p.add_argument(
         "--corruption",
         type=float,

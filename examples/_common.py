@@ -293,6 +293,36 @@ def finetune(
     )
 
 
+def train_top_layer(net: Any, data: Data, epochs: int, seed: int, full: bool = False) -> None:
+    """Train only ``net``'s output layer, on the features of the layers below it, in place.
+
+    The softmax layer starts from small random weights; trained alone first, it sends errors into
+    the pre-trained layers that are already meaningful, instead of noise, when BP then adjusts
+    every layer (Hinton & Salakhutdinov 2006, supporting material: 6 such epochs).
+    """
+    from weightwise.backprop.training import fit
+    from weightwise.net.network import Network
+
+    X, Y = (data.X_all, data.Y_all) if full else (data.X_train, data.Y_train)
+    below = len(net.layers) - 1
+    # A one-layer network holding the output layer's own arrays: fitting it moves net's weights.
+    top = Network([net.layers[-1]])
+    H = net.transform(X, below)  # (n_samples, n_top_hidden)
+    history = fit(
+        top,
+        H,
+        Y,
+        loss="cross_entropy",
+        optimizer="adam",
+        learning_rate=1e-3,
+        epochs=epochs,
+        batch_size=100,
+        seed=seed,
+        record_grad_norm=False,
+    )
+    log(f"softmax layer alone, {epochs} epochs: loss {history.loss[-1]:.4f}")
+
+
 class Results:
     """``results.json`` under ``out``: rewritten after every phase, so a partial run is on disk."""
 
@@ -345,6 +375,13 @@ def add_finetune_options(p: argparse.ArgumentParser, learning_rate: float) -> No
     p.add_argument("--finetune-momentum", type=float, default=0.9, help="SGD momentum")
     p.add_argument("--finetune-decay", type=float, default=0.9, help="learning-rate factor per epoch")
     p.add_argument("--finetune-weight-decay", type=float, default=0.0, help="L2 weight decay of BP")
+    p.add_argument(
+        "--top-first",
+        type=int,
+        default=0,
+        help="epochs of training the softmax layer alone on the pre-trained features before BP "
+        "adjusts every layer (Hinton & Salakhutdinov's classifier fine-tuning did 6)",
+    )
 
 
 def optimizer(args: Any) -> Any:
@@ -398,7 +435,7 @@ def run(
     data = Data(args.mnist, args.quick)
     log(f"{title}; MNIST: {data.describe()}")
 
-    def start() -> Any:
+    def start(full: bool = False) -> Any:
         net = build()
         if make_learner is not None:
             layers = pretrain_greedy(
@@ -406,6 +443,8 @@ def run(
             )
             if results.phase("pretrain") is None:
                 results.record("pretrain", seconds=sum(la["seconds"] for la in layers), layers=layers)
+        if args.top_first > 0:
+            train_top_layer(net, data, args.top_first, args.seed, full)
         return net
 
     net = start()
@@ -429,7 +468,7 @@ def run(
     log(f"fine-tuned on the training split: best epoch {best_epoch}, test error {100 * error:.2f}%")
 
     if args.retrain_full:
-        net = start()
+        net = start(full=True)
         history = finetune(
             net, data, optimizer(args), best_epoch, None, out / "retrain", args.seed, True, log
         )

@@ -241,9 +241,17 @@ def test_pretraining_on_torch_tensors():
 # scikit-learn's checks on pre-training estimators. The auto-encoders and the Gaussian RBM accept
 # any real data, so they run every check; the Bernoulli RBM refuses data outside [0, 1] (a clear
 # DataError, by design: clipping would silently change the data), which the checks' blobs are.
+# float64: in float32, BLAS can give a row a result one ulp different depending on its position in
+# the batch, which the checks' sample-order invariance (rtol 1e-7 on float64 outputs) may catch.
 CHECKED = [
     BPClassifier(
-        (8,), learning_rate=0.02, max_epochs=40, pretrain="denoising", pretrain_epochs=2, random_state=0
+        (8,),
+        learning_rate=0.02,
+        max_epochs=40,
+        pretrain="denoising",
+        pretrain_epochs=2,
+        random_state=0,
+        dtype="float64",
     ),
     BPRegressor(
         (8,),
@@ -252,6 +260,7 @@ CHECKED = [
         pretrain="autoencoder",
         pretrain_epochs=2,
         random_state=0,
+        dtype="float64",
     ),
     BPClassifier(
         (8,),
@@ -261,6 +270,7 @@ CHECKED = [
         pretrain="gaussian_rbm",
         pretrain_epochs=2,
         random_state=0,
+        dtype="float64",
     ),
 ]
 

@@ -16,7 +16,7 @@ Published: 1.2% (Hinton & Salakhutdinov 2006), 1.25% (Hinton, Osindero & Teh 200
 Run (smoke test, a few minutes; then the real run in the background)::
 
     python examples/mnist_dbn.py --quick --out /tmp/repro/dbn_quick
-    nohup nice -n 5 python examples/mnist_dbn.py --retrain-full --out /tmp/repro/dbn > /tmp/repro_dbn.log 2>&1 &
+    nohup nice -n 5 python examples/mnist_dbn.py --retrain-full --out /tmp/repro/dbn > dbn.log 2>&1 &
 
 Interrupt it at any time; the same command resumes from the checkpoints under ``--out``.
 """

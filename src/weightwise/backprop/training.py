@@ -30,7 +30,7 @@ import numpy as np
 
 from .._util import nan_to_none, none_to_nan
 from ..errors import ConfigError, DataError, DivergenceError
-from ..net.backend import Array, Random, check_random, to_numpy
+from ..net.backend import Array, Random, check_random, is_numpy, namespace, to_numpy
 from ..net.inplace import sq_norm
 from ..net.losses import Loss, check_reduction, get_loss
 from ..net.network import Network
@@ -157,8 +157,6 @@ def accuracy(output: Array, Y: Array) -> float:
 
 
 def correct_count(output: Array, Y: Array, multilabel: bool) -> Array:
-    from ..net.backend import namespace
-
     xp = namespace(output)
     if output.shape[1] == 1 or multilabel:
         hit = xp.all((output > 0.5) == (Y > 0.5), axis=1)
@@ -332,7 +330,7 @@ def fit(
             opt.set_epoch(epoch)
             order = rng.permutation(n) if shuffle and bs < n else None
             if order is not None:
-                order = to_network(order, xp, None, dev) if not _is_np(xp) else order
+                order = order if is_numpy(xp) else to_network(order, xp, None, dev)
             loss_sum = 0.0 * xp.sum(params[-1])  # a 0-d array on the right device
             hits = 0.0 * loss_sum
             sq_norms = [0.0 * loss_sum for _ in net.layers] if record_grad_norm else []
@@ -435,12 +433,6 @@ def fit(
             history.best_epoch = best["epoch"]
     history.stop_reason = stop_reason
     return history
-
-
-def _is_np(xp: Any) -> bool:
-    from ..net.backend import is_numpy
-
-    return is_numpy(xp)
 
 
 def _save(

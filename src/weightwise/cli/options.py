@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated, Literal
+
+import typer
 
 from ..errors import ConfigError, DataError
+
+# Options every training command shares, declared once.
+DtypeOption = Annotated[Literal["float32", "float64"], typer.Option(help="Float precision.")]
+BackendOption = Annotated[Literal["numpy", "torch"], typer.Option(help="Array library that trains.")]
+DeviceOption = Annotated[
+    str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
+]
 
 
 def parse_layers(spec: str, option: str = "--layers") -> list[int]:

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from .base import _user_errors_exit_1, app, console, err_console
 from .data import apply_scaling, fit_scaling, load_unlabelled
-from .options import parse_activation
+from .options import BackendOption, DeviceOption, DtypeOption, parse_activation
 from .pretrain_options import (
     check_visible_range,
     learner_params,
@@ -195,13 +195,9 @@ def pretrain(
         ),
     ] = "none",
     seed: Annotated[int, typer.Option(help="Seed of the weights, noise and shuffling.")] = 0,
-    dtype: Annotated[Literal["float32", "float64"], typer.Option(help="Float precision.")] = "float32",
-    backend: Annotated[
-        Literal["numpy", "torch"], typer.Option(help="Array library that trains.")
-    ] = "numpy",
-    device: Annotated[
-        str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
-    ] = None,
+    dtype: DtypeOption = "float32",
+    backend: BackendOption = "numpy",
+    device: DeviceOption = None,
     out: Annotated[Path, typer.Option(help="Model file to write.")] = Path(DEFAULT_STACK),
     figures: Annotated[
         Path | None,

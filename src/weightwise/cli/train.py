@@ -13,7 +13,15 @@ from rich.table import Table
 from ..errors import ConfigError
 from .base import _user_errors_exit_1, app, console, err_console, one_line
 from .data import DEFAULT_MODEL, _check_task, _n_outputs, load_split
-from .options import parse_activation, parse_batch_size, parse_layers, split_layers
+from .options import (
+    BackendOption,
+    DeviceOption,
+    DtypeOption,
+    parse_activation,
+    parse_batch_size,
+    parse_layers,
+    split_layers,
+)
 from .pretrain import PretrainFigures, pretraining_table_from_histories, report_figures
 from .pretrain_options import pretrain_learner_names, pretrain_options
 from .progress import EpochProgress, PipelineProgress
@@ -166,13 +174,9 @@ def train(
         float, typer.Option(help="Share of the training data held out for early stopping.")
     ] = 0.1,
     seed: Annotated[int, typer.Option(help="Seed of the weights, shuffling and splits.")] = 0,
-    dtype: Annotated[Literal["float32", "float64"], typer.Option(help="Float precision.")] = "float32",
-    backend: Annotated[
-        Literal["numpy", "torch"], typer.Option(help="Array library that trains.")
-    ] = "numpy",
-    device: Annotated[
-        str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
-    ] = None,
+    dtype: DtypeOption = "float32",
+    backend: BackendOption = "numpy",
+    device: DeviceOption = None,
     out: Annotated[Path, typer.Option(help="Model file to write.")] = Path(DEFAULT_MODEL),
     pretrain: Annotated[
         str | None,

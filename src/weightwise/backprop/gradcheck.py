@@ -12,7 +12,6 @@ truncation and rounding errors of differences are far above 1e-6.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -87,7 +86,6 @@ def gradcheck(
     loss: str | Loss = "squared_error",
     reduction: str = "mean",
     eps: float = 1e-6,
-    **_: Any,
 ) -> GradCheckResult:
     """Compare back-propagated gradients with central differences, layer by layer."""
     analytic = [to_numpy(g) for g in backprop(net, X, Y, loss, reduction).as_list()]

@@ -208,7 +208,7 @@ class RBM(_RBMStack):
         if not hasattr(self, "network_"):
             return self._fit(X, 1)  # type: ignore[no-any-return]
         V, _ = self._input(X)
-        callbacks = [_bind(cb, 1, 1, self._names[0]) for cb in self.callbacks or ()]
+        callbacks = [_bind(cb, 1, 1, self._names[0], 1) for cb in self.callbacks or ()]
         self.rbm_.fit(V, epochs=1, callbacks=callbacks)
         return self
 

@@ -525,6 +525,35 @@ class AutoEncoder:
             np.asarray(to_numpy(b)), xp, self.b_visible.dtype, array_device(self.b_visible)
         )
 
+    # checkpointing ----------------------------------------------------------------------------
+    def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What training needs, beyond the parameters, to go on exactly where it stopped.
+
+        Returns
+        -------
+        scalars : dict
+            JSON-able: completed epochs (which drive the schedule), the random stream (shuffling
+            and corruption) and the optimiser's scalars.
+        arrays : dict of str to ndarray
+            NumPy copies of the optimiser's slots (momentum, or Adam's moments), keyed
+            ``"opt.{slot}.{i}"`` for parameter ``i`` of ``[W, b_hidden, b_visible]``.
+        """
+        opt_scalars, opt_arrays = self.optimizer.state_dict()
+        scalars = {"n_epochs": self.n_epochs_, "rng": self.rng.get_state(), "optimizer": opt_scalars}
+        return scalars, {f"opt.{k}": v for k, v in opt_arrays.items()}
+
+    def load_training_state(self, scalars: dict[str, Any], arrays: dict[str, Any]) -> None:
+        """Restore what :meth:`training_state` returned (the parameters are restored apart)."""
+        if scalars["optimizer"].get("name") != self.optimizer.name:
+            raise DataError(
+                f"the training state is for the {scalars['optimizer'].get('name')!r} optimiser, "
+                f"not {self.optimizer.name!r}"
+            )
+        slots = {k[4:]: np.asarray(to_numpy(v)) for k, v in arrays.items() if k.startswith("opt.")}
+        self.optimizer.load_state_dict(scalars["optimizer"], slots, self.parameters())
+        self.n_epochs_ = int(scalars["n_epochs"])
+        self.rng.set_state(scalars["rng"])
+
     def __repr__(self) -> str:
         kind = "denoising " if self.denoising else ""
         noise = f", {self.noise} noise {self.corruption:g}" if self.denoising else ""

@@ -29,16 +29,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..backprop.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from ..backprop.training import History, fit
 from ..errors import ConfigError, DataError, WeightwiseError, unknown_name
 from ..net.backend import Array, Random, check_random, namespace
 from ..net.network import Dense, Network
 from ..net.validation import check_matrix, to_network
-from .autoencoder import AE_ACTIVATIONS, AutoEncoder
+from .autoencoder import AE_ACTIVATIONS, AutoEncoder, AutoEncoderHistory
 from .history import LayerEpochInfo, LayerHistory
 from .rbm import BernoulliRBM, GaussianRBM
 
@@ -307,6 +309,8 @@ def pretrain(
     callbacks: Sequence[PretrainCallback] = (),
     validation: Any = None,
     seed: int | Random | np.random.Generator | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
 ) -> PretrainResult:
     """Greedy layer-wise pre-training of ``net``'s first ``n_layers`` layers, in place.
 
@@ -340,6 +344,15 @@ def pretrain(
         gap, an auto-encoder's validation loss).
     seed : int, Random, Generator or None
         One seed fixes every learner's noise and shuffling.
+    checkpoint_dir : path, optional
+        Folder where the whole state (the network's weights, every learner's extras, momentum or
+        optimiser slots, random stream and history, and how far training got) is written after
+        every epoch, so an interrupted run (Ctrl-C, a crash) loses at most the epoch under way.
+    resume : bool
+        Continue from the checkpoint in ``checkpoint_dir`` when there is one: finished layers are
+        restored, the layer under way continues from its last epoch. On NumPy arrays the result
+        is bit-identical to an uninterrupted run. The call must describe the same run (network,
+        learners, epochs, data size); anything else is refused.
 
     Returns
     -------
@@ -349,11 +362,16 @@ def pretrain(
     ------
     ConfigError
         Unknown learner name, a learner that does not fit a layer's activation, per-layer lists
-        of the wrong length, bad ``n_layers`` or ``propagate``.
+        of the wrong length, bad ``n_layers`` or ``propagate``, ``resume`` without
+        ``checkpoint_dir``, a checkpoint made by a different run.
     DataError
         NaN or infinite data, wrong width, data outside [0, 1] for a learner with Bernoulli
         visible units (or a cross-entropy loss) on layer 1.
+    ModelFileError
+        An unreadable checkpoint.
     """
+    if resume and checkpoint_dir is None:
+        raise ConfigError("resume=True needs a checkpoint_dir")
     if propagate not in PROPAGATIONS:
         raise unknown_name("propagation", propagate, PROPAGATIONS)
     n_max = len(net.layers)
@@ -400,6 +418,20 @@ def pretrain(
     # One seed per layer, drawn up front, so layer k's noise does not depend on how many random
     # numbers the learners below it consumed.
     seeds = [int(s) for s in rng.numpy.integers(0, 2**31 - 1, size=n_layers)]
+    run = {
+        "kind": "pretrain",
+        "sizes": net.sizes,
+        "activations": net.activation_names,
+        "learners": list(names),
+        "epochs": layer_epochs,
+        "propagate": propagate,
+        "n_samples": int(V.shape[0]),
+    }
+    saved: _Saved | None = None
+    if resume and has_checkpoint(checkpoint_dir):
+        assert checkpoint_dir is not None
+        saved = _load_pretrain_checkpoint(checkpoint_dir, run, net)
+        seeds = saved.meta["seeds"]
     result = PretrainResult([], [], list(names), [], propagate)
     for k, spec in enumerate(specs):
         t0 = time.perf_counter()
@@ -411,26 +443,156 @@ def pretrain(
                 f"learner {spec.name!r} copied layer {k + 1}'s arrays instead of sharing them; "
                 "its from_layer must use layer.W and layer.b as given"
             )
-        layer_callbacks = [_bind(cb, k + 1, n_layers, spec.name) for cb in callbacks]
-        history = learner_k.fit(V, epochs=layer_epochs[k], callbacks=layer_callbacks, validation=V_val)
+        result.learners.append(learner_k)
+        history: LayerHistory | None = None
+        seconds_before, to_go = 0.0, layer_epochs[k]
+        if saved is not None and k < len(saved.meta["histories"]):
+            history, seconds_before = saved.restore_learner(k, learner_k)
+            to_go = 0 if k < saved.meta["layers_done"] else to_go - history.n_epochs
+        if to_go > 0:
+            layer_callbacks: list[Callable[[LayerEpochInfo], Any]] = [
+                _bind(cb, k + 1, n_layers, spec.name, layer_epochs[k]) for cb in callbacks
+            ]
+            if checkpoint_dir is not None:
+                layer_callbacks.append(
+                    _EpochCheckpoint(
+                        checkpoint_dir, run, seeds, net, result, history, seconds_before, t0
+                    )
+                )
+            new = learner_k.fit(V, epochs=to_go, callbacks=layer_callbacks, validation=V_val)
+            if history is None:
+                history = new
+            else:
+                history.extend(new)
+        assert history is not None
+        result.histories.append(history)
+        result.seconds.append(seconds_before + time.perf_counter() - t0)
+        if checkpoint_dir is not None and to_go > 0:
+            # The layer is finished (all its epochs, or a callback moved up): say so, so that a
+            # resumed run does not train it further.
+            _save_pretrain_checkpoint(checkpoint_dir, run, seeds, net, result, k + 1)
         if k + 1 < n_layers:
             up_rng = Random(seeds[k] + 1)
             V = propagate_up(layer, V, propagate, up_rng)
             if V_val is not None:
                 V_val = propagate_up(layer, V_val, propagate, up_rng)
-        result.learners.append(learner_k)
-        result.histories.append(history)
-        result.seconds.append(time.perf_counter() - t0)
     return result
 
 
-def _bind(cb: PretrainCallback, layer: int, n_layers: int, name: str) -> Callable[[LayerEpochInfo], Any]:
-    """Adapt a pre-training callback to a learner's per-epoch callback."""
+# checkpoints ----------------------------------------------------------------------------------
+_HISTORY_CLASSES: dict[str, type[LayerHistory]] = {
+    "LayerHistory": LayerHistory,
+    "AutoEncoderHistory": AutoEncoderHistory,
+}
+
+
+def _save_pretrain_checkpoint(
+    folder: str | Path,
+    run: dict[str, Any],
+    seeds: list[int],
+    net: Network,
+    result: PretrainResult,
+    layers_done: int,
+) -> None:
+    """Write the whole pre-training state; ``result`` holds the learners and histories so far."""
+    arrays = {f"param.{i}": w for i, w in enumerate(net.get_weights())}
+    arrays.update({f"extra.{k}": v for k, v in result.extra_arrays().items()})
+    states = []
+    for k, learner in enumerate(result.learners):
+        scalars, state_arrays = learner.training_state()
+        arrays.update({f"state.layer{k + 1}.{name}": v for name, v in state_arrays.items()})
+        states.append(scalars)
+    meta = {
+        **run,
+        "seeds": seeds,
+        "layers_done": layers_done,
+        "histories": [h.to_dict() for h in result.histories],
+        "history_classes": [type(h).__name__ for h in result.histories],
+        "seconds": list(result.seconds),
+        "states": states,
+    }
+    save_checkpoint(folder, arrays, meta)
+
+
+class _Saved(NamedTuple):
+    """A pre-training checkpoint read back (the network's weights are already restored)."""
+
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+    def restore_learner(self, k: int, learner: Any) -> tuple[LayerHistory, float]:
+        """Give learner ``k`` (0-based) its extras and training state; its history and seconds."""
+        extra, state = f"extra.layer{k + 1}.", f"state.layer{k + 1}."
+        learner.load_extra_arrays(
+            {key[len(extra) :]: v for key, v in self.arrays.items() if key.startswith(extra)}
+        )
+        learner.load_training_state(
+            self.meta["states"][k],
+            {key[len(state) :]: v for key, v in self.arrays.items() if key.startswith(state)},
+        )
+        cls = _HISTORY_CLASSES[self.meta["history_classes"][k]]
+        return cls.from_dict(self.meta["histories"][k]), float(self.meta["seconds"][k])
+
+
+def _load_pretrain_checkpoint(folder: str | Path, run: dict[str, Any], net: Network) -> _Saved:
+    arrays, meta = load_checkpoint(folder)
+    different = [key for key, value in run.items() if meta.get(key) != value]
+    if different:
+        said = "; ".join(f"{key} {meta.get(key)!r} there, {run[key]!r} here" for key in different)
+        raise ConfigError(
+            f"the checkpoint in {folder} is from a different pre-training run ({said}); resume "
+            "with the same network, learners, epochs and data, or use another checkpoint_dir"
+        )
+    net.set_weights([arrays[f"param.{i}"] for i in range(len(net.parameters()))])
+    return _Saved(arrays, meta)
+
+
+class _EpochCheckpoint:
+    """A learner callback that checkpoints after every epoch of the layer under way."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        run: dict[str, Any],
+        seeds: list[int],
+        net: Network,
+        result: PretrainResult,
+        before: LayerHistory | None,
+        seconds_before: float,
+        t0: float,
+    ) -> None:
+        self.folder, self.run, self.seeds, self.net, self.result = folder, run, seeds, net, result
+        self.before, self.seconds_before, self.t0 = before, seconds_before, t0
+
+    def __call__(self, info: LayerEpochInfo) -> None:
+        # This layer's history: the epochs before a resume, then this fit call's.
+        history = type(info.history).from_dict((self.before or info.history).to_dict())
+        if self.before is not None:
+            history.extend(info.history)
+        so_far = PretrainResult(
+            self.result.learners,
+            [*self.result.histories, history],
+            self.result.names,
+            [*self.result.seconds, self.seconds_before + time.perf_counter() - self.t0],
+            self.result.propagate,
+        )
+        _save_pretrain_checkpoint(
+            self.folder, self.run, self.seeds, self.net, so_far, len(self.result.histories)
+        )
+
+
+def _bind(
+    cb: PretrainCallback, layer: int, n_layers: int, name: str, epochs: int
+) -> Callable[[LayerEpochInfo], Any]:
+    """Adapt a pre-training callback to a learner's per-epoch callback.
+
+    ``epochs`` is the layer's whole count: a resumed layer's fit call runs only the rest.
+    """
 
     def layer_callback(info: LayerEpochInfo) -> Any:
         return cb(
             PretrainEpochInfo(
-                layer, n_layers, name, info.epoch, info.epochs, info.learner, info.history, info.logs
+                layer, n_layers, name, info.epoch, epochs, info.learner, info.history, info.logs
             )
         )
 

@@ -83,6 +83,14 @@ class LayerHistory:
             "learning_rate": self.learning_rate[-1],
         }
 
+    def extend(self, other: LayerHistory) -> None:
+        """Append ``other``'s epochs (a later fit of the same learner); its stop reason wins."""
+        for name in self.__dataclass_fields__:
+            mine = getattr(self, name)
+            if isinstance(mine, list):
+                mine.extend(getattr(other, name, []))
+        self.stop_reason = other.stop_reason
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (NaN becomes None)."""
 

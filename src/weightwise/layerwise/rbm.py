@@ -414,6 +414,9 @@ class GaussianRBM(BaseRBM):
     def _extra_targets(self) -> dict[str, Array]:
         return {"b_visible": self.b_visible, "log_variance": self.log_variance}
 
+    def _velocities(self) -> dict[str, Array]:
+        return {**super()._velocities(), "inc_log_variance": self._inc_z}
+
     def load_extra_arrays(self, arrays: dict[str, Any]) -> None:
         super().load_extra_arrays(arrays)
         sig = np.exp(0.5 * to_numpy(self.log_variance))

@@ -187,6 +187,9 @@ class BaseRBM:
         self.batch_size = int(batch_size)
         self.monitor_size = int(monitor_size)
         self.rng = check_random(seed)
+        # The monitoring subset has its own stream, seeded once by the first fit, so that a fit
+        # resumed from a checkpoint draws the same shuffling orders as an uninterrupted one.
+        self._monitor_seed: int | None = None
         # learned state
         self.n_epochs_ = 0  # completed epochs, drives the momentum and learning-rate schedules
         self.history_ = LayerHistory()
@@ -483,7 +486,10 @@ class BaseRBM:
         xp = self.xp
         monitor = None
         if self.monitor_size > 0:
-            rows = np.sort(self.rng.permutation(n)[: self.monitor_size])
+            if self._monitor_seed is None:
+                self._monitor_seed = int(self.rng.numpy.integers(0, 2**31 - 1))
+            subset = np.random.default_rng(self._monitor_seed).permutation(n)[: self.monitor_size]
+            rows = np.sort(subset)
             monitor = V[asarray(rows, xp, None, array_device(V)) if not is_numpy(xp) else rows]
         history = LayerHistory()
         history.stop_reason = "max_epochs"
@@ -574,6 +580,60 @@ class BaseRBM:
 
     def _extra_targets(self) -> dict[str, Array]:
         return {"b_visible": self.b_visible}
+
+    # checkpointing ----------------------------------------------------------------------------
+    def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What training needs, beyond the parameters, to go on exactly where it stopped.
+
+        Returns
+        -------
+        scalars : dict
+            JSON-able: completed epochs (which drive the momentum and learning-rate schedules), the
+            random stream, the monitoring subset's seed and ``history_``.
+        arrays : dict of str to ndarray
+            NumPy copies of the momentum increments (``inc_W`` (n_visible, n_hidden), ``inc_b_hidden``,
+            ``inc_b_visible``, and those of a subclass's extras), the persistent chains of PCD
+            (``chain``, (batch_size, n_visible)) and the sparsity target's running mean (``q``).
+        """
+        arrays = {name: np.array(to_numpy(a), copy=True) for name, a in self._velocities().items()}
+        if self._chain is not None:
+            arrays["chain"] = np.array(to_numpy(self._chain), copy=True)
+        if self._q is not None:
+            arrays["q"] = np.array(to_numpy(self._q), copy=True)
+        scalars = {
+            "n_epochs": self.n_epochs_,
+            "rng": self.rng.get_state(),
+            "monitor_seed": self._monitor_seed,
+            "history": self.history_.to_dict(),
+        }
+        return scalars, arrays
+
+    def load_training_state(self, scalars: dict[str, Any], arrays: dict[str, Any]) -> None:
+        """Restore what :meth:`training_state` returned (the parameters are restored apart)."""
+        like = self.W
+        for name, current in self._velocities().items():
+            if name not in arrays:
+                raise DataError(f"the training state has no {name!r} array; saved: {sorted(arrays)}")
+            value = np.asarray(to_numpy(arrays[name]))
+            if tuple(value.shape) != tuple(current.shape):
+                raise DataError(
+                    f"training-state array {name!r} has shape {value.shape}, expected "
+                    f"{tuple(current.shape)}"
+                )
+            current[...] = asarray(value, self.xp, current.dtype, array_device(current))
+        self._chain = self._q = None
+        if "chain" in arrays:
+            self._chain = asarray(np.asarray(arrays["chain"]), self.xp, like.dtype, array_device(like))
+        if "q" in arrays:
+            self._q = asarray(np.asarray(arrays["q"]), self.xp, like.dtype, array_device(like))
+        self.n_epochs_ = int(scalars["n_epochs"])
+        self.rng.set_state(scalars["rng"])
+        self._monitor_seed = scalars["monitor_seed"]
+        self.history_ = LayerHistory.from_dict(scalars["history"])
+
+    def _velocities(self) -> dict[str, Array]:
+        """The momentum increments, by name (subclasses add their extras')."""
+        return {"inc_W": self._inc_W, "inc_b_hidden": self._inc_bh, "inc_b_visible": self._inc_bv}
 
     def __repr__(self) -> str:
         return (

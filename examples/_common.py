@@ -30,6 +30,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST = os.environ.get("WEIGHTWISE_MNIST", str(REPO.parent / "shared" / "data" / "mnist"))
+# --monitor's choices, as fit's `monitor`: the validation error is watched as its complement, accuracy.
+MONITORS = {"loss": "val_loss", "error": "val_metric"}
 
 
 def parser(
@@ -46,9 +48,17 @@ def parser(
         "--patience",
         type=int,
         default=0,
-        help="early-stopping patience on the validation loss; 0 (default): no early stopping, "
-        "keep the weights of the last epoch (the validation loss rises long before the "
-        "validation error stops falling on these nets)",
+        help="early-stopping patience, in epochs without improvement of the --monitor quantity "
+        "on the validation split (the best epoch's weights are kept); 0 (default): no early "
+        "stopping, keep the weights of the last epoch",
+    )
+    p.add_argument(
+        "--monitor",
+        choices=tuple(MONITORS),
+        default="loss",
+        help="what --patience watches: the validation loss (default) or the validation error. "
+        "On these nets the loss rises from epoch ~4 while the error falls until epoch 10-13, "
+        "so 'error' stops much later",
     )
     p.add_argument(
         "--retrain-full",
@@ -249,12 +259,15 @@ def finetune(
     seed: int,
     full: bool = False,
     log: Callable[[str], None] = print,
+    monitor: str = "loss",
 ) -> Any:
     """Fine-tune all of ``net`` by back-propagation (softmax output, cross-entropy).
 
-    With ``full=False``: train on the 50,000 and early-stop on the validation loss (the best
-    epoch's weights are kept). With ``full=True``: train on all 60,000 for exactly ``epochs``.
-    Either way the run checkpoints every epoch and resumes from ``ckpt_dir``.
+    With ``full=False``: train on the 50,000 and, with ``patience``, early-stop on the validation
+    loss (``monitor="loss"``) or error (``monitor="error"``); the best epoch's weights are kept.
+    With ``full=True``: train on all 60,000 for exactly ``epochs`` (no validation, so
+    ``monitor`` is not used). Either way the run checkpoints every epoch and resumes from
+    ``ckpt_dir``; a checkpoint made with another ``monitor`` is refused.
 
     Returns
     -------
@@ -285,6 +298,7 @@ def finetune(
         batch_size=100,
         validation_data=None if full else (data.X_val, data.Y_val),
         patience=None if full else patience,
+        monitor="val_loss" if full else MONITORS[monitor],
         seed=seed,
         callbacks=[progress],
         checkpoint_dir=ckpt_dir,
@@ -419,8 +433,9 @@ def run(
 
     1. ``pretrain``: greedy layer-wise pre-training of the first ``n_pretrain`` layers on all
        60,000 training images (no labels used, as the papers did);
-    2. ``finetune``: BP on the first 50,000, early stopping on the validation loss of the last
-       10,000 (the best epoch's weights are kept), then the test error;
+    2. ``finetune``: BP on the first 50,000, with ``--patience`` early stopping on the validation
+       loss or error (``--monitor``) of the last 10,000 (the best epoch's weights are kept), then
+       the test error;
     3. ``retrain_full`` (``--retrain-full``): from the same starting weights, BP on all 60,000 for
        the best epoch count of phase 2, then the test error.
 
@@ -452,7 +467,15 @@ def run(
     # A finished run is replayed from its checkpoint (0 epochs to go, best weights restored).
     epochs = len(done["history"]["epoch"]) if done else args.finetune_epochs
     history = finetune(
-        net, data, optimizer(args), epochs, args.patience or None, out / "finetune", args.seed, log=log
+        net,
+        data,
+        optimizer(args),
+        epochs,
+        args.patience or None,
+        out / "finetune",
+        args.seed,
+        log=log,
+        monitor=args.monitor,
     )
     best_epoch = history.best_epoch or len(history.epoch)
     error = test_error(net, data.X_test, data.y_test)

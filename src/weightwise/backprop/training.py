@@ -5,8 +5,12 @@ forward pass, one backward pass and one optimiser step. The loop stops at the fi
 
 - the training loss of an epoch falls below ``threshold`` (the textbook's rule);
 - ``epochs`` epochs have run;
-- with ``validation_data`` and ``patience``: the validation loss has not improved by ``min_delta``
-  for ``patience`` epochs; the best weights are then restored;
+- with ``validation_data`` and ``patience``: the monitored validation quantity has not improved by
+  ``min_delta`` for ``patience`` epochs; the best weights are then restored. ``monitor`` picks it:
+  the validation loss (``"val_loss"``, lower is better) or the validation metric (``"val_metric"``,
+  e.g. accuracy, higher is better; as Keras' ``EarlyStopping(monitor="val_accuracy")`` and
+  scikit-learn's MLP early stopping on the validation score). On deep nets the validation loss
+  can turn up epochs before the validation error stops falling;
 - a callback returns ``True``.
 
 A non-finite loss raises :class:`~weightwise.errors.DivergenceError`, leaving the network with the
@@ -64,7 +68,7 @@ class History:
         Why the run stopped: ``"max_epochs"``, ``"threshold"``, ``"early_stopping"``,
         ``"callback"``.
     best_epoch : int or None
-        Epoch whose weights were restored by early stopping.
+        Epoch whose weights were restored by early stopping (best on the monitored quantity).
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -165,6 +169,28 @@ def correct_count(output: Array, Y: Array, multilabel: bool) -> Array:
     return xp.sum(xp.astype(hit, output.dtype))
 
 
+MONITORS = {"val_loss": "val_loss", "val_metric": "val_metric", "val_accuracy": "val_metric"}
+"""Early-stopping monitors by the user's name; ``"val_accuracy"`` is Keras' name of the metric."""
+
+
+def _check_monitor(monitor: Any, metric: str | None, has_validation: bool, out_name: str) -> str:
+    """The canonical monitor (``"val_loss"`` or ``"val_metric"``) for ``monitor``, or ConfigError."""
+    if not isinstance(monitor, str) or monitor not in MONITORS:
+        valid = ", ".join(map(repr, MONITORS))
+        raise ConfigError(f"unknown monitor {monitor!r}; valid monitors: {valid}")
+    if MONITORS[monitor] == "val_loss":
+        return "val_loss"
+    if not has_validation:
+        raise ConfigError(f"monitor={monitor!r} needs validation_data to compute the metric on")
+    if metric is None:
+        raise ConfigError(
+            f"monitor={monitor!r} needs a validation metric, but none is computed here (metric=None, "
+            f"or metric='auto' with a {out_name!r} output layer: 'auto' computes accuracy for "
+            "softmax and sigmoid outputs only); pass metric='accuracy' or monitor='val_loss'"
+        )
+    return "val_metric"
+
+
 def _check_positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
@@ -187,6 +213,7 @@ def fit(
     validation_data: tuple[Any, Any] | None = None,
     patience: int | None = None,
     min_delta: float = 0.0,
+    monitor: str = "val_loss",
     metric: str | None = "auto",
     callbacks: Sequence[Callback] = (),
     batch_callbacks: Sequence[BatchCallback] = (),
@@ -223,10 +250,17 @@ def fit(
         Stop once the epoch's training loss is below this value.
     validation_data : (X_val, Y_val), optional
     patience : int, optional
-        Early stopping: epochs without validation improvement before stopping (needs
-        ``validation_data``). The best weights are restored.
+        Early stopping: epochs without improvement of ``monitor`` before stopping (needs
+        ``validation_data``). The weights of the best epoch are restored
+        (:attr:`History.best_epoch`).
     min_delta : float
-        Improvement smaller than this does not count.
+        Improvement smaller than this does not count: a new best validation loss must be below
+        the best so far minus ``min_delta``, a new best metric above the best so far plus it.
+    monitor : {"val_loss", "val_metric", "val_accuracy"}
+        What early stopping watches: the validation loss (lower is better) or the validation
+        ``metric`` (accuracy: higher is better; needs ``validation_data`` and a metric, so not
+        ``metric=None``). ``"val_accuracy"`` is Keras' name for the same. A checkpoint keeps the
+        monitor it was made with; resuming with another raises :class:`~weightwise.errors.DataError`.
     metric : {"auto", "accuracy", None}
         ``"auto"`` reports accuracy for softmax and sigmoid outputs.
     callbacks : sequence of callables
@@ -250,6 +284,10 @@ def fit(
 
     Raises
     ------
+    ConfigError
+        For invalid settings, e.g. an unknown ``monitor`` or ``"val_metric"`` without a metric.
+    DataError
+        When resuming from a checkpoint of another network or another ``monitor``.
     DivergenceError
         When the loss becomes NaN or infinite.
     """
@@ -295,6 +333,9 @@ def fit(
     if metric not in (None, "accuracy"):
         raise ConfigError(f"unknown metric {metric!r}; valid metrics: 'auto', 'accuracy', None")
     multilabel = out_name == "sigmoid" and net.sizes[-1] > 1
+    monitor = _check_monitor(monitor, metric, validation_data is not None, out_name)
+    # The best value so far in the monitor's own units; `sign` makes "lower is better" of either.
+    sign = 1.0 if monitor == "val_loss" else -1.0
 
     n = X.shape[0]
     bs = n if batch_size is None else min(batch_size, n)
@@ -303,7 +344,13 @@ def fit(
     params = net.parameters()
     history = History()
     start_epoch = 0
-    best: dict[str, Any] = {"loss": math.inf, "weights": None, "epoch": None, "wait": 0}
+    best: dict[str, Any] = {
+        "monitor": monitor,
+        "value": sign * math.inf,
+        "weights": None,
+        "epoch": None,
+        "wait": 0,
+    }
 
     if resume and has_checkpoint(checkpoint_dir):
         assert checkpoint_dir is not None
@@ -401,8 +448,9 @@ def fit(
                 history.val_metric.append(v_metric)
                 logs.update(val_loss=v_loss, val_metric=v_metric)
                 if patience is not None:
-                    if v_loss < best["loss"] - min_delta:
-                        best.update(loss=v_loss, weights=net.get_weights(), epoch=epoch + 1, wait=0)
+                    value = v_loss if monitor == "val_loss" else v_metric
+                    if sign * value < sign * best["value"] - min_delta:
+                        best.update(value=value, weights=net.get_weights(), epoch=epoch + 1, wait=0)
                     else:
                         best["wait"] += 1
                         if best["wait"] >= patience:
@@ -463,9 +511,9 @@ def _save(
     arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
     if best["weights"] is not None:
         arrays.update({f"best.{i}": w for i, w in enumerate(best["weights"])})
-    best_meta = {k: best[k] for k in ("loss", "epoch", "wait")}
-    if not math.isfinite(best_meta["loss"]):
-        best_meta["loss"] = None
+    best_meta = {k: best[k] for k in ("monitor", "value", "epoch", "wait")}
+    if not math.isfinite(best_meta["value"]):
+        best_meta["value"] = None  # the starting +-inf: nothing seen yet (strict JSON has no inf)
     meta: dict[str, Any] = {
         "epoch": epoch_done,
         "sizes": net.sizes,
@@ -492,6 +540,14 @@ def _restore(
             f"the checkpoint in {folder} is for a {meta.get('sizes')} network with activations "
             f"{meta.get('activations')}, not this {net.sizes} one; use another checkpoint_dir"
         )
+    # Checkpoints from before `monitor` existed hold the best validation loss as "loss".
+    saved_monitor = meta["best"].get("monitor", "val_loss")
+    if saved_monitor != best["monitor"]:
+        raise DataError(
+            f"the checkpoint in {folder} was made with monitor={saved_monitor!r}, not "
+            f"{best['monitor']!r}: its early-stopping state means another quantity; resume with "
+            f"monitor={saved_monitor!r} or use another checkpoint_dir"
+        )
     n_params = len(net.parameters())
     net.set_weights([arrays[f"param.{i}"] for i in range(n_params)])
     opt.load_state_dict(
@@ -505,7 +561,9 @@ def _restore(
         setattr(history, k, getattr(restored, k))
     history.stop_reason = ""
     b = meta["best"]
-    best["loss"] = math.inf if b["loss"] is None else b["loss"]
+    value = b.get("value", b.get("loss"))
+    if value is not None:
+        best["value"] = value
     best["epoch"], best["wait"] = b["epoch"], b["wait"]
     best["weights"] = [arrays[f"best.{i}"] for i in range(n_params)] if "best.0" in arrays else None
     return int(meta["epoch"])

@@ -29,9 +29,10 @@ Conventions shared by the BP estimators
   smaller batch). ``loss_curve_`` records the data loss without the penalty.
 - **Stopping.** Training stops at ``max_epochs``; earlier when the training loss has not improved by
   ``tol`` for ``n_iter_no_change`` epochs (``tol=None`` turns this off), when it falls below
-  ``threshold`` (the textbook's error threshold), or with ``early_stopping`` when the loss on a
-  held-out ``validation_fraction`` has not improved by ``tol`` for ``n_iter_no_change`` epochs; the
-  best weights are then restored. ``validation_scores_`` records the validation accuracy (or R^2).
+  ``threshold`` (the textbook's error threshold), or with ``early_stopping`` when the score on a
+  held-out ``validation_fraction`` has not improved by ``tol`` for ``n_iter_no_change`` epochs: the
+  accuracy for a classifier (as scikit-learn's MLP), the loss for a regressor; the best weights are
+  then restored. ``validation_scores_`` records the validation accuracy (or R^2).
 - **partial_fit** runs one epoch over the given batch; the optimiser's state and the learning-rate
   schedule carry over between calls. The stopping rules and early stopping do not apply to it.
 """

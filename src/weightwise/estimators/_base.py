@@ -130,12 +130,18 @@ _PARAM_DOC = """
         Shuffle the samples each epoch.
     max_epochs : int, default=200
     tol : float or None, default=1e-4
-        Minimum loss improvement counted by the stopping rules; ``None`` disables the training-loss
+        Minimum improvement counted by the stopping rules (of the training loss, or with
+        ``early_stopping`` of the monitored validation score); ``None`` disables the training-loss
         rule (the run then lasts ``max_epochs`` unless ``threshold`` or early stopping ends it).
     threshold : float, optional
         Stop once an epoch's training loss is below this value.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when its loss stops improving.
+        Hold out ``validation_fraction`` of the data and stop when its score has not improved by
+        ``tol`` for ``n_iter_no_change`` epochs, restoring the best epoch's weights. As in
+        scikit-learn's MLP, a classifier watches the validation accuracy (higher is better); a
+        regressor watches the validation loss (for squared error on one output, the same ranking
+        as R^2). One exception: a classifier with one ``"sigmoid"`` unit per class of
+        single-label targets watches the loss, as the engine's accuracy there is multi-label.
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=10
         Patience of the stopping rules, in epochs.
@@ -478,6 +484,7 @@ class _BaseBP(BaseEstimator):
             validation_data=validation,
             patience=self.n_iter_no_change if validation is not None else None,
             min_delta=self.tol or 0.0,
+            monitor=self._early_stopping_monitor() if validation is not None else "val_loss",
             metric="accuracy" if self._history_has_accuracy() else None,
             callbacks=callbacks,
             seed=self._rng,
@@ -526,6 +533,10 @@ class _BaseBP(BaseEstimator):
 
     def _history_has_accuracy(self) -> bool:
         return False
+
+    def _early_stopping_monitor(self) -> str:
+        """What ``early_stopping`` watches: the engine's ``monitor`` (the validation loss here)."""
+        return "val_loss"
 
     def _make_optimizer(self) -> _EstimatorOptimizer:
         schedule = Schedule(self.learning_rate_schedule, self.lr_step_size, self.lr_gamma, self.power_t)

@@ -190,6 +190,11 @@ class BPClassifier(ClassifierMixin, _BaseBP):
             and self._target_type != "multilabel-indicator"
         )
 
+    def _early_stopping_monitor(self) -> str:
+        # The validation accuracy, as MLPClassifier; where the engine's accuracy is not the one
+        # `score` gives (one sigmoid unit per class), the validation loss instead.
+        return "val_metric" if self._history_has_accuracy() else "val_loss"
+
     def _network_score(self, output: Array, Y: Array) -> float:
         xp = self.network_.xp
         if self._target_type == "multilabel-indicator" or output.shape[1] == 1:

@@ -1,8 +1,9 @@
-"""Parsing of option strings: layer sizes, activations, batch sizes."""
+"""Options shared by the training commands, and parsing of option strings (layers, activations)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -15,6 +16,73 @@ BackendOption = Annotated[Literal["numpy", "torch"], typer.Option(help="Array li
 DeviceOption = Annotated[
     str | None, typer.Option(help="PyTorch device (cpu, cuda) for --backend torch.")
 ]
+CheckpointDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Folder for the run's whole state, written after every epoch: an interrupted run "
+        "(Ctrl-C, a crash) loses at most the epoch under way and continues with --resume."
+    ),
+]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the run saved in --checkpoint-dir (give the same options as before).",
+    ),
+]
+
+
+def check_checkpoint_options(
+    checkpoint_dir: Path | None, resume: bool, found: bool, what: str
+) -> str | None:
+    """Check ``--checkpoint-dir``/``--resume`` against what the folder holds.
+
+    Parameters
+    ----------
+    checkpoint_dir : Path or None
+    resume : bool
+    found : bool
+        Whether ``checkpoint_dir`` holds a checkpoint of this command's kind.
+    what : str
+        The run's name for messages ("pre-training").
+
+    Returns
+    -------
+    str or None
+        A line to print before training (resuming, or nothing to resume), or None.
+
+    Raises
+    ------
+    ConfigError
+        ``--resume`` without ``--checkpoint-dir``, or a folder that holds a checkpoint while
+        ``--resume`` was not given (starting afresh would overwrite it).
+    """
+    if resume and checkpoint_dir is None:
+        raise ConfigError("--resume needs --checkpoint-dir, the folder of the interrupted run")
+    if checkpoint_dir is None:
+        return None
+    if found and not resume:
+        raise ConfigError(
+            f"{checkpoint_dir} already holds a {what} checkpoint: pass --resume to continue that "
+            "run, or give another --checkpoint-dir (or delete the folder) to start afresh"
+        )
+    if resume and not found:
+        return f"no checkpoint in {checkpoint_dir} yet: starting afresh"
+    return f"resuming the {what} run saved in {checkpoint_dir}" if resume else None
+
+
+def interrupted(checkpoint_dir: Path | None) -> typer.Exit:
+    """Say what Ctrl-C kept; the exit (status 130, as shells report SIGINT) to raise."""
+    from .base import err_console
+
+    if checkpoint_dir is None:
+        err_console.print("interrupted; nothing was saved (use --checkpoint-dir to make runs resumable)")
+    else:
+        err_console.print(
+            f"interrupted; the state after the last finished epoch is in {checkpoint_dir}: run the "
+            "same command with --resume to continue"
+        )
+    return typer.Exit(130)
 
 
 def parse_layers(spec: str, option: str = "--layers") -> list[int]:

@@ -19,7 +19,16 @@ from rich.table import Table
 
 from .base import _user_errors_exit_1, app, console, err_console
 from .data import apply_scaling, fit_scaling, load_unlabelled
-from .options import BackendOption, DeviceOption, DtypeOption, parse_activation
+from .options import (
+    BackendOption,
+    CheckpointDirOption,
+    DeviceOption,
+    DtypeOption,
+    ResumeOption,
+    check_checkpoint_options,
+    interrupted,
+    parse_activation,
+)
 from .pretrain_options import (
     check_visible_range,
     learner_params,
@@ -216,6 +225,8 @@ def pretrain(
     progress: Annotated[
         bool, typer.Option(help="Show progress bars (layer, epoch, reconstruction error).")
     ] = True,
+    checkpoint_dir: CheckpointDirOption = None,
+    resume: ResumeOption = False,
 ) -> None:
     """Pre-train an unsupervised stack greedily, first layer first, and save it.
 
@@ -230,13 +241,18 @@ def pretrain(
     - weightwise pretrain --data digits --learner rbm --layers 64-100-100 --epochs 10 --figures figs
     - weightwise pretrain --data digits --learner denoising --corruption 0.3 --layers 64-100
     - weightwise pretrain --data mnist --layers 784-500-500-2000 --batch-size 100 --figures figs
+    - weightwise pretrain --data mnist --layers 784-500-500-2000 --checkpoint-dir ckpt (Ctrl-C, then
+      the same command with --resume continues from the last finished epoch)
     """
     from ..io import save_network
+    from ..layerwise.greedy import checkpoint_progress
     from ..layerwise.greedy import pretrain as greedy_pretrain
     from ..net.network import Network
     from ..pictures import guess_image_shape, write_pretraining_figures
 
     parse_learners(learner)  # unknown names fail before any data is loaded
+    done = checkpoint_progress(checkpoint_dir)
+    note = check_checkpoint_options(checkpoint_dir, resume, done is not None, "pre-training")
     shape = parse_image_shape(image_shape)
     X, X_held, name = load_unlabelled(data, target, test_size, seed, mnist_path, download)
     scaling = fit_scaling(X, scale)
@@ -267,22 +283,31 @@ def pretrain(
         f"{0 if X_held is None else X_held.shape[0]} held out, {X.shape[1]} features"
         + ("" if scale == "none" else f", scaled {scale}")
     )
-    with LayerProgress(
-        [(n, sizes[k], sizes[k + 1]) for k, n in enumerate(names)], epochs, enabled=progress
-    ) as bar:
-        result = greedy_pretrain(
-            net,
-            X,
-            names,
-            n_layers=n_layers,
-            epochs=epochs,
-            batch_size=batch_size,
-            propagate=propagate,
-            learner_params=params,
-            callbacks=[bar],
-            validation=X_held,
-            seed=seed,
-        )
+    if note is not None:
+        console.print(note)
+    try:
+        with LayerProgress(
+            [(n, sizes[k], sizes[k + 1]) for k, n in enumerate(names)], epochs, enabled=progress
+        ) as bar:
+            if resume and done is not None:
+                bar.restore(done)
+            result = greedy_pretrain(
+                net,
+                X,
+                names,
+                n_layers=n_layers,
+                epochs=epochs,
+                batch_size=batch_size,
+                propagate=propagate,
+                learner_params=params,
+                callbacks=[bar],
+                validation=X_held,
+                seed=seed,
+                checkpoint_dir=checkpoint_dir,
+                resume=resume,
+            )
+    except KeyboardInterrupt:
+        raise interrupted(checkpoint_dir) from None
     kind = stack_kind(names)
     console.print(pretraining_table(result, sizes, f"{kind} {'-'.join(map(str, sizes))} on {name}"))
     extras = result.extra_arrays()

@@ -159,6 +159,11 @@ class LayerProgress:
                     self.progress.update(task.id, visible=False)
         self.progress.stop()
 
+    def restore(self, epochs_done: Sequence[int]) -> None:
+        """Show the epochs a resumed run had already finished, per layer from the bottom."""
+        for task, done in zip(self.tasks, epochs_done, strict=False):
+            self.progress.update(task, completed=done)
+
     def __call__(self, info: Any) -> None:
         """Advance layer ``info.layer`` to ``info.epoch`` (a ``PretrainEpochInfo``)."""
         logs = info.logs

@@ -480,6 +480,27 @@ def pretrain(
 
 
 # checkpoints ----------------------------------------------------------------------------------
+def checkpoint_progress(folder: str | Path | None) -> list[int] | None:
+    """Epochs finished per layer in the pre-training checkpoint in ``folder``; None if there is none.
+
+    Raises
+    ------
+    ModelFileError
+        When the folder holds an unreadable checkpoint.
+    ConfigError
+        When it holds a checkpoint of something else (a back-propagation run).
+    """
+    if not has_checkpoint(folder):
+        return None
+    assert folder is not None
+    _, meta = load_checkpoint(folder)
+    if meta.get("kind") != "pretrain":
+        raise ConfigError(
+            f"the checkpoint in {folder} is not a pre-training checkpoint; use another folder"
+        )
+    return [len(h["epoch"]) for h in meta["histories"]]
+
+
 _HISTORY_CLASSES: dict[str, type[LayerHistory]] = {
     "LayerHistory": LayerHistory,
     "AutoEncoderHistory": AutoEncoderHistory,
@@ -536,6 +557,10 @@ class _Saved(NamedTuple):
 
 def _load_pretrain_checkpoint(folder: str | Path, run: dict[str, Any], net: Network) -> _Saved:
     arrays, meta = load_checkpoint(folder)
+    if meta.get("kind") != "pretrain":
+        raise ConfigError(
+            f"the checkpoint in {folder} is not a pre-training checkpoint; use another checkpoint_dir"
+        )
     different = [key for key, value in run.items() if meta.get(key) != value]
     if different:
         said = "; ".join(f"{key} {meta.get(key)!r} there, {run[key]!r} here" for key in different)

@@ -1,4 +1,4 @@
-"""``--checkpoint-dir`` and ``--resume`` of ``weightwise pretrain``: Ctrl-C, then continue.
+"""``--checkpoint-dir`` and ``--resume`` of ``weightwise pretrain`` and ``train``: Ctrl-C, then continue.
 
 Ctrl-C is simulated by a KeyboardInterrupt raised from the progress callback after a chosen
 epoch, before that epoch's checkpoint is written, so the resumed run must redo exactly that epoch
@@ -110,4 +110,42 @@ def test_resume_with_nothing_saved_starts_afresh(tmp_path):
     result = invoke(*PRETRAIN, "--out", tmp_path / "s.safetensors", "--checkpoint-dir", ckpt, "--resume")
     assert result.exit_code == 0, result.output
     assert "starting afresh" in result.stdout
-    assert (ckpt / "checkpoint.json").is_file()
+    assert not ckpt.exists()  # a finished run removes its backup
+
+
+TRAIN = [
+    "train", "--data", "digits", "--layers", "64-24-10", "--epochs", "6", "--no-progress",
+    "--early-stopping", "--dtype", "float64",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("pretrain", [None, "rbm"])
+def test_train_ctrl_c_then_resume_gives_the_uninterrupted_model(tmp_path, monkeypatch, pretrain):
+    from weightwise.cli.progress import EpochProgress, PipelineProgress
+
+    extra = [] if pretrain is None else ["--pretrain", pretrain, "--pretrain-epochs", "2"]
+    straight = tmp_path / "straight.safetensors"
+    assert invoke(*TRAIN, *extra, "--out", straight).exit_code == 0
+
+    bar = EpochProgress if pretrain is None else PipelineProgress
+    original = bar.__call__
+
+    def ctrl_c(self, info):
+        original(self, info)
+        if info.epoch == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(bar, "__call__", ctrl_c)
+    ckpt, out = tmp_path / "ckpt", tmp_path / "resumed.safetensors"
+    result = invoke(*TRAIN, *extra, "--out", out, "--checkpoint-dir", ckpt)
+    assert result.exit_code == 130, result.output
+    assert "--resume" in result.stderr and not out.exists()
+    refused = invoke(*TRAIN, *extra, "--out", out, "--checkpoint-dir", ckpt)
+    assert refused.exit_code == 1 and "already holds a training checkpoint" in refused.stderr
+
+    monkeypatch.undo()
+    result = invoke(*TRAIN, *extra, "--out", out, "--checkpoint-dir", ckpt, "--resume")
+    assert result.exit_code == 0, result.output
+    for a, b in zip(weights(straight), weights(out), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not ckpt.exists()

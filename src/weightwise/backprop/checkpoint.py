@@ -70,3 +70,26 @@ def load_checkpoint(folder: str | Path) -> tuple[dict[str, np.ndarray], dict[str
     except Exception as exc:  # safetensors raises its own error types
         raise ModelFileError(f"{folder / ARRAYS} is not a readable safetensors file: {exc}") from exc
     return arrays, meta
+
+
+def remove_checkpoint(folder: str | Path) -> None:
+    """Delete the checkpoint files in ``folder``, and the folder when nothing else is left in it."""
+    folder = Path(folder)
+    for name in (ARRAYS, META):
+        (folder / name).unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (the user's files, or other runs' checkpoints) or not there
+        pass
+
+
+def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:
+    """The JSON half of the checkpoint in ``folder`` (cheap: the arrays are not read)."""
+    path = Path(folder) / META
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path} is not a readable checkpoint: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a weightwise checkpoint")
+    return meta

@@ -20,7 +20,8 @@ CheckpointDirOption = Annotated[
     Path | None,
     typer.Option(
         help="Folder for the run's whole state, written after every epoch: an interrupted run "
-        "(Ctrl-C, a crash) loses at most the epoch under way and continues with --resume."
+        "(Ctrl-C, a crash) loses at most the epoch under way and continues with --resume. "
+        "Removed when the run finishes."
     ),
 ]
 ResumeOption = Annotated[

@@ -244,6 +244,7 @@ def pretrain(
     - weightwise pretrain --data mnist --layers 784-500-500-2000 --checkpoint-dir ckpt (Ctrl-C, then
       the same command with --resume continues from the last finished epoch)
     """
+    from ..backprop.checkpoint import remove_checkpoint
     from ..io import save_network
     from ..layerwise.greedy import checkpoint_progress
     from ..layerwise.greedy import pretrain as greedy_pretrain
@@ -316,6 +317,8 @@ def pretrain(
     meta = stack_metadata(result, build_params(result, params), name, scale, seed)
     path = save_network(net, out, metadata=meta, extra_arrays=extras)
     console.print(f"stack saved to [bold]{path}[/bold]")
+    if checkpoint_dir is not None:
+        remove_checkpoint(checkpoint_dir)  # the run is finished and saved: no backup needed
     if figures is not None:
         shown = X if X_held is None else X_held
         report_figures(

@@ -15,8 +15,12 @@ from .base import _user_errors_exit_1, app, console, err_console, one_line
 from .data import DEFAULT_MODEL, _check_task, _n_outputs, load_split
 from .options import (
     BackendOption,
+    CheckpointDirOption,
     DeviceOption,
     DtypeOption,
+    ResumeOption,
+    check_checkpoint_options,
+    interrupted,
     parse_activation,
     parse_batch_size,
     parse_layers,
@@ -219,6 +223,8 @@ def train(
     progress: Annotated[
         bool, typer.Option(help="Show the progress bar (epoch, loss, accuracy, time left).")
     ] = True,
+    checkpoint_dir: CheckpointDirOption = None,
+    resume: ResumeOption = False,
 ) -> None:
     """Train a network by back-propagation, report train and test metrics and save the model.
 
@@ -228,11 +234,19 @@ def train(
     - weightwise train --data table.csv --target label --hidden 32-16 --solver sgd --lr 0.1
     - weightwise train --data mnist --mnist-path ~/data/mnist --layers 784-500-500-10 --batch-size 128
     - weightwise train --data digits --layers 64-100-100-10 --pretrain rbm --pretrain-epochs 20
+    - weightwise train --data mnist --layers 784-500-500-10 --checkpoint-dir ckpt (after Ctrl-C, the
+      same command with --resume continues from the last finished epoch)
     """
+    from ..backprop.checkpoint import has_checkpoint
+
     if layers is not None and hidden is not None:
         raise ConfigError("give either --layers or --hidden, not both")
     if task not in ("classify", "regress"):
         raise ConfigError(f"--task {task!r}: valid tasks are 'classify' and 'regress'")
+    found = checkpoint_dir is not None and any(
+        has_checkpoint(checkpoint_dir / part) for part in ("backprop", "pretrain")
+    )
+    note = check_checkpoint_options(checkpoint_dir, resume, found, "training")
     split = load_split(data, target, test_size, seed, mnist_path, download, stratify=task == "classify")
     _check_task(split, task)
     n_features = int(split.X_train.shape[1])
@@ -285,6 +299,7 @@ def train(
         "dtype": dtype,
         "backend": backend,
         "device": device,
+        "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
         **pre,
     }
     cls = _estimator_class(task)
@@ -297,6 +312,8 @@ def train(
         f"[bold]{split.name}[/bold]: {X_train.shape[0]} training samples, "
         f"{0 if split.X_test is None else split.X_test.shape[0]} test samples, {n_features} features"
     )
+    if note is not None:
+        console.print(note)
     snapshot = None
     if figures is not None and pretrain is not None:
         shown = split.X_test if split.X_test is not None else X_train
@@ -321,9 +338,12 @@ def train(
             )
             layer_callbacks = [bar.pretrain_callback, *([snapshot] if snapshot else [])]
             params["pretrain_callbacks"] = layer_callbacks
-        with bar:
-            est = cls(**params, callbacks=[bar])
-            est.fit(X_train, y_train)
+        try:
+            with bar:
+                est = cls(**params, callbacks=[bar])
+                est.fit(X_train, y_train)
+        except KeyboardInterrupt:
+            raise interrupted(checkpoint_dir) from None
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
             err_console.print(

@@ -3,6 +3,7 @@ three steps of ``fit``, save/load) and the optimisers with scikit-learn's L2 pen
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import warnings
@@ -18,6 +19,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
+from .._util import atomic_write_bytes
+from ..backprop.checkpoint import has_checkpoint, read_checkpoint_meta, remove_checkpoint
 from ..backprop.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
 from ..backprop.training import EpochInfo, History
 from ..backprop.training import fit as train
@@ -40,6 +43,10 @@ from ._pretrain import (
 
 # --------------------------------------------------------------------------------------------------
 # optimisers with scikit-learn's L2 (weights only) and a schedule clock that survives partial_fit
+
+
+# Validation scores of a backed-up fit (the engine's checkpoint keeps the rest).
+_SCORES_FILE = "validation_scores.json"
 
 
 class _EstimatorOptimizer(Optimizer):
@@ -235,6 +242,7 @@ class _BaseBP(BaseEstimator):
         weight_cost: float | None = None,
         pretrain_callbacks: Sequence[Any] | None = None,
         callbacks: Sequence[Any] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -278,6 +286,7 @@ class _BaseBP(BaseEstimator):
         self.weight_cost = weight_cost
         self.pretrain_callbacks = pretrain_callbacks
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
 
     # learned arrays, straight from the network ---------------------------------------------------
     @property
@@ -415,7 +424,13 @@ class _BaseBP(BaseEstimator):
                 # Front to back on the fresh network: the learners adjust network_'s own arrays,
                 # which back-propagation then fine-tunes.
                 net = self.network_
-                result = run_pretraining(self, net, pretraining_data(X, X_unlabelled, net), self._rng)
+                result = run_pretraining(
+                    self,
+                    net,
+                    pretraining_data(X, X_unlabelled, net),
+                    self._rng,
+                    self._checkpoint_folder("pretrain", incremental),
+                )
                 self.pretrain_learners_ = result.learners
                 self.pretrain_history_ = [h.to_dict() for h in result.histories]
                 self._pretrain_names = result.names
@@ -425,7 +440,21 @@ class _BaseBP(BaseEstimator):
                 "fit a new estimator (warm_start=False) for a different target"
             )
         self._backprop(X, Y, incremental)
+        if self.checkpoint_dir is not None and not incremental:
+            # Finished: the backup is no longer needed (Keras's BackupAndRestore does the same), and
+            # the next fit starts afresh.
+            root = Path(self.checkpoint_dir)
+            remove_checkpoint(root / "backprop")
+            remove_checkpoint(root / "pretrain")
+            (root / _SCORES_FILE).unlink(missing_ok=True)
+            remove_checkpoint(root)
         return self
+
+    def _checkpoint_folder(self, part: str, incremental: bool) -> Path | None:
+        """Where ``fit`` backs up phase ``part``; None without ``checkpoint_dir`` or in partial_fit."""
+        if self.checkpoint_dir is None or incremental:
+            return None
+        return Path(self.checkpoint_dir) / part
 
     def _build_network(self, X: Array, n_outputs: int) -> Network:
         """A freshly initialised network for ``X``'s features and ``n_outputs`` output units."""
@@ -469,7 +498,15 @@ class _BaseBP(BaseEstimator):
         # partial_fit's batches may differ in size).
         opt.l2 = float(self.alpha) / (batch or n) if self.reduction == "mean" else float(self.alpha)
         scores: list[float] = []
-        callbacks = self._callbacks(validation, scores, incremental)
+        ckpt = self._checkpoint_folder("backprop", incremental)
+        scores_file = None if ckpt is None else ckpt.parent / _SCORES_FILE
+        if ckpt is not None and scores_file is not None and has_checkpoint(ckpt):
+            # The validation scores of the epochs before the interruption (the backup is written
+            # after the scores, so it may hold one epoch fewer than the scores file).
+            done = len(read_checkpoint_meta(ckpt)["history"]["epoch"])
+            if validation is not None and scores_file.is_file():
+                scores.extend(json.loads(scores_file.read_text())[:done])
+        callbacks = self._callbacks(validation, scores, incremental, scores_file)
         history = train(
             net,
             X,
@@ -488,6 +525,8 @@ class _BaseBP(BaseEstimator):
             metric="accuracy" if self._history_has_accuracy() else None,
             callbacks=callbacks,
             seed=self._rng,
+            checkpoint_dir=ckpt,
+            resume=ckpt is not None,
         )
         opt.epochs_done += history.n_epochs
         _extend(self.history_, history)
@@ -550,7 +589,11 @@ class _BaseBP(BaseEstimator):
         return opt
 
     def _callbacks(
-        self, validation: tuple[Array, Array] | None, scores: list[float], incremental: bool
+        self,
+        validation: tuple[Array, Array] | None,
+        scores: list[float],
+        incremental: bool,
+        scores_file: Path | None = None,
     ) -> list[Any]:
         callbacks: list[Any] = []
         if validation is not None:
@@ -558,19 +601,23 @@ class _BaseBP(BaseEstimator):
 
             def record_score(info: EpochInfo) -> None:
                 scores.append(self._network_score(info.network.predict(Xv), Yv))
+                if scores_file is not None:
+                    scores_file.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write_bytes(scores_file, json.dumps(scores).encode())
 
             callbacks.append(record_score)
         elif self.tol is not None and not incremental:
-            # scikit-learn's rule: stop when the training loss has not improved by tol for
-            # n_iter_no_change consecutive epochs.
-            state = {"best": math.inf, "wait": 0}
+            tol = self.tol
 
             def no_improvement(info: EpochInfo) -> bool:
-                loss = info.history.loss[-1]
-                assert self.tol is not None
-                state["wait"] = state["wait"] + 1 if loss > state["best"] - self.tol else 0
-                state["best"] = min(state["best"], loss)
-                return state["wait"] >= self.n_iter_no_change
+                # scikit-learn's rule: stop when the training loss has not improved by tol for
+                # n_iter_no_change consecutive epochs. Recomputed from the whole history, so a
+                # fit resumed from a backup stops where an uninterrupted one would.
+                best, wait = math.inf, 0
+                for loss in info.history.loss:
+                    wait = wait + 1 if loss > best - tol else 0
+                    best = min(best, loss)
+                return wait >= self.n_iter_no_change
 
             callbacks.append(no_improvement)
         if self.verbose:
@@ -596,6 +643,11 @@ class _BaseBP(BaseEstimator):
     # checks ---------------------------------------------------------------------------------------
     def _check_params(self) -> None:
         """Validate the settings that the engine would only meet later, with a fix in the message."""
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+            raise ConfigError(
+                f"checkpoint_dir must be a folder path (str or pathlib.Path) or None, got "
+                f"{self.checkpoint_dir!r}"
+            )
         sizes = self.hidden_layer_sizes
         seq = [sizes] if isinstance(sizes, (int, np.integer)) else sizes
         if (

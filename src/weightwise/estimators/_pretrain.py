@@ -10,6 +10,7 @@ of a saved model so that a reloaded estimator can still reconstruct and sample.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,12 @@ PRETRAIN_PARAM_DOC = """
         :func:`weightwise.fit` epoch callbacks for the BP phase, each called with an
         :class:`~weightwise.backprop.training.EpochInfo`; returning True stops training. Not saved
         by :meth:`save`.
+    checkpoint_dir : str or path, optional
+        Back up the whole training state (pre-training and back-propagation) in this folder after
+        every epoch, as Keras's ``BackupAndRestore`` does: when ``fit`` is interrupted (Ctrl-C, a
+        crash), calling ``fit`` again with the same data and settings continues from the last
+        finished epoch, with the result of an uninterrupted fit. A ``fit`` that finishes removes
+        its backup. ``partial_fit`` ignores it.
 """
 
 PRETRAIN_ATTR_DOC = """
@@ -179,8 +186,14 @@ def pretraining_data(X: Array, X_unlabelled: Any, net: Network) -> Array:
     return namespace(V).concat([V, U], axis=0)
 
 
-def run_pretraining(est: Any, net: Network, V: Array, rng: Random) -> PretrainResult:
-    """Pre-train ``net``'s hidden layers in place on ``V`` with the estimator's settings."""
+def run_pretraining(
+    est: Any, net: Network, V: Array, rng: Random, checkpoint_dir: Path | None = None
+) -> PretrainResult:
+    """Pre-train ``net``'s hidden layers in place on ``V`` with the estimator's settings.
+
+    With ``checkpoint_dir``, the state is saved there after every epoch and a saved state is
+    resumed.
+    """
     name = est.pretrain
     n_hidden = len(net.layers) - 1
     if n_hidden < 1:
@@ -209,6 +222,8 @@ def run_pretraining(est: Any, net: Network, V: Array, rng: Random) -> PretrainRe
         learner_params=params,
         callbacks=[*(est.pretrain_callbacks or ()), *([_report] if est.verbose else [])],
         seed=rng,
+        checkpoint_dir=checkpoint_dir,
+        resume=checkpoint_dir is not None,
     )
 
 

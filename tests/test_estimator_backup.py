@@ -1,0 +1,135 @@
+"""The estimators' ``checkpoint_dir``: an interrupted ``fit``, called again, ends as if never stopped.
+
+The interruption is a KeyboardInterrupt raised from a callback (Ctrl-C in a notebook), in the
+pre-training or the back-propagation phase; the second ``fit`` of a fresh estimator with the same
+settings must reach exactly the weights, history and validation scores of an uninterrupted fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits, make_regression
+
+from weightwise.errors import ConfigError
+from weightwise.estimators import BPClassifier, BPRegressor
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16.0, y[:300]
+
+
+def classifier(**params) -> BPClassifier:
+    base = dict(
+        hidden_layer_sizes=(24, 16),
+        activation="sigmoid",
+        pretrain="rbm",
+        pretrain_epochs=3,
+        max_epochs=12,
+        early_stopping=True,
+        n_iter_no_change=4,
+        random_state=0,
+        dtype="float64",
+    )
+    return BPClassifier(**{**base, **params})
+
+
+def ctrl_c_at(epoch: int, layer: int | None = None):
+    def callback(info):
+        if info.epoch == epoch and (layer is None or info.layer == layer):
+            raise KeyboardInterrupt
+
+    return callback
+
+
+def without_seconds(history) -> dict:
+    return {k: v for k, v in history.to_dict().items() if k != "seconds"}
+
+
+def assert_same_fit(a, b) -> None:
+    for wa, wb in zip(a.network_.get_weights(), b.network_.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert a.n_iter_ == b.n_iter_
+    assert without_seconds(a.history_) == without_seconds(b.history_)
+    assert a.validation_scores_ == b.validation_scores_
+    for ha, hb in zip(a.pretrain_history_, b.pretrain_history_, strict=True):
+        assert {k: v for k, v in ha.items() if k != "seconds"} == {
+            k: v for k, v in hb.items() if k != "seconds"
+        }
+
+
+@pytest.mark.parametrize(
+    ("settings", "interrupt"),
+    [
+        ({}, {"pretrain_callbacks": [ctrl_c_at(2, layer=2)]}),
+        ({}, {"callbacks": [ctrl_c_at(3)]}),
+        ({"pretrain": None}, {"callbacks": [ctrl_c_at(3)]}),
+    ],
+    ids=["during-pretraining", "during-backprop", "no-pretraining"],
+)
+def test_fit_again_after_ctrl_c_equals_an_uninterrupted_fit(digits, tmp_path, settings, interrupt):
+    X, y = digits
+    straight = classifier(**settings).fit(X, y)
+    with pytest.raises(KeyboardInterrupt):
+        classifier(checkpoint_dir=tmp_path / "ckpt", **settings, **interrupt).fit(X, y)
+    assert (tmp_path / "ckpt").is_dir()
+    resumed = classifier(checkpoint_dir=tmp_path / "ckpt", **settings).fit(X, y)
+    assert_same_fit(straight, resumed)
+    assert len(resumed.validation_scores_) == resumed.n_iter_
+    # A finished fit removes its backup, so the next fit starts afresh.
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_the_backup_holds_the_last_finished_epoch(digits, tmp_path):
+    X, y = digits
+    seen: list[int] = []
+    with pytest.raises(KeyboardInterrupt):
+        classifier(checkpoint_dir=tmp_path, callbacks=[ctrl_c_at(5)]).fit(X, y)
+    again = classifier(checkpoint_dir=tmp_path, callbacks=[lambda info: seen.append(info.epoch)])
+    again.fit(X, y)
+    assert seen[0] == 5  # epochs 1-4 came from the backup; epoch 5 is redone
+
+
+def test_resumed_regressor_stops_on_tol_where_the_uninterrupted_one_does(tmp_path):
+    X, y = make_regression(n_samples=120, n_features=5, noise=5.0, random_state=0)
+    y = y / np.std(y)
+    params = dict(
+        hidden_layer_sizes=(8,),
+        max_epochs=200,
+        tol=0.01,
+        learning_rate=0.01,
+        n_iter_no_change=3,
+        random_state=0,
+    )
+    straight = BPRegressor(**params).fit(X, y)
+    assert 20 < straight.n_iter_ < 200  # the tol rule stopped it
+    with pytest.raises(KeyboardInterrupt):
+        BPRegressor(**params, checkpoint_dir=tmp_path, callbacks=[ctrl_c_at(straight.n_iter_ - 1)]).fit(
+            X, y
+        )
+    resumed = BPRegressor(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert resumed.n_iter_ == straight.n_iter_
+    for wa, wb in zip(straight.network_.get_weights(), resumed.network_.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_partial_fit_writes_no_backup(digits, tmp_path):
+    X, y = digits
+    classifier(pretrain=None, checkpoint_dir=tmp_path / "ckpt").partial_fit(X, y, classes=np.arange(10))
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_a_backup_of_other_settings_is_refused(digits, tmp_path):
+    X, y = digits
+    with pytest.raises(KeyboardInterrupt):
+        classifier(pretrain=None, checkpoint_dir=tmp_path, callbacks=[ctrl_c_at(2)]).fit(X, y)
+    with pytest.raises(Exception, match="checkpoint"):
+        classifier(pretrain=None, hidden_layer_sizes=(30,), checkpoint_dir=tmp_path).fit(X, y)
+
+
+def test_checkpoint_dir_must_be_a_path(digits):
+    X, y = digits
+    with pytest.raises(ConfigError, match="checkpoint_dir must be a folder path"):
+        classifier(checkpoint_dir=3).fit(X, y)

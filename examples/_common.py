@@ -193,12 +193,17 @@ def pretrain_greedy(
                 learner.load_extra_arrays({"b_visible": saved["b_visible"]})
                 done, seconds = int(saved["epochs_done"]), float(saved["seconds"])
                 rows = json.loads(str(saved["history"]))
+                if "state_scalars" in saved.files:  # checkpoints from before it was saved lack it
+                    learner.load_training_state(
+                        json.loads(str(saved["state_scalars"])),
+                        {k[6:]: saved[k] for k in saved.files if k.startswith("state.")},
+                    )
             log(f"layer {k + 1}: resumed after epoch {done} of {n_epochs}")
         elif hasattr(learner, "init_visible_bias"):
             # Hinton's guide, section 8: visible biases log(p / (1 - p)) of the data's means.
             learner.init_visible_bias(V)
         if hasattr(learner, "n_epochs_"):
-            learner.n_epochs_ = done  # drives the RBM's momentum switch and schedule
+            learner.n_epochs_ = done  # drives the momentum switch and schedule (old checkpoints)
         saver = _LayerCheckpoint(path, k + 1, n_epochs, layer, learner, done, seconds, rows, log)
         if n_epochs > done:
             learner.fit(V, epochs=n_epochs - done, callbacks=[saver], validation=V_val)
@@ -234,6 +239,9 @@ class _LayerCheckpoint:
         row = {key: float(v) for key, v in info.logs.items()}
         row["epoch"] = self.done
         self.rows.append(row)
+        # The learner's training state too (momentum increments or optimiser slots, random
+        # stream), so a resumed layer goes on exactly as an uninterrupted one.
+        scalars, state = self.learner.training_state()
         _save_npz(
             self.path,
             W=np.asarray(self.layer.W),
@@ -242,6 +250,8 @@ class _LayerCheckpoint:
             epochs_done=np.array(self.done),
             seconds=np.array(self.seconds),
             history=np.array(json.dumps(self.rows)),
+            state_scalars=np.array(json.dumps(scalars)),
+            **{f"state.{name}": value for name, value in state.items()},
         )
         shown = ", ".join(
             f"{key} {v:.4g}" for key, v in row.items() if key != "epoch" and math.isfinite(v)

@@ -599,3 +599,38 @@ def test_fast_sigmoid_matches_the_formula(dtype):
     tol = 1e-7 if dtype == np.float32 else 1e-15
     z = np.linspace(-30, 30, 1001).astype(dtype)
     np.testing.assert_allclose(_sigmoid_(z.copy()), sigmoid(z.astype(np.float64)), rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("weight_cost", [0.0, 2e-4])
+def test_fused_blas_weight_step_equals_the_general_step(monkeypatch, dtype, weight_cost):
+    """NumPy RBMs of BLAS size fold ``mu inc + V'H`` into one gemm; the result is the general path's."""
+    import weightwise.layerwise.rbm_base as rbm_base
+
+    g = np.random.default_rng(0)
+    V = (g.random((90, 80)) < 0.3).astype(dtype)
+
+    def trained(fused: bool) -> BernoulliRBM:
+        if not fused:
+            monkeypatch.setattr(rbm_base, "can_outer_update", lambda *a: False)
+        rbm = BernoulliRBM.create(
+            80,
+            60,
+            dtype=dtype,
+            seed=1,
+            batch_size=30,
+            monitor_size=0,
+            weight_cost=weight_cost,
+            momentum=0.5,
+            momentum_switch_epoch=1,
+        )
+        rbm.fit(V, epochs=3)
+        monkeypatch.undo()
+        return rbm
+
+    assert rbm_base.can_outer_update(V, np.zeros((90, 60), dtype), np.zeros((80, 60), dtype))
+    fused, general = trained(True), trained(False)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(fused.W, general.W, rtol=rtol, atol=rtol * 1e-2)
+    np.testing.assert_allclose(fused._inc_W, general._inc_W, rtol=rtol, atol=rtol * 1e-2)
+    assert not np.array_equal(fused.W, BernoulliRBM.create(80, 60, dtype=dtype, seed=1).W)

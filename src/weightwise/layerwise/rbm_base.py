@@ -32,6 +32,7 @@ from ..net.backend import (
     to_numpy,
 )
 from ..net.backend import device as array_device
+from ..net.inplace import axpy, can_outer_update, outer_update
 from ..net.network import Dense
 from ..net.validation import check_matrix, to_network
 from ._rbm_kernels import (
@@ -422,19 +423,22 @@ class BaseRBM:
         # G is a reused buffer, so no temporaries of W's size. (One BLAS library only: calling
         # SciPy's OpenBLAS beside NumPy's made two thread pools fight on a busy 2-core machine.)
         B.H *= scale
-        G = matmul_into(self._visible_input(B.V).T, B.H, B.grad_W)
+        V_in = self._visible_input(B.V)
+        push = None
         if self._q is not None:
             # The gradient of the cross-entropy between target and running activity q, applied to
             # hidden biases and weights (Hinton's guide, section 11); times n for the 1/n.
             push = (self.sparsity_cost * n) * (self.sparsity_target - self._q)
             grad_bh = grad_bh + push
-            G += scale * (xp.mean(self._visible_input(v0), axis=0)[:, None] * push[None, :])
-        self._inc_W *= mu
-        self._inc_W += G
-        if self.weight_cost > 0:
-            multiply_into(self.W, lr * self.weight_cost, G)
-            self._inc_W -= G
-        self.W += self._inc_W
+        if push is None and can_outer_update(V_in, B.H, self._inc_W):
+            # NumPy on the CPU: inc = mu inc + V' H in one BLAS gemm (beta = mu), then two axpy
+            # passes; four fewer passes over W-sized arrays than the general path below.
+            outer_update(1.0, V_in, B.H, mu, self._inc_W)
+            if self.weight_cost > 0:
+                axpy(-lr * self.weight_cost, self.W, self._inc_W)
+            axpy(1.0, self._inc_W, self.W)
+        else:
+            self._general_weight_update(B, n, V_in, lr, mu, scale, push)
         self._inc_bh *= mu
         self._inc_bh += (lr / n) * grad_bh
         self.b_hidden += self._inc_bh
@@ -442,6 +446,20 @@ class BaseRBM:
         self._inc_bv += (lr / n) * grad_bv
         self.b_visible += self._inc_bv
         self._apply_extra_update(extra, lr / n, mu)
+
+    def _general_weight_update(
+        self, B: _Buffers, n: int, V_in: Array, lr: float, mu: float, scale: float, push: Any
+    ) -> None:
+        """The weight step for any namespace, with the sparsity ``push`` when there is one."""
+        G = matmul_into(V_in.T, B.H, B.grad_W)
+        if push is not None:
+            G += scale * (self.xp.mean(V_in[:n], axis=0)[:, None] * push[None, :])
+        self._inc_W *= mu
+        self._inc_W += G
+        if self.weight_cost > 0:
+            multiply_into(self.W, lr * self.weight_cost, G)
+            self._inc_W -= G
+        self.W += self._inc_W
 
     def _visible_bias_gradient(self, v0: Array, v_neg: Array) -> Array:
         xp = self.xp

@@ -254,3 +254,23 @@ def test_learner_state_without_momentum_would_differ():
     second.load_training_state(scalars, arrays)
     second.fit(X, epochs=2)
     assert not np.array_equal(second.W, straight.W)
+
+
+def test_resume_on_torch_tensors(tmp_path):
+    """PyTorch stacks resume too (the on-device random stream is re-derived, so not bit for bit)."""
+    torch = pytest.importorskip("torch")
+    X = data().astype(np.float32)
+
+    def torch_net() -> Network:
+        return Network.create(
+            [16, 10, 6, 3], "sigmoid", output_activation="softmax", seed=1, backend="torch"
+        )
+
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(torch_net(), X, epochs=EPOCHS, batch_size=20, seed=5, callbacks=[interrupt_at(2, 2)],
+                 checkpoint_dir=tmp_path)  # fmt: skip
+    net = torch_net()
+    result = pretrain(net, X, epochs=EPOCHS, batch_size=20, seed=5, checkpoint_dir=tmp_path, resume=True)
+    assert [h.n_epochs for h in result.histories] == EPOCHS
+    assert isinstance(net.layers[0].W, torch.Tensor) and result.learners[0].W is net.layers[0].W
+    assert all(bool(torch.isfinite(w).all()) for w in net.parameters())

@@ -133,3 +133,27 @@ def test_checkpoint_dir_must_be_a_path(digits):
     X, y = digits
     with pytest.raises(ConfigError, match="checkpoint_dir must be a folder path"):
         classifier(checkpoint_dir=3).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["DBN", "StackedAutoEncoder", "RBM"])
+def test_unsupervised_fit_again_after_ctrl_c(digits, tmp_path, kind):
+    import weightwise.estimators as est
+
+    X, _ = digits
+    cls = getattr(est, kind)
+    params = dict(n_iter=3, random_state=0, dtype="float64")
+    if kind != "RBM":
+        params["hidden_layer_sizes"] = (20, 12)
+    else:
+        params["n_components"] = 20
+    straight = cls(**params).fit(X)
+    last_layer = 1 if kind == "RBM" else 2
+    with pytest.raises(KeyboardInterrupt):
+        cls(**params, checkpoint_dir=tmp_path / "ckpt", callbacks=[ctrl_c_at(2, layer=last_layer)]).fit(
+            X
+        )
+    resumed = cls(**params, checkpoint_dir=tmp_path / "ckpt").fit(X)
+    for wa, wb in zip(straight.network_.get_weights(), resumed.network_.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    np.testing.assert_array_equal(straight.transform(X), resumed.transform(X))
+    assert not (tmp_path / "ckpt").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,6 +53,11 @@ _RBM_PARAM_DOC = """
         Called after each epoch of each layer with a
         :class:`~weightwise.layerwise.greedy.PretrainEpochInfo` (a progress bar, say); returning
         True moves up to the next layer. Not saved by :meth:`save`.
+    checkpoint_dir : str or path, optional
+        Back up the training state in this folder after every epoch of every layer; when ``fit``
+        is interrupted (Ctrl-C, a crash), calling ``fit`` again with the same data and settings
+        continues from the last finished epoch, as Keras's ``BackupAndRestore`` does. A ``fit``
+        that finishes removes its backup. ``partial_fit`` ignores it.
 """
 
 
@@ -153,6 +159,7 @@ class RBM(_RBMStack):
         backend: str = "auto",
         device: Any = None,
         callbacks: Sequence[Any] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -170,6 +177,7 @@ class RBM(_RBMStack):
         self.backend = backend
         self.device = device
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
 
     def _hidden_sizes(self) -> list[int]:
         n = self.n_components
@@ -288,6 +296,7 @@ class DBN(_RBMStack):
         backend: str = "auto",
         device: Any = None,
         callbacks: Sequence[Any] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -306,6 +315,7 @@ class DBN(_RBMStack):
         self.backend = backend
         self.device = device
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
 
     def _hidden_sizes(self) -> list[int]:
         return _check_sizes(self.hidden_layer_sizes)

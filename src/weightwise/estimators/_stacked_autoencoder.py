@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +49,11 @@ class StackedAutoEncoder(_LayerwiseTransformer):
     device : str, optional
     callbacks : sequence of callables, optional
         Per-epoch callbacks, as for :class:`DBN`.
+    checkpoint_dir : str or path, optional
+        Back up the training state in this folder after every epoch of every layer; when ``fit``
+        is interrupted (Ctrl-C, a crash), calling ``fit`` again with the same data and settings
+        continues from the last finished epoch, as Keras's ``BackupAndRestore`` does. A ``fit``
+        that finishes removes its backup. ``partial_fit`` ignores it.
 
     Attributes
     ----------
@@ -77,6 +83,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         backend: str = "auto",
         device: Any = None,
         callbacks: Sequence[Any] | None = None,
+        checkpoint_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -91,6 +98,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         self.backend = backend
         self.device = device
         self.callbacks = callbacks
+        self.checkpoint_dir = checkpoint_dir
 
     def _hidden_sizes(self) -> list[int]:
         return _check_sizes(self.hidden_layer_sizes)

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..backprop.checkpoint import remove_checkpoint
 from ..errors import ConfigError, ModelFileError, unknown_name
 from ..layerwise.greedy import LEARNERS, PretrainResult, pretrain
 from ..layerwise.history import LayerHistory
@@ -105,7 +106,11 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
             learner_params=params,
             callbacks=list(self.callbacks or ()),
             seed=self._rng,
+            checkpoint_dir=self.checkpoint_dir,
+            resume=self.checkpoint_dir is not None,
         )
+        if self.checkpoint_dir is not None:
+            remove_checkpoint(self.checkpoint_dir)  # finished: the next fit starts afresh
         self.network_ = net
         self.learners_ = result.learners
         self._names = result.names
@@ -133,6 +138,11 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
         if self.backend not in ("auto", "numpy", "torch"):
             raise unknown_name("backend", self.backend, ("auto", "numpy", "torch"))
         check_callbacks(self)
+        ckpt = self.checkpoint_dir
+        if ckpt is not None and not isinstance(ckpt, (str, os.PathLike)):
+            raise ConfigError(
+                f"checkpoint_dir must be a folder path (str or pathlib.Path) or None, got {ckpt!r}"
+            )
         self._check_own_params()
 
     def _validate(self, X: Any, reset: bool) -> tuple[Array, Any]:

@@ -149,3 +149,26 @@ def test_train_ctrl_c_then_resume_gives_the_uninterrupted_model(tmp_path, monkey
     for a, b in zip(weights(straight), weights(out), strict=True):
         np.testing.assert_array_equal(a, b)
     assert not ckpt.exists()
+
+
+def test_train_resumed_after_pretraining_keeps_its_pretraining_figures(tmp_path, monkeypatch):
+    from weightwise.cli.progress import PipelineProgress
+
+    original = PipelineProgress.__call__
+
+    def ctrl_c(self, info):
+        original(self, info)
+        if info.epoch == 2:
+            raise KeyboardInterrupt
+
+    args = [*TRAIN, "--pretrain", "rbm", "--pretrain-epochs", "2", "--checkpoint-dir", tmp_path / "ckpt"]
+    args += ["--out", tmp_path / "m.safetensors", "--figures", tmp_path / "figs"]
+    monkeypatch.setattr(PipelineProgress, "__call__", ctrl_c)
+    assert invoke(*args).exit_code == 130
+    drawn = (tmp_path / "figs" / "filters.png").read_bytes()  # pre-training had finished
+    monkeypatch.undo()
+    result = invoke(*args, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "pre-training figures not redrawn" in " ".join(result.stderr.split())
+    assert (tmp_path / "figs" / "training_curves.png").is_file()
+    assert (tmp_path / "figs" / "filters.png").read_bytes() == drawn  # not overwritten with BP's weights

@@ -364,7 +364,15 @@ class PretrainFigures:
         from ..pictures import write_pretraining_figures
 
         self.layers[info.layer] = (info.learner, info.history, info.learner_name)
-        if info.layer == info.n_layers and info.epoch >= info.epochs and self.figures is None:
+        # A run resumed from a checkpoint skips the layers it restored: without every layer's
+        # learner as pre-training left it, there is nothing faithful to draw.
+        complete = sorted(self.layers) == list(range(1, info.n_layers + 1))
+        if (
+            info.layer == info.n_layers
+            and info.epoch >= info.epochs
+            and complete
+            and self.figures is None
+        ):
             learners, histories, names = zip(*(self.layers[k] for k in sorted(self.layers)), strict=True)
             self.figures = write_pretraining_figures(
                 self.out_dir,

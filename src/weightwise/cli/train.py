@@ -380,6 +380,12 @@ def train(
         from ..pictures import FigureSet, write_training_curves
 
         drawn = snapshot.figures if snapshot is not None and snapshot.figures else FigureSet()
+        if snapshot is not None and not snapshot.figures:
+            err_console.print(
+                "note: pre-training figures not redrawn: this run resumed with pre-trained layers "
+                "restored from the checkpoint (an interrupted run that had finished pre-training "
+                "drew them already)"
+            )
         label = "back-propagation" if pretrain is None else f"BP fine-tuning after {pretrain}"
         drawn.written["training_curves"] = write_training_curves(figures, hist, label)
         report_figures(drawn)

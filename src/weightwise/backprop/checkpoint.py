@@ -1,13 +1,18 @@
 """Checkpoints of a training run: safetensors for arrays, JSON for the rest; never pickle.
 
 A checkpoint is two files in a folder, ``checkpoint.safetensors`` and ``checkpoint.json``, each
-written to a temporary name and moved into place, so a crash while writing leaves the previous
-checkpoint whole.
+written to a temporary name and moved into place, so a crash while writing one leaves it whole.
+The arrays go first and carry a copy of the JSON (with a fresh ``token``) in their safetensors
+header: a crash between the two writes leaves new arrays beside the previous JSON, which the
+reader notices by the token and then takes the header's copy, so no more than the epoch under way
+is ever lost.
 """
 
 from __future__ import annotations
 
 import json
+import struct
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +25,7 @@ ARRAYS = "checkpoint.safetensors"
 META = "checkpoint.json"
 FORMAT = "weightwise-checkpoint"
 VERSION = 1
+_HEADER_KEY = "weightwise.checkpoint"  # the JSON's copy in the safetensors header
 
 
 def save_checkpoint(folder: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
@@ -29,9 +35,24 @@ def save_checkpoint(folder: str | Path, arrays: dict[str, np.ndarray], meta: dic
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     contiguous = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    _atomic_write_bytes(folder / ARRAYS, save(contiguous))
-    body = {"format": FORMAT, "version": VERSION, **meta}
-    _atomic_write_bytes(folder / META, json.dumps(body, indent=1).encode())
+    body = {"format": FORMAT, "version": VERSION, **meta, "token": uuid.uuid4().hex}
+    text = json.dumps(body, indent=1)
+    _atomic_write_bytes(folder / ARRAYS, save(contiguous, metadata={_HEADER_KEY: text}))
+    _atomic_write_bytes(folder / META, text.encode())
+
+
+def _header_meta(path: Path) -> dict[str, Any] | None:
+    """The JSON copy in a safetensors file's header (None if absent or unreadable)."""
+    try:
+        with path.open("rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            if size > 100_000_000:
+                return None
+            header = json.loads(f.read(size))
+        meta = json.loads(header.get("__metadata__", {}).get(_HEADER_KEY, "null"))
+    except (OSError, struct.error, ValueError, AttributeError):
+        return None
+    return meta if isinstance(meta, dict) else None
 
 
 def has_checkpoint(folder: str | Path | None) -> bool:
@@ -58,6 +79,9 @@ def load_checkpoint(folder: str | Path) -> tuple[dict[str, np.ndarray], dict[str
         raise ModelFileError(f"{folder / META} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{folder / META} is not a weightwise checkpoint")
+    newer = _header_meta(folder / ARRAYS)
+    if newer is not None and newer.get("format") == FORMAT and newer.get("token") != meta.get("token"):
+        meta = newer  # the run stopped between writing the arrays and the JSON: the arrays are newer
     if int(meta.get("version", 0)) > VERSION:
         raise ModelFileError(
             f"{folder / META} has checkpoint version {meta['version']}, newer than this "
@@ -92,4 +116,7 @@ def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path} is not a readable checkpoint: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a weightwise checkpoint")
+    newer = _header_meta(Path(folder) / ARRAYS)
+    if newer is not None and newer.get("format") == FORMAT and newer.get("token") != meta.get("token"):
+        return newer
     return meta

@@ -1,0 +1,116 @@
+"""A run killed between writing a checkpoint's two files still resumes with at most one epoch lost.
+
+``save_checkpoint`` writes the arrays, then the JSON; the arrays' header carries a copy of the JSON.
+Killing the run after the arrays of epoch k are written but before the JSON (simulated by making
+that write raise) leaves epoch k's arrays beside epoch k-1's JSON: the reader must take the header's
+copy, so resuming gives exactly the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from weightwise.backprop.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from weightwise.backprop.training import fit
+from weightwise.layerwise.greedy import pretrain
+from weightwise.net.backend import Random
+from weightwise.net.network import Network
+
+# ``weightwise.backprop`` is also the name of the exported function, so ``import a.b.c as m`` would
+# resolve the function's attribute; import_module goes by the dotted module name.
+checkpoint = importlib.import_module("weightwise.backprop.checkpoint")
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs."""
+
+
+def kill_before_json_write(monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
+    """Let the arrays of the ``nth`` checkpoint be written, then die before its JSON."""
+    real = checkpoint._atomic_write_bytes
+    count = {"json": 0}
+
+    def write(path: Path, data: bytes) -> None:
+        if path.name == checkpoint.META:
+            count["json"] += 1
+            if count["json"] == nth:
+                raise Killed
+        real(path, data)
+
+    monkeypatch.setattr(checkpoint, "_atomic_write_bytes", write)
+
+
+def net() -> Network:
+    return Network.create((4, 6, 3), "tanh", "softmax", "xavier_uniform", Random(0), "float64")
+
+
+def data() -> tuple[np.ndarray, np.ndarray]:
+    g = np.random.default_rng(1)
+    X = g.normal(size=(40, 4))
+    return X, np.eye(3)[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5).astype(int)]
+
+
+def train(folder: Path | None, resume: bool = False) -> Network:
+    n = net()
+    X, Y = data()
+    fit(n, X, Y, loss="cross_entropy", optimizer="adam", epochs=6, batch_size=8, seed=3,
+        checkpoint_dir=folder, resume=resume)  # fmt: skip
+    return n
+
+
+def test_fit_killed_between_the_two_files_resumes_exactly(tmp_path, monkeypatch):
+    straight = train(None)
+    kill_before_json_write(monkeypatch, nth=4)
+    with pytest.raises(Killed):
+        train(tmp_path)
+    monkeypatch.undo()
+    # The JSON on disk is epoch 3's, the arrays epoch 4's; the reader takes the arrays' copy.
+    assert json.loads((tmp_path / checkpoint.META).read_text())["epoch"] == 3
+    assert read_checkpoint_meta(tmp_path)["epoch"] == 4
+    resumed = train(tmp_path, resume=True)
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_pretrain_killed_between_the_two_files_resumes_exactly(tmp_path, monkeypatch):
+    X = (np.random.default_rng(0).random((60, 4)) < 0.4).astype(np.float64)
+
+    def run(**kwargs):
+        n = Network.create((4, 5, 3, 2), "sigmoid", "softmax", "xavier_uniform", Random(0), "float64")
+        pretrain(n, X, epochs=3, batch_size=10, seed=2, **kwargs)
+        return n
+
+    straight = run()
+    kill_before_json_write(monkeypatch, nth=5)
+    with pytest.raises(Killed):
+        run(checkpoint_dir=tmp_path)
+    monkeypatch.undo()
+    resumed = run(checkpoint_dir=tmp_path, resume=True)
+    for a, b in zip(straight.get_weights(), resumed.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_edited_json_is_read_when_it_belongs_to_the_arrays(tmp_path):
+    save_checkpoint(tmp_path, {"x": np.arange(3.0)}, {"epoch": 1, "note": "a"})
+    meta = json.loads((tmp_path / checkpoint.META).read_text())
+    meta["note"] = "edited"
+    (tmp_path / checkpoint.META).write_text(json.dumps(meta))
+    arrays, loaded = load_checkpoint(tmp_path)
+    assert loaded["note"] == "edited"
+    np.testing.assert_array_equal(arrays["x"], np.arange(3.0))
+
+
+def test_checkpoints_without_a_header_copy_still_load(tmp_path):
+    """Checkpoints written before the header copy existed: arrays without metadata."""
+    from safetensors.numpy import save
+
+    (tmp_path / checkpoint.ARRAYS).write_bytes(save({"x": np.ones(2)}))
+    body = {"format": checkpoint.FORMAT, "version": 1, "epoch": 7}
+    (tmp_path / checkpoint.META).write_text(json.dumps(body))
+    assert load_checkpoint(tmp_path)[1]["epoch"] == 7
+    assert read_checkpoint_meta(tmp_path)["epoch"] == 7

@@ -71,22 +71,7 @@ def load_checkpoint(folder: str | Path) -> tuple[dict[str, np.ndarray], dict[str
     from safetensors.numpy import load
 
     folder = Path(folder)
-    try:
-        meta = json.loads((folder / META).read_text())
-    except FileNotFoundError as exc:
-        raise ModelFileError(f"no checkpoint in {folder}: {META} is missing") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{folder / META} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{folder / META} is not a weightwise checkpoint")
-    newer = _header_meta(folder / ARRAYS)
-    if newer is not None and newer.get("format") == FORMAT and newer.get("token") != meta.get("token"):
-        meta = newer  # the run stopped between writing the arrays and the JSON: the arrays are newer
-    if int(meta.get("version", 0)) > VERSION:
-        raise ModelFileError(
-            f"{folder / META} has checkpoint version {meta['version']}, newer than this "
-            f"weightwise understands ({VERSION}); upgrade weightwise"
-        )
+    meta = read_checkpoint_meta(folder)
     try:
         arrays = load((folder / ARRAYS).read_bytes())
     except FileNotFoundError as exc:
@@ -108,15 +93,28 @@ def remove_checkpoint(folder: str | Path) -> None:
 
 
 def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:
-    """The JSON half of the checkpoint in ``folder`` (cheap: the arrays are not read)."""
-    path = Path(folder) / META
+    """The JSON half of the checkpoint in ``folder`` (cheap: only the arrays' header is read).
+
+    Raises
+    ------
+    ModelFileError
+        When the JSON is missing, not JSON, not a weightwise checkpoint, or from a future version.
+    """
+    folder = Path(folder)
     try:
-        meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path} is not a readable checkpoint: {exc}") from exc
+        meta = json.loads((folder / META).read_text())
+    except FileNotFoundError as exc:
+        raise ModelFileError(f"no checkpoint in {folder}: {META} is missing") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{folder / META} is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a weightwise checkpoint")
-    newer = _header_meta(Path(folder) / ARRAYS)
+        raise ModelFileError(f"{folder / META} is not a weightwise checkpoint")
+    newer = _header_meta(folder / ARRAYS)
     if newer is not None and newer.get("format") == FORMAT and newer.get("token") != meta.get("token"):
-        return newer
+        meta = newer  # the run stopped between writing the arrays and the JSON: the arrays are newer
+    if int(meta.get("version", 0)) > VERSION:
+        raise ModelFileError(
+            f"{folder / META} has checkpoint version {meta['version']}, newer than this "
+            f"weightwise understands ({VERSION}); upgrade weightwise"
+        )
     return meta

@@ -34,6 +34,7 @@ from ._pretrain import (
     PRETRAIN_ATTR_DOC,
     PRETRAIN_PARAM_DOC,
     UNSAVED_PARAMS,
+    check_checkpoint_dir,
     check_pretrain_params,
     pretrain_metadata,
     pretraining_data,
@@ -643,11 +644,7 @@ class _BaseBP(BaseEstimator):
     # checks ---------------------------------------------------------------------------------------
     def _check_params(self) -> None:
         """Validate the settings that the engine would only meet later, with a fix in the message."""
-        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
-            raise ConfigError(
-                f"checkpoint_dir must be a folder path (str or pathlib.Path) or None, got "
-                f"{self.checkpoint_dir!r}"
-            )
+        check_checkpoint_dir(self)
         sizes = self.hidden_layer_sizes
         seq = [sizes] if isinstance(sizes, (int, np.integer)) else sizes
         if (

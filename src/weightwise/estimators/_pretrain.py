@@ -9,6 +9,7 @@ of a saved model so that a reloaded estimator can still reconstruct and sample.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,15 @@ def check_pretrain_params(est: Any) -> None:
         raise ConfigError(
             "pretrain='denoising' with corruption=0 is a plain auto-encoder: use "
             "pretrain='autoencoder', or a corruption in (0, 1) such as 0.25"
+        )
+
+
+def check_checkpoint_dir(est: Any) -> None:
+    """``est.checkpoint_dir`` must be None or a folder path."""
+    folder = est.checkpoint_dir
+    if folder is not None and not isinstance(folder, (str, os.PathLike)):
+        raise ConfigError(
+            f"checkpoint_dir must be a folder path (str or pathlib.Path) or None, got {folder!r}"
         )
 
 

@@ -28,7 +28,7 @@ from ..net.backend import DTYPES, Array, Random, namespace
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
 from ._base import _BaseBP, _is_torch
-from ._pretrain import UNSAVED_PARAMS, check_callbacks, learner_state
+from ._pretrain import UNSAVED_PARAMS, check_callbacks, check_checkpoint_dir, learner_state
 
 _returned = _BaseBP._returned  # an array in the caller's library (tensor in, tensor out)
 _jsonable = _BaseBP._jsonable_param
@@ -138,11 +138,7 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
         if self.backend not in ("auto", "numpy", "torch"):
             raise unknown_name("backend", self.backend, ("auto", "numpy", "torch"))
         check_callbacks(self)
-        ckpt = self.checkpoint_dir
-        if ckpt is not None and not isinstance(ckpt, (str, os.PathLike)):
-            raise ConfigError(
-                f"checkpoint_dir must be a folder path (str or pathlib.Path) or None, got {ckpt!r}"
-            )
+        check_checkpoint_dir(self)
         self._check_own_params()
 
     def _validate(self, X: Any, reset: bool) -> tuple[Array, Any]:

@@ -34,7 +34,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backprop.checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
+from ..backprop.checkpoint import (
+    has_checkpoint,
+    load_checkpoint,
+    read_checkpoint_meta,
+    save_checkpoint,
+)
 from ..backprop.training import History, fit
 from ..errors import ConfigError, DataError, WeightwiseError, unknown_name
 from ..net.backend import Array, Random, check_random, namespace
@@ -493,12 +498,16 @@ def checkpoint_progress(folder: str | Path | None) -> list[int] | None:
     if not has_checkpoint(folder):
         return None
     assert folder is not None
-    _, meta = load_checkpoint(folder)
+    meta = read_checkpoint_meta(folder)  # the arrays are not needed to count epochs
+    _check_pretrain_kind(meta, folder)
+    return [len(h["epoch"]) for h in meta["histories"]]
+
+
+def _check_pretrain_kind(meta: dict[str, Any], folder: str | Path) -> None:
     if meta.get("kind") != "pretrain":
         raise ConfigError(
             f"the checkpoint in {folder} is not a pre-training checkpoint; use another folder"
         )
-    return [len(h["epoch"]) for h in meta["histories"]]
 
 
 _HISTORY_CLASSES: dict[str, type[LayerHistory]] = {
@@ -557,10 +566,7 @@ class _Saved(NamedTuple):
 
 def _load_pretrain_checkpoint(folder: str | Path, run: dict[str, Any], net: Network) -> _Saved:
     arrays, meta = load_checkpoint(folder)
-    if meta.get("kind") != "pretrain":
-        raise ConfigError(
-            f"the checkpoint in {folder} is not a pre-training checkpoint; use another checkpoint_dir"
-        )
+    _check_pretrain_kind(meta, folder)
     different = [key for key, value in run.items() if meta.get(key) != value]
     if different:
         said = "; ".join(f"{key} {meta.get(key)!r} there, {run[key]!r} here" for key in different)

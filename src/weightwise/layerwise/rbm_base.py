@@ -67,7 +67,7 @@ class _Buffers:
         self.u_hidden = zeros(n, n_hidden)
         self.u_visible = zeros(n, n_visible)
         self.diff = zeros(n, n_visible)
-        self.grad_W = zeros(n_visible, n_hidden)
+        self.grad_W: Array | None = None  # (n_visible, n_hidden), made by the general weight step
 
 
 class BaseRBM:
@@ -419,9 +419,9 @@ class BaseRBM:
         grad_bh = xp.sum(B.H, axis=0)  # sum h0 - sum h_neg
         scale = lr / n
         # inc = mu inc + (lr / n) [v0; v_neg]' [h0; -h_neg] - lr weight_cost W;  W += inc.
-        # Scaling the (2n, n_hidden) H instead of the product saves a pass over W-sized arrays;
-        # G is a reused buffer, so no temporaries of W's size. (One BLAS library only: calling
-        # SciPy's OpenBLAS beside NumPy's made two thread pools fight on a busy 2-core machine.)
+        # Scaling the (2n, n_hidden) H instead of the product saves a pass over W-sized arrays.
+        # (One BLAS library only: calling SciPy's OpenBLAS beside NumPy's made two thread pools
+        # fight on a busy 2-core machine.)
         B.H *= scale
         V_in = self._visible_input(B.V)
         push = None
@@ -450,7 +450,12 @@ class BaseRBM:
     def _general_weight_update(
         self, B: _Buffers, n: int, V_in: Array, lr: float, mu: float, scale: float, push: Any
     ) -> None:
-        """The weight step for any namespace, with the sparsity ``push`` when there is one."""
+        """The weight step for any namespace, with the sparsity ``push`` when there is one.
+
+        The gradient goes into a reused buffer ``G``, so no temporaries of W's size.
+        """
+        if B.grad_W is None:
+            B.grad_W = self.xp.zeros_like(self.W)
         G = matmul_into(V_in.T, B.H, B.grad_W)
         if push is not None:
             G += scale * (self.xp.mean(V_in[:n], axis=0)[:, None] * push[None, :])

@@ -1,21 +1,15 @@
-"""Data sets: XOR (the textbook example), scikit-learn's digits, MNIST from IDX files, CSV and NPZ.
+"""MNIST from the IDX files of LeCun, Cortes and Burges (raw or ``.gz``), with checksums.
 
-Every loader returns NumPy arrays with samples in rows, ``(n_samples, n_features)``, and raises a
-:class:`~weightwise.errors.DataError` whose message names the problem and the fix.
-
-MNIST
------
-:func:`load_mnist` reads the four IDX files of LeCun, Cortes and Burges (raw or ``.gz``) from a
-folder: the ``path`` argument, else the ``WEIGHTWISE_DATA`` environment variable, else
-``~/.cache/weightwise``; in each case the folder itself or its ``mnist/`` subfolder. Images stay
-``uint8`` until they are scaled, in one step, into a single float32 array (a float64 copy of the
-training images alone would take 376 MB). ``download=True`` fetches missing files from
-``base_url`` and refuses any whose MD5 differs from the published one.
+:func:`load_mnist` reads the four IDX files from a folder: the ``path`` argument, else the
+``WEIGHTWISE_DATA`` environment variable, else ``~/.cache/weightwise``; in each case the folder
+itself or its ``mnist/`` subfolder. Images stay ``uint8`` until they are scaled, in one step, into a
+single float32 array (a float64 copy of the training images alone would take 376 MB).
+``download=True`` fetches missing files from ``base_url`` and refuses any whose MD5 differs from the
+published one.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import io
@@ -29,22 +23,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from .errors import DataError
-
-__all__ = [
-    "MNIST_FILES",
-    "MNIST_MD5",
-    "MNIST_URL",
-    "MissingDataError",
-    "data_home",
-    "download_mnist",
-    "load_csv",
-    "load_digits",
-    "load_mnist",
-    "load_npz",
-    "load_xor",
-    "read_idx",
-]
+from ..errors import DataError
+from ._errors import MissingDataError
 
 MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 """Default mirror for :func:`download_mnist` (the files are served gzip-compressed)."""
@@ -70,65 +50,6 @@ IDX_LABELS = 0x00000801  # unsigned bytes, 1 dimension
 
 # IDX type codes (third byte of the magic number) -> big-endian dtype.
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-class MissingDataError(DataError, FileNotFoundError):
-    """A data file that is not there; the message says how to get it."""
-
-
-# XOR and digits ---------------------------------------------------------------------------------
-def load_xor() -> tuple[np.ndarray, np.ndarray]:
-    """The four XOR samples.
-
-    Returns
-    -------
-    X : ndarray of shape (4, 2), float64
-    y : ndarray of shape (4,), float64
-        ``y = x1 XOR x2``.
-    """
-    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-    y = np.array([0.0, 1.0, 1.0, 0.0])
-    return X, y
-
-
-def load_digits(
-    test_size: float = 0.25, random_state: int = 0, dtype: Any = "float32"
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """scikit-learn's 1,797 8x8 handwritten digits, scaled to [0, 1], split train/test.
-
-    The split is stratified and fixed (``random_state=0``), so every run, and every method
-    compared on it, sees the same test set.
-
-    Parameters
-    ----------
-    test_size : float in (0, 1)
-        Fraction of samples held out for testing.
-    random_state : int
-        Seed of the split.
-    dtype : {"float32", "float64"}
-        Dtype of the features.
-
-    Returns
-    -------
-    X_train : ndarray of shape (n_train, 64)
-    X_test : ndarray of shape (n_test, 64)
-        Pixel intensities divided by 16 (the data's maximum).
-    y_train : ndarray of shape (n_train,), int64
-    y_test : ndarray of shape (n_test,), int64
-        Digit labels 0-9.
-    """
-    from sklearn.datasets import load_digits as sk_load_digits
-    from sklearn.model_selection import train_test_split
-
-    if not 0.0 < test_size < 1.0:
-        raise DataError(f"test_size must be in (0, 1), got {test_size}")
-    bunch = sk_load_digits()
-    X = np.asarray(bunch.data / 16.0, dtype=np.dtype(dtype))
-    y = np.asarray(bunch.target, dtype=np.int64)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=random_state, stratify=y
-    )
-    return X_train, X_test, y_train, y_test
 
 
 # IDX files --------------------------------------------------------------------------------------
@@ -435,185 +356,3 @@ def _fetch(url: str, out: IO[bytes], bar: Any, timeout: float) -> None:
             f"could not download {url}: {exc}. Check the network or base_url, or copy the files by "
             "hand into the data folder"
         ) from exc
-
-
-# CSV and NPZ ------------------------------------------------------------------------------------
-def load_csv(
-    path: str | os.PathLike[str], target: str, delimiter: str = ",", dtype: Any = "float32"
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """A table with a header row: every column but ``target`` is a numeric feature.
-
-    Parameters
-    ----------
-    path : str or path-like
-    target : str
-        Name of the label column (in the header).
-    delimiter : str
-    dtype : {"float32", "float64"}
-        Dtype of the features.
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-        int64 when every label is an integer, float64 when numeric, else str.
-    feature_names : list of str
-
-    Raises
-    ------
-    DataError
-        For a missing file, an empty file, a missing target column (the columns are listed), a
-        row whose length differs from the header (the line is named) or a non-numeric or empty
-        feature value (the column and line are named).
-    """
-    path = Path(path)
-    dt = np.dtype(dtype)
-    blocks: list[np.ndarray] = []
-    labels: list[str] = []
-    header: list[str] | None = None
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, delimiter=delimiter)
-            block: list[list[str]] = []
-            lines: list[int] = []
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue  # blank lines carry no sample
-                if header is None:
-                    header, t, feature_names = _csv_header(path, row, target)
-                    continue
-                if len(row) != len(header):
-                    raise DataError(
-                        f"{path} line {reader.line_num} has {len(row)} fields but the header has "
-                        f"{len(header)}; fix that row (a missing or extra delimiter?)"
-                    )
-                labels.append(row[t].strip())
-                block.append(row[:t] + row[t + 1 :])
-                lines.append(reader.line_num)
-                if len(block) == _CSV_BLOCK:
-                    blocks.append(_csv_block(path, block, lines, feature_names, dt))
-                    block, lines = [], []
-            if block:
-                blocks.append(_csv_block(path, block, lines, feature_names, dt))
-    except FileNotFoundError as exc:
-        raise MissingDataError(f"no CSV file at {path}") from exc
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{path} cannot be read as CSV text: {exc}") from exc
-    if header is None:
-        raise DataError(f"{path} is empty; a CSV needs a header row and at least one data row")
-    if not blocks:
-        raise DataError(f"{path} has a header but no data rows")
-    X = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
-    return X, _labels(labels), feature_names
-
-
-_CSV_BLOCK = 4096  # rows converted at a time: bounded string memory, vectorised parsing
-
-
-def _csv_header(path: Path, row: list[str], target: str) -> tuple[list[str], int, list[str]]:
-    header = [h.strip() for h in row]
-    if target not in header:
-        raise DataError(
-            f"{path} has no column {target!r}; its columns are {header}. Pass one of them as target"
-        )
-    t = header.index(target)
-    feature_names = [h for i, h in enumerate(header) if i != t]
-    if not feature_names:
-        raise DataError(f"{path} has only the target column {target!r}; there are no features")
-    return header, t, feature_names
-
-
-def _csv_block(
-    path: Path, rows: list[list[str]], lines: list[int], feature_names: list[str], dtype: np.dtype
-) -> np.ndarray:
-    """Parse a block of feature rows at once; on failure, find and name the first bad cell."""
-    try:
-        X = np.array(rows, dtype=str).astype(dtype)
-        if np.isfinite(X).all():
-            return X
-    except ValueError:
-        pass
-    for row, line in zip(rows, lines, strict=True):
-        for name, cell in zip(feature_names, row, strict=True):
-            try:
-                ok = np.isfinite(float(cell))
-            except ValueError:
-                ok = False
-            if not ok:
-                shown = cell.strip() or "an empty value"
-                raise DataError(
-                    f"{path} line {line}, column {name!r}: {shown!r} is not a finite number; "
-                    "features must be numeric (encode categories, impute or drop the column)"
-                )
-    # Every cell is a number Python reads but NumPy's parser did not (e.g. "1_000"): go cell by cell.
-    return np.array([[float(cell) for cell in row] for row in rows], dtype=dtype)
-
-
-def _labels(values: list[str]) -> np.ndarray:
-    """Integer labels when all are integers, floats when all are numbers, else strings."""
-    for kind in (int, float):
-        try:
-            return np.array([kind(v) for v in values])
-        except ValueError:
-            continue
-    return np.array(values, dtype=str)
-
-
-def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays ``X`` and ``y`` from a NumPy ``.npz`` file (never unpickled).
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-
-    Raises
-    ------
-    DataError
-        For a missing file, a file that is not ``.npz``, missing keys (the keys present are
-        listed), object arrays (which would need pickle), or ``X`` and ``y`` of different lengths.
-    """
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except FileNotFoundError as exc:
-        raise MissingDataError(f"no NPZ file at {path}") from exc
-    if magic[:1] == b"\x80":
-        raise DataError(
-            f"{path} is a Python pickle; weightwise never unpickles. Save the arrays with "
-            "np.savez(path, X=X, y=y)"
-        )
-    if magic == b"\x93NUMPY":
-        raise DataError(f"{path} is a single .npy array; save X and y with np.savez(path, X=X, y=y)")
-    if magic[:4] != b"PK\x03\x04":
-        raise DataError(f"{path} is not a NumPy .npz file; save one with np.savez(path, X=X, y=y)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [k for k in ("X", "y") if k not in archive.files]
-            if missing:
-                raise DataError(
-                    f"{path} lacks array(s) {missing}; it holds {archive.files}. Save it with "
-                    "np.savez(path, X=X, y=y)"
-                )
-            X, y = archive["X"], archive["y"]
-    except DataError:
-        raise
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "pickle" in str(exc):
-            raise DataError(
-                f"{path} holds object arrays, which need pickle; weightwise never unpickles. Save "
-                "numeric or string arrays with np.savez(path, X=X, y=y)"
-            ) from exc
-        raise DataError(f"{path} is not a NumPy .npz file: {exc}") from exc
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a NumPy .npz file: {exc}") from exc
-    if X.ndim != 2:
-        raise DataError(f"{path}: X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if X.shape[0] != y.shape[0]:
-        raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]}")
-    return X, y

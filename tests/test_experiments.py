@@ -11,18 +11,12 @@ import numpy as np
 import pytest
 
 from weightwise.errors import ConfigError, DataError
+from weightwise.evidence.data import load_dataset
 from weightwise.evidence.diagnostics import flow_ratio
 from weightwise.evidence.experiment_reports import compare_conclusion, depth_conclusion, summary_rows
-from weightwise.evidence.experiments import (
-    METHODS,
-    ExperimentConfig,
-    compare,
-    compare_configs,
-    load_dataset,
-    run_configs,
-    run_one,
-)
+from weightwise.evidence.experiments import METHODS, ExperimentConfig, run_configs, run_one
 from weightwise.evidence.reproductions import REPRODUCTIONS, get_reproduction, reproduce
+from weightwise.evidence.studies import compare, compare_configs
 
 # Tiny: 2 hidden layers of 8 units, 200 training and 100 test digits, 2 epochs.
 TINY: dict[str, Any] = {

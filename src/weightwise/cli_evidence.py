@@ -186,7 +186,7 @@ def register(app: typer.Typer) -> None:
         Finished runs are stored in OUT/sweep; running the same command again resumes.
         """
         from .evidence.experiments import check_methods
-        from .evidence.experiments import compare as run_compare
+        from .evidence.studies import compare as run_compare
 
         method_list = check_methods(_names(methods))
         hidden = _hidden(depth, widths)
@@ -265,7 +265,7 @@ def register(app: typer.Typer) -> None:
         """Test error, gradient norm per layer and time against depth (1-10 hidden layers by
         default): does back-propagation stop working beyond about 7 layers, and what changes it?"""
         from .evidence.experiments import MAX_WIDTH, check_methods
-        from .evidence.experiments import study_depth as run_study
+        from .evidence.studies import study_depth as run_study
 
         depth_list = None if depths is None else _ints(depths, "--depths")
         method_list = None if methods is None else check_methods(_names(methods))

@@ -37,7 +37,6 @@ pre-training) and after training; :class:`~.diagnostics.GradientFlow` records th
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -47,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, DivergenceError, unknown_name
+from ..errors import ConfigError, DivergenceError, unknown_name
+from .data import check_data_name, load_dataset, one_hot
 
 # --------------------------------------------------------------------------------------------------
 # methods
@@ -99,7 +99,6 @@ METHODS: dict[str, Method] = {
     "relu_he": Method("relu_he", "ReLU + He init + BP", "relu", "he_normal"),
 }
 DEFAULT_METHODS = ("bp", "rbm", "dae", "relu_he")
-DATASETS = ("digits", "mnist")
 MAX_DEPTH = 20
 MAX_WIDTH = 10_000
 
@@ -242,21 +241,6 @@ def _positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
-def check_data_name(data: str) -> str:
-    """``digits``, ``mnist`` or a path to an existing ``.npz`` file; else a ConfigError."""
-    if data in DATASETS:
-        return data
-    path = Path(str(data))
-    if path.suffix.lower() == ".npz":
-        if not path.is_file():
-            raise DataError(f"data file {str(path)!r} does not exist; give an existing .npz file")
-        return data
-    raise ConfigError(
-        f"unknown data set {data!r}; valid data sets: 'digits', 'mnist', or a path to an .npz "
-        "file holding arrays X and y"
-    )
-
-
 def check_hidden(hidden: Sequence[int]) -> list[int]:
     """Hidden widths: 1 to :data:`MAX_DEPTH` layers of 1 to :data:`MAX_WIDTH` units."""
     if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
@@ -280,74 +264,6 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     if not out:
         raise ConfigError(f"give at least one method; valid methods: {', '.join(METHODS)}")
     return out
-
-
-# --------------------------------------------------------------------------------------------------
-# data
-
-
-@dataclass
-class Dataset:
-    """A fixed train/test split: features in [0, 1] for the built-in sets, integer labels."""
-
-    X_train: np.ndarray  # (n_train, n_features)
-    X_test: np.ndarray  # (n_test, n_features)
-    y_train: np.ndarray  # (n_train,) int
-    y_test: np.ndarray  # (n_test,) int
-    name: str
-    image_shape: tuple[int, int] | None
-
-    @property
-    def n_classes(self) -> int:
-        return int(max(self.y_train.max(), self.y_test.max())) + 1
-
-
-@functools.lru_cache(maxsize=4)
-def _load_full(data: str, mnist_path: str | None) -> Dataset:
-    from .. import datasets
-
-    if data == "digits":
-        Xtr, Xte, ytr, yte = datasets.load_digits()
-        return Dataset(Xtr, Xte, ytr, yte, "digits", (8, 8))
-    if data == "mnist":
-        Xtr, Xte, ytr, yte = datasets.load_mnist(path=mnist_path, progress=False)
-        return Dataset(Xtr, Xte, ytr, yte, "MNIST", (28, 28))
-    from sklearn.model_selection import train_test_split
-
-    X, y = datasets.load_npz(data)
-    classes, y_int = np.unique(y, return_inverse=True)
-    if classes.size < 2:
-        raise DataError(f"{data}: y has a single class; a classifier needs at least two")
-    X = np.asarray(X, dtype=np.float32)
-    Xtr, Xte, ytr, yte = train_test_split(X, y_int, test_size=0.25, random_state=0, stratify=y_int)
-    side = math.isqrt(X.shape[1])
-    return Dataset(
-        Xtr, Xte, ytr, yte, Path(data).name, (side, side) if side * side == X.shape[1] else None
-    )
-
-
-def load_dataset(
-    data: str, n_train: int | None = None, n_test: int | None = None, mnist_path: str | None = None
-) -> Dataset:
-    """The split named by ``data``, optionally the first ``n`` samples of a fixed shuffle (seed 0)."""
-    full = _load_full(check_data_name(data), mnist_path)
-
-    def subset(X: np.ndarray, y: np.ndarray, n: int | None, salt: int) -> tuple[np.ndarray, np.ndarray]:
-        if n is None or n >= X.shape[0]:
-            return X, y
-        idx = np.sort(np.random.default_rng(salt).permutation(X.shape[0])[:n])
-        return X[idx], y[idx]
-
-    Xtr, ytr = subset(full.X_train, full.y_train, n_train, 0)
-    Xte, yte = subset(full.X_test, full.y_test, n_test, 1)
-    return Dataset(Xtr, Xte, ytr, yte, full.name, full.image_shape)
-
-
-def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Integer labels (n,) as one-hot rows (n, n_classes), float32."""
-    Y = np.zeros((y.shape[0], n_classes), dtype=np.float32)
-    Y[np.arange(y.shape[0]), y] = 1.0
-    return Y
 
 
 # --------------------------------------------------------------------------------------------------
@@ -568,146 +484,3 @@ def run_configs(
         overwrite=overwrite,
         name=name,
     )
-
-
-QUICK = {"hidden": [32] * 5, "epochs": 8, "pretrain_epochs": 10, "info_samples": 150, "info_every": 4}
-"""The ``--quick`` settings: the same deep shape, narrower, a few epochs; well under a minute."""
-
-
-def compare_configs(
-    methods: Sequence[str] = DEFAULT_METHODS,
-    seeds: int | Sequence[int] = 3,
-    *,
-    quick: bool = False,
-    info_first_seed_only: bool = True,
-    **settings: Any,
-) -> list[dict[str, Any]]:
-    """One configuration per method and seed, all sharing ``settings`` (see :class:`ExperimentConfig`).
-
-    ``seeds`` is a count (seeds ``0..n-1``) or the seeds themselves. The information plane is
-    estimated for the first seed only (it costs about as much as the training itself).
-    """
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise ConfigError("give at least one seed")
-    base = {**(QUICK if quick else {}), **{k: v for k, v in settings.items() if v is not None}}
-    configs = []
-    for m in check_methods(methods):
-        for i, s in enumerate(seed_list):
-            c = ExperimentConfig.from_dict({**base, "method": m, "seed": s}).to_dict()
-            if info_first_seed_only and i > 0:
-                c["info_samples"] = 0
-            configs.append(c)
-    return configs
-
-
-def compare(
-    folder: str | Path,
-    methods: Sequence[str] = DEFAULT_METHODS,
-    seeds: int | Sequence[int] = 3,
-    *,
-    quick: bool = False,
-    n_jobs: int = 1,
-    scheduler: str | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    command: str | None = None,
-    **settings: Any,
-) -> tuple[Any, Any, list[dict[str, Any]]]:
-    """Train one deep network several ways over several seeds and write the report to ``folder``.
-
-    Returns
-    -------
-    report : Report
-    files : ReportFiles
-    results : list of dict
-        One :func:`run_one` result per configuration.
-    """
-    configs = compare_configs(methods, seeds, quick=quick, **settings)
-    results = run_configs(
-        configs,
-        folder,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        overwrite=overwrite,
-        progress=progress,
-        name="compare",
-    )
-    from .experiment_reports import compare_report
-
-    report = compare_report(results, configs, command=command)
-    return report, report.write(folder), results
-
-
-DEPTHS = tuple(range(1, 11))
-QUICK_DEPTHS = (1, 3, 5)
-QUICK_DEPTH_METHODS = ("bp", "relu_he")
-QUICK_DEPTH_WIDTH = 32
-QUICK_DEPTH_EPOCHS = 8
-
-
-def study_depth_configs(
-    depths: Sequence[int] = DEPTHS,
-    methods: Sequence[str] = ("bp", "rbm", "relu_he"),
-    seeds: int | Sequence[int] = 2,
-    *,
-    width: int = 100,
-    **settings: Any,
-) -> list[dict[str, Any]]:
-    """Depth x method x seed configurations: ``depth`` hidden layers of ``width`` units each."""
-    depth_list = [int(d) for d in depths]
-    if not depth_list:
-        raise ConfigError("give at least one depth")
-    for d in depth_list:
-        if not 1 <= d <= MAX_DEPTH:
-            raise ConfigError(f"every depth must be in 1..{MAX_DEPTH} hidden layers, got {d}")
-    settings = {"info_samples": 0, **settings}
-    configs = []
-    for d in depth_list:
-        configs += compare_configs(
-            methods, seeds, hidden=[int(width)] * d, info_first_seed_only=False, **settings
-        )
-    return configs
-
-
-def study_depth(
-    folder: str | Path,
-    depths: Sequence[int] | None = None,
-    methods: Sequence[str] | None = None,
-    seeds: int | Sequence[int] = 2,
-    *,
-    width: int | None = None,
-    quick: bool = False,
-    n_jobs: int = 1,
-    scheduler: str | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-    command: str | None = None,
-    **settings: Any,
-) -> tuple[Any, Any, list[dict[str, Any]]]:
-    """Test error, gradient norms per layer and time against depth; the report goes to ``folder``.
-
-    Default: depths 1-10 of 100 sigmoid (or ReLU) units, methods bp, rbm and relu_he, 2 seeds.
-    ``quick``: depths 1, 3, 5 of 32 units, bp and relu_he, 8 epochs (unless given).
-    """
-    if quick:
-        depths = depths or QUICK_DEPTHS
-        methods = methods or QUICK_DEPTH_METHODS
-        width = width or QUICK_DEPTH_WIDTH
-        settings = {"epochs": QUICK_DEPTH_EPOCHS, "pretrain_epochs": 10, **settings}
-    configs = study_depth_configs(
-        depths or DEPTHS, methods or ("bp", "rbm", "relu_he"), seeds, width=width or 100, **settings
-    )
-    results = run_configs(
-        configs,
-        folder,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        overwrite=overwrite,
-        progress=progress,
-        name="study-depth",
-    )
-    from .experiment_reports import depth_report
-
-    report = depth_report(results, configs, command=command)
-    return report, report.write(folder), results

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import unknown_name
-from .experiments import compare_configs, run_configs, study_depth_configs
+from .experiments import run_configs
 from .report import Report
+from .studies import compare_configs, study_depth_configs
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ of operations), which the tests check to 1e-8 after ten steps:
       m = b1 * m + (1 - b1) * g;   v = b2 * v + (1 - b2) * g**2
       W = W - eta / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
 
+Weight decay applies to every array (PyTorch's default) or, with ``decay_bias=False``, to the weight
+matrices only (scikit-learn's penalty); every step path (:meth:`Optimizer.step`, the fused
+:meth:`SGD.step_factored`) honours both alike. :mod:`weightwise.backprop.reference` writes the same
+rules plainly, and the tests hold these fast paths to it.
+
 Updates are in place, so learners that share the network's arrays (pre-training) see them.
 """
 
@@ -100,10 +105,12 @@ class Optimizer:
     learning_rate : float
         Initial learning rate ``eta_0 > 0``.
     weight_decay : float
-        L2 penalty ``lambda >= 0`` added to the gradient as ``lambda * W`` (biases included, as
-        PyTorch does unless told otherwise).
+        L2 penalty ``lambda >= 0`` added to the gradient as ``lambda * W``.
     schedule : str or Schedule
         Learning-rate schedule, applied per epoch by :meth:`set_epoch`.
+    decay_bias : bool
+        Decay every array (PyTorch's default), or with ``False`` only those with ``ndim >= 2``
+        (the weight matrices, not the bias vectors: scikit-learn's penalty).
     """
 
     name = "optimizer"
@@ -113,6 +120,7 @@ class Optimizer:
         learning_rate: float = 0.01,
         weight_decay: float = 0.0,
         schedule: str | Schedule | None = None,
+        decay_bias: bool = True,
     ) -> None:
         if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
             raise ConfigError(f"learning_rate must be > 0, got {learning_rate!r}")
@@ -121,6 +129,7 @@ class Optimizer:
         self.learning_rate0 = float(learning_rate)
         self.learning_rate = float(learning_rate)
         self.weight_decay = float(weight_decay)
+        self.decay_bias = bool(decay_bias)
         self.schedule = get_schedule(schedule)
         self.t = 0  # number of updates made
         self._slots: dict[str, list[Array]] = {}
@@ -129,13 +138,22 @@ class Optimizer:
         """Apply the schedule for ``epoch`` (0-based)."""
         self.learning_rate = self.learning_rate0 * self.schedule.factor(epoch)
 
+    def decays(self, p: Array) -> bool:
+        """Whether weight decay applies to parameter ``p`` (see ``decay_bias``)."""
+        return self.decay_bias or p.ndim >= 2
+
     def step(self, params: list[Array], grads: list[Array]) -> None:
         """Update ``params`` in place from ``grads`` (same order and shapes)."""
         self.t += 1
-        if self.weight_decay:
-            # g + lambda * W as a new array: the caller's gradients stay untouched.
-            grads = [g + self.weight_decay * p for p, g in zip(params, grads, strict=True)]
-        self.update(params, grads)
+        self.update(params, self._with_decay(params, grads))
+
+    def _with_decay(self, params: list[Array], grads: list[Array]) -> list[Array]:
+        """``g + lambda * p`` for the decayed parameters, as new arrays: the caller's gradients
+        stay untouched."""
+        lam = self.weight_decay
+        if not lam:
+            return grads
+        return [g + lam * p if self.decays(p) else g for p, g in zip(params, grads, strict=True)]
 
     def step_factored(self, params: list[Array], grads: Gradients) -> None:
         """Update from a :class:`Gradients` whose ``dW`` may be ``None`` (left factored).
@@ -195,6 +213,8 @@ class SGD(Optimizer):
         Nesterov's accelerated gradient (Sutskever et al. 2013 form); needs ``momentum > 0``.
     weight_decay : float
     schedule : str or Schedule
+    decay_bias : bool
+        See :class:`Optimizer`.
     """
 
     name = "sgd"
@@ -206,8 +226,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
         schedule: str | Schedule | None = None,
+        decay_bias: bool = True,
     ) -> None:
-        super().__init__(learning_rate, weight_decay, schedule)
+        super().__init__(learning_rate, weight_decay, schedule, decay_bias)
         if not 0 <= momentum < 1:
             raise ConfigError(f"momentum must be in [0, 1), got {momentum!r}")
         if nesterov and momentum == 0:
@@ -230,6 +251,7 @@ class SGD(Optimizer):
         for l, (a, d) in enumerate(zip(grads.forward.activations, grads.deltas, strict=False)):
             W = params[2 * l]
             done = can_outer_update(a, d, W)
+            # W has ndim 2, so it is decayed whatever decay_bias says.
             if done and velocity is None:
                 if lam:
                     scal(1.0 - eta * lam, W)  # W - eta * (dW + lam * W)
@@ -249,9 +271,8 @@ class SGD(Optimizer):
         acts, deltas = grads.forward.activations, grads.deltas
         sub = [params[i] for i in idx]
         full = [grads.db[i // 2] if i % 2 else acts[i // 2].T @ deltas[i // 2] for i in idx]
-        if lam:
-            full = [g + lam * p for p, g in zip(sub, full, strict=True)]
-        self._apply(sub, full, None if velocity is None else [velocity[i] for i in idx])
+        v_sub = None if velocity is None else [velocity[i] for i in idx]
+        self._apply(sub, self._with_decay(sub, full), v_sub)
 
     def update(self, params: list[Array], grads: list[Array]) -> None:
         self._apply(params, grads, self._slot("velocity", params) if self.momentum else None)
@@ -284,6 +305,8 @@ class Adam(Optimizer):
         Added to the denominator, > 0.
     weight_decay : float
     schedule : str or Schedule
+    decay_bias : bool
+        See :class:`Optimizer`.
     """
 
     name = "adam"
@@ -296,8 +319,9 @@ class Adam(Optimizer):
         epsilon: float = 1e-8,
         weight_decay: float = 0.0,
         schedule: str | Schedule | None = None,
+        decay_bias: bool = True,
     ) -> None:
-        super().__init__(learning_rate, weight_decay, schedule)
+        super().__init__(learning_rate, weight_decay, schedule, decay_bias)
         for label, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= beta < 1:
                 raise ConfigError(f"{label} must be in [0, 1), got {beta!r}")

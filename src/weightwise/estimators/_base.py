@@ -43,7 +43,7 @@ from ._pretrain import (
 )
 
 # --------------------------------------------------------------------------------------------------
-# optimisers with scikit-learn's L2 (weights only) and a schedule clock that survives partial_fit
+# optimisers with a schedule clock that survives partial_fit (the L2 penalty is their weight_decay)
 
 
 # Validation scores of a backed-up fit (the engine's checkpoint keeps the rest).
@@ -51,27 +51,17 @@ _SCORES_FILE = "validation_scores.json"
 
 
 class _EstimatorOptimizer(Optimizer):
-    """Adds ``l2 * W`` to the weight gradients (not the biases) and offsets the schedule's epoch.
+    """Offsets the schedule's epoch: ``epochs_done`` counts the epochs of earlier ``partial_fit``
+    calls, so a decaying learning rate keeps decaying across calls.
 
-    ``l2`` is ``alpha / batch_size`` (mean reduction) or ``alpha`` (sum reduction), so the update
-    follows the gradient of scikit-learn's penalty. ``epochs_done`` counts the epochs of earlier
-    ``partial_fit`` calls, so a decaying learning rate keeps decaying across calls.
+    scikit-learn's L2 penalty is the optimiser's own ``weight_decay`` with ``decay_bias=False``
+    (set by ``_backprop``), so every step path, the fused SGD one included, applies it.
     """
 
-    l2: float = 0.0
     epochs_done: int = 0
 
     def set_epoch(self, epoch: int) -> None:
         super().set_epoch(self.epochs_done + epoch)
-
-    def step(self, params: list[Array], grads: list[Array]) -> None:
-        if self.l2:
-            # Network.parameters() alternates [W1, b1, W2, b2, ...]: even positions are weights.
-            grads = [
-                g + self.l2 * p if i % 2 == 0 else g
-                for i, (p, g) in enumerate(zip(params, grads, strict=True))
-            ]
-        super().step(params, grads)
 
 
 class _EstimatorSGD(_EstimatorOptimizer, SGD):
@@ -496,8 +486,10 @@ class _BaseBP(BaseEstimator):
         assert isinstance(opt, _EstimatorOptimizer)
         # With the mean reduction the data gradient is a batch average, so sklearn's penalty
         # alpha/2 ||W||^2 / batch_size contributes alpha / batch_size * W (set on every call, as
-        # partial_fit's batches may differ in size).
-        opt.l2 = float(self.alpha) / (batch or n) if self.reduction == "mean" else float(self.alpha)
+        # partial_fit's batches may differ in size); weights only, never the biases.
+        alpha = float(self.alpha)
+        opt.weight_decay = alpha / (batch or n) if self.reduction == "mean" else alpha
+        opt.decay_bias = False
         scores: list[float] = []
         ckpt = self._checkpoint_folder("backprop", incremental)
         scores_file = None if ckpt is None else ckpt.parent / _SCORES_FILE

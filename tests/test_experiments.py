@@ -12,8 +12,9 @@ import pytest
 
 from weightwise.errors import ConfigError, DataError
 from weightwise.evidence.data import load_dataset
+from weightwise.evidence.depth_report import depth_conclusion
 from weightwise.evidence.diagnostics import flow_ratio
-from weightwise.evidence.experiment_reports import compare_conclusion, depth_conclusion, summary_rows
+from weightwise.evidence.experiment_reports import compare_conclusion, summary_rows
 from weightwise.evidence.experiments import METHODS, ExperimentConfig, run_configs, run_one
 from weightwise.evidence.reproductions import REPRODUCTIONS, get_reproduction, reproduce
 from weightwise.evidence.studies import compare, compare_configs

@@ -305,7 +305,8 @@ def reproduce(
     -------
     report, files, results
     """
-    from .experiment_reports import compare_report, depth_report
+    from .depth_report import depth_report
+    from .experiment_reports import compare_report
 
     rep = get_reproduction(name)
     configs = rep.configs(quick, seeds, **overrides)

@@ -147,7 +147,7 @@ def study_depth(
         progress=progress,
         name="study-depth",
     )
-    from .experiment_reports import depth_report
+    from .depth_report import depth_report
 
     report = depth_report(results, configs, command=command)
     return report, report.write(folder), results

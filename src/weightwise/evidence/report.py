@@ -21,7 +21,6 @@ import csv
 import datetime as _dt
 import html
 import json
-import math
 import platform
 import re
 import sys
@@ -33,69 +32,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
+from .report_text import md_cell, md_text, text_html, format_value, plain_value
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 RESULTS_FORMAT = "weightwise-report"
 RESULTS_VERSION = 1
-
-
-# --------------------------------------------------------------------------- values and formatting
-
-
-def plain_value(value: Any) -> Any:
-    """``value`` as a plain JSON value: NumPy scalars and 0-d arrays become Python numbers.
-
-    Non-finite floats become the strings ``"nan"``, ``"inf"`` and ``"-inf"`` (strict JSON has no
-    literal for them); :func:`format_value` renders a float and its string alike.
-    """
-    if isinstance(value, np.generic | np.ndarray) and np.ndim(value) == 0:
-        value = value.item()
-    elif hasattr(value, "item") and hasattr(value, "detach") and getattr(value, "ndim", 1) == 0:
-        value = value.item()  # a 0-d torch tensor
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return value
-    raise DataError(
-        f"cannot show {type(value).__name__} {value!r} as one number or text; "
-        "give a number, a string, a bool or None"
-    )
-
-
-def format_value(value: Any, fmt: str | None = None) -> str:
-    """The text shown for ``value``: the one function behind every number in HTML, Markdown and terminal.
-
-    Parameters
-    ----------
-    value : number, str, bool or None
-    fmt : str, optional
-        A format spec for numbers (``".3f"``, ``".2%"``, ``".3g"``); the default shows integers in
-        full and floats with 4 significant digits.
-
-    Returns
-    -------
-    str
-        ``""`` for None, ``"yes"``/``"no"`` for bools, ``"nan"``/``"inf"``/``"-inf"`` for non-finite
-        numbers.
-    """
-    value = plain_value(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str):
-        return value
-    if fmt:
-        return format(value, fmt)
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.4g}"
 
 
 def _check_name(name: str, kind: str) -> str:
@@ -237,50 +180,6 @@ def _jsonable(obj: Any, where: str) -> Any:
         return plain_value(obj)
     except DataError as exc:
         raise DataError(f"{where}: {exc}") from exc
-
-
-# --------------------------------------------------------------------------- Markdown-ish text
-
-_INLINE_CODE = re.compile(r"`([^`]+)`")
-_BOLD = re.compile(r"\*\*([^*]+)\*\*")
-_BULLET = re.compile(r"^\s*[-*] ")
-
-
-def _inline_html(text: str) -> str:
-    """Escape, then turn `code` and **bold** into tags (the only inline markup understood)."""
-    out = html.escape(text, quote=True)
-    out = _INLINE_CODE.sub(r"<code>\1</code>", out)
-    return _BOLD.sub(r"<strong>\1</strong>", out)
-
-
-def _text_html(text: str) -> str:
-    """Markdown-ish blocks: ``#`` headings, ``- `` lists, fenced code, paragraphs."""
-    parts = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        if block.startswith("```"):
-            body = "\n".join(line for line in lines[1:] if not line.startswith("```"))
-            parts.append(f"<pre><code>{html.escape(body)}</code></pre>")
-        elif all(_BULLET.match(line) for line in lines):
-            items = "".join(f"<li>{_inline_html(_BULLET.sub('', x))}</li>" for x in lines)
-            parts.append(f"<ul>{items}</ul>")
-        elif m := re.match(r"^(#{1,4}) (.*)$", lines[0]):
-            level = len(m.group(1)) + 1  # "#" inside the body is below the report's own title
-            parts.append(f"<h{level}>{_inline_html(m.group(2))}</h{level}>")
-            if len(lines) > 1:
-                parts.append(f"<p>{_inline_html(' '.join(lines[1:]))}</p>")
-        else:
-            parts.append(f"<p>{_inline_html(' '.join(lines))}</p>")
-    return "\n".join(parts)
-
-
-def _md_text(text: str) -> str:
-    """Plain text for Markdown: no raw HTML gets through (renderers would interpret it)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _md_cell(text: str) -> str:
-    return _md_text(text).replace("|", "\\|").replace("\n", " ")
 
 
 _CSS = """
@@ -495,7 +394,7 @@ class Report:
             if kind == "heading":
                 out.append(f"<h{item[1]}>{esc(item[2])}</h{item[1]}>")
             elif kind == "text":
-                out.append(_text_html(item[1]))
+                out.append(text_html(item[1]))
             elif kind == "table":
                 out.append(self._table_html(self.tables[item[1]]))
             else:
@@ -546,34 +445,34 @@ class Report:
 
     def to_markdown(self) -> str:
         """The report as Markdown; figures are links to the PNG files written beside it."""
-        out = [f"# {_md_text(self.title)}", ""]
+        out = [f"# {md_text(self.title)}", ""]
         if self.numbers:
             out += ["## Key numbers", "", "| | |", "|---|---:|"]
-            out += [f"| {_md_cell(n.label)} | {_md_cell(n.text())} |" for n in self.numbers.values()]
+            out += [f"| {md_cell(n.label)} | {md_cell(n.text())} |" for n in self.numbers.values()]
             out.append("")
         for item in self._body:
             kind = item[0]
             if kind == "heading":
-                out += ["#" * item[1] + " " + _md_text(item[2]), ""]
+                out += ["#" * item[1] + " " + md_text(item[2]), ""]
             elif kind == "text":
                 out += [item[1].strip(), ""]
             elif kind == "table":
                 t = self.tables[item[1]]
                 if t.caption:
-                    out += [f"**{_md_text(t.caption)}**", ""]
+                    out += [f"**{md_text(t.caption)}**", ""]
                 aligns = [
                     "---:" if any(_is_number(r[i]) for r in t.rows) else "---"
                     for i in range(len(t.columns))
                 ]
-                out.append("| " + " | ".join(_md_cell(c) for c in t.columns) + " |")
+                out.append("| " + " | ".join(md_cell(c) for c in t.columns) + " |")
                 out.append("|" + "|".join(aligns) + "|")
-                out += ["| " + " | ".join(_md_cell(s) for s in row) + " |" for row in t.text()]
+                out += ["| " + " | ".join(md_cell(s) for s in row) + " |" for row in t.text()]
                 out.append("")
             else:
                 f = self.figures[item[1]]
-                out += [f"![{_md_cell(f.caption or f.name)}]({f.filename})", ""]
+                out += [f"![{md_cell(f.caption or f.name)}]({f.filename})", ""]
                 if f.caption:
-                    out += [f"*{_md_text(f.caption)}*", ""]
+                    out += [f"*{md_text(f.caption)}*", ""]
         out += ["---", ""]
         if self.command:
             out += ["Regenerate with:", "", "```", self.command, "```", ""]

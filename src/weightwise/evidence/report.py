@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .report_text import md_cell, md_text, text_html, format_value, plain_value
+from .report_text import format_value, md_cell, md_text, plain_value, text_html
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

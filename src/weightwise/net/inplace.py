@@ -10,6 +10,13 @@ symbols and ctypes). Calling SciPy's BLAS instead would start a second OpenBLAS 
 idle, spinning threads fight NumPy's for the cores: on two cores that doubled an epoch's time. Where
 NumPy's BLAS cannot be found (another NumPy build), the kernels fall back to plain NumPy operators,
 and :func:`can_outer_update` says False.
+
+BLAS trusts the sizes and pointers it is given: a ``y`` longer than ``x`` would be read past ``x``'s
+end. So every kernel first checks its arguments, on the BLAS path and the NumPy fallback alike (a
+call must not work on a small array and fail on a large one): same shape (never broadcast), same
+dtype (never cast), C-contiguous NumPy arrays, a writeable output; a :class:`ValueError` or
+:class:`TypeError` names the problem. The checks read a few attributes, well under a microsecond.
+PyTorch tensors take the fallback (torch's own in-place operators, which check for themselves).
 """
 
 from __future__ import annotations
@@ -111,8 +118,47 @@ def _blas_ok(*arrays: Array) -> bool:
     )
 
 
+def _check_array(kernel: str, name: str, a: Array, out: bool = False) -> None:
+    """Refuse a NumPy array BLAS cannot walk with stride 1 or, for an output, cannot write."""
+    if isinstance(a, np.ndarray):
+        if not a.flags.c_contiguous:
+            raise ValueError(
+                f"{kernel}: {name} is not C-contiguous (a view or a transpose); pass "
+                f"np.ascontiguousarray({name})"
+            )
+        if out and not a.flags.writeable:
+            raise ValueError(f"{kernel}: {name} is read-only, but it is updated in place")
+    elif not (hasattr(a, "shape") and hasattr(a, "dtype")):
+        raise TypeError(f"{kernel}: {name} must be an array, got {type(a).__name__}")
+
+
+def _check_pair(kernel: str, x: Array, y: Array) -> None:
+    """Refuse what ``y += alpha * x`` would broadcast or cast, or what BLAS would read past."""
+    _check_array(kernel, "x", x)
+    _check_array(kernel, "y", y, out=True)
+    if isinstance(x, np.ndarray) != isinstance(y, np.ndarray):
+        raise TypeError(
+            f"{kernel}: x is a {type(x).__name__} but y a {type(y).__name__}; pass two of one kind"
+        )
+    if x.shape != y.shape:
+        raise ValueError(
+            f"{kernel}: x has shape {tuple(x.shape)} but y {tuple(y.shape)}; the kernels never broadcast"
+        )
+    if x.dtype != y.dtype:
+        raise TypeError(f"{kernel}: x is {x.dtype} but y is {y.dtype}; the kernels never cast")
+
+
 def axpy(alpha: float, x: Array, y: Array) -> None:
-    """``y += alpha * x`` in place; ``x`` and ``y`` have the same shape."""
+    """``y += alpha * x`` in place; ``x`` and ``y`` have the same shape and dtype.
+
+    Raises
+    ------
+    ValueError
+        Different shapes, a non-contiguous NumPy array, a read-only ``y``.
+    TypeError
+        Different dtypes, a NumPy array with a tensor, a non-array.
+    """
+    _check_pair("axpy", x, y)
     if _blas_ok(x, y) and _CBLAS is not None:
         _CBLAS["axpy" + y.dtype.char](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
     else:
@@ -120,7 +166,8 @@ def axpy(alpha: float, x: Array, y: Array) -> None:
 
 
 def scal(alpha: float, x: Array) -> None:
-    """``x *= alpha`` in place."""
+    """``x *= alpha`` in place (``x``: a C-contiguous, writeable NumPy array, or a tensor)."""
+    _check_array("scal", "x", x, out=True)
     if _blas_ok(x) and _CBLAS is not None:
         _CBLAS["scal" + x.dtype.char](x.size, alpha, x.ctypes.data, 1)
     else:
@@ -128,7 +175,16 @@ def scal(alpha: float, x: Array) -> None:
 
 
 def sq_norm(x: Array) -> Any:
-    """``sum(x ** 2)``: a float for NumPy (one BLAS pass, no temporary), else a 0-d array."""
+    """``sum(x ** 2)``: a float for NumPy (one BLAS pass, no temporary), else a 0-d array.
+
+    ``x`` is a floating-point array (an integer one would overflow silently); a non-contiguous NumPy
+    array is summed by NumPy, correctly, without BLAS.
+    """
+    kind = getattr(x.dtype, "kind", None) if hasattr(x, "dtype") else "?"
+    floating = kind == "f" if kind is not None else bool(x.is_floating_point())
+    if not floating:
+        what = f"dtype {x.dtype}" if hasattr(x, "dtype") else type(x).__name__
+        raise TypeError(f"sq_norm: x must be a floating-point array, got {what}")
     if type(x) is np.ndarray and x.flags.c_contiguous and x.dtype in (np.float32, np.float64):
         if _CBLAS is not None and x.size >= _MIN_BLAS_SIZE:
             return _CBLAS["dot" + x.dtype.char](x.size, x.ctypes.data, 1, x.ctypes.data, 1)
@@ -157,15 +213,58 @@ def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> Non
     """``C = alpha * A.T @ D + beta * C`` in place, in one BLAS ``?gemm`` call.
 
     This folds a weight gradient ``A.T @ D`` (inputs times deltas) straight into a velocity or
-    weight array without forming it. Only for arrays where :func:`can_outer_update` holds.
+    weight array without forming it. BLAS runs for float32 and float64 NumPy arrays (callers ask
+    :func:`can_outer_update` first, as below ``_MIN_BLAS_SIZE`` elements forming ``A.T @ D`` is
+    quicker); elsewhere (no BLAS found, tensors) NumPy's or torch's operators do the same.
 
     Parameters
     ----------
     A : ndarray of shape (n_samples, n_in)
     D : ndarray of shape (n_samples, n_out)
-    C : ndarray of shape (n_in, n_out), C-contiguous
+    C : ndarray of shape (n_in, n_out), C-contiguous and writeable
+
+    Raises
+    ------
+    ValueError
+        An array that is not 2-D, shapes that do not fit, a non-contiguous or read-only array.
+    TypeError
+        Different dtypes, NumPy arrays mixed with tensors.
     """
-    assert _CBLAS is not None
+    arrays = {"A": A, "D": D, "C": C}
+    for name, a in arrays.items():
+        _check_array("outer_update", name, a, out=name == "C")
+    if len({isinstance(a, np.ndarray) for a in arrays.values()}) > 1:
+        raise TypeError("outer_update: A, D and C must all be NumPy arrays or all tensors")
+    if not A.ndim == D.ndim == C.ndim == 2:
+        dims = ", ".join(f"{k} {a.ndim}-D" for k, a in arrays.items())
+        raise ValueError(f"outer_update: A, D and C must be 2-D, got {dims}")
+    if A.shape[0] != D.shape[0] or tuple(C.shape) != (A.shape[1], D.shape[1]):
+        raise ValueError(
+            f"outer_update: shapes A {tuple(A.shape)}, D {tuple(D.shape)}, C {tuple(C.shape)} do not "
+            "fit; A (n, n_in) and D (n, n_out) need C (n_in, n_out)"
+        )
+    if not A.dtype == D.dtype == C.dtype:
+        raise TypeError(
+            f"outer_update: A is {A.dtype}, D {D.dtype}, C {C.dtype}; the kernels never cast"
+        )
+    blas = (
+        _CBLAS is not None
+        and type(C) is np.ndarray
+        and C.dtype in (np.float32, np.float64)
+        and C.size > 0
+        and A.shape[0] > 0
+    )
+    if not blas or _CBLAS is None:
+        G = A.T @ D
+        if alpha != 1.0:
+            G *= alpha
+        if beta == 0.0:
+            C[...] = G  # as BLAS: C's old values (even NaN) are not read
+        else:
+            if beta != 1.0:
+                C *= beta
+            C += G
+        return
     n, n_in = A.shape
     n_out = D.shape[1]
     _CBLAS["gemm" + C.dtype.char](

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from weightwise import cli
-from weightwise.pictures import can_sample, reconstruct, sample_stack
+from weightwise.layerwise.stack import can_sample, reconstruct, sample_stack
 
 runner = CliRunner()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -2,7 +2,8 @@
 
 An RBM (one layer), a DBN (RBMs stacked), an auto-encoder or a stacked (denoising) auto-encoder,
 trained first layer first by :func:`weightwise.layerwise.greedy.pretrain`, saved with the
-learners' own arrays (:mod:`.stack`), and drawn as PNG figures (:mod:`weightwise.pictures`).
+learners' own arrays (:mod:`.stack`), and drawn as PNG figures
+(:mod:`weightwise.evidence.pretraining_figures`).
 Its options are checked in :mod:`.pretrain_options` (shared with ``train --pretrain``); the
 tables and the figure callback here serve both commands.
 """
@@ -245,11 +246,11 @@ def pretrain(
       the same command with --resume continues from the last finished epoch)
     """
     from ..backprop.checkpoint import remove_checkpoint
+    from ..evidence.pretraining_figures import guess_image_shape, write_pretraining_figures
     from ..io import save_network
     from ..layerwise.greedy import checkpoint_progress
     from ..layerwise.greedy import pretrain as greedy_pretrain
     from ..net.network import Network
-    from ..pictures import guess_image_shape, write_pretraining_figures
 
     parse_learners(learner)  # unknown names fail before any data is loaded
     done = checkpoint_progress(checkpoint_dir)
@@ -361,7 +362,7 @@ class PretrainFigures:
         self.figures: Any = None
 
     def __call__(self, info: Any) -> None:
-        from ..pictures import write_pretraining_figures
+        from ..evidence.pretraining_figures import write_pretraining_figures
 
         self.layers[info.layer] = (info.learner, info.history, info.learner_name)
         # A run resumed from a checkpoint skips the layers it restored: without every layer's

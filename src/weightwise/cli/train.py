@@ -377,7 +377,7 @@ def train(
     path = est.save(out)
     console.print(f"model saved to [bold]{path}[/bold]")
     if figures is not None:
-        from ..pictures import FigureSet, write_training_curves
+        from ..evidence.pretraining_figures import FigureSet, write_training_curves
 
         drawn = snapshot.figures if snapshot is not None and snapshot.figures else FigureSet()
         if snapshot is not None and not snapshot.figures:

@@ -1,9 +1,7 @@
-"""Pictures of greedy pre-training: glue between the layer-wise learners and the figures.
+"""Figures of greedy pre-training and of training curves, written as PNG files.
 
-Nothing here is new maths. The learners (RBMs, auto-encoders) already know how to map data up
-(``transform``: the mean hidden activations) and down (an RBM's ``propdown``, an auto-encoder's
-``decode``) and how to Gibbs-sample (``sample``); :mod:`weightwise.evidence.plots` already draws
-image grids and curves. This module chains the two for a stack of learners and writes PNG files:
+:mod:`weightwise.evidence.plots` draws image grids and curves; :mod:`weightwise.layerwise.stack`
+maps data through a stack of learners. This module chains the two and writes:
 
 - ``filters.png``: the first layer's weights into each hidden unit, as images;
 - ``reconstructions.png``: held-out images (top) and the stack's reconstructions (bottom): up
@@ -23,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .evidence.plots import (
+from ..errors import ConfigError
+from ..layerwise.history import LayerHistory
+from ..layerwise.stack import can_sample, reconstruct, sample_stack
+from .plots import (
     feature_grid,
     learning_curve_panels,
     learning_curves,
@@ -32,8 +32,6 @@ from .evidence.plots import (
     sample_grid,
     save_figure,
 )
-from .layerwise.history import LayerHistory
-from .net.backend import Array
 
 FIGURES = ("filters", "reconstructions", "samples", "pretraining_curves")
 
@@ -56,106 +54,6 @@ def guess_image_shape(n_features: int, shape: tuple[int, int] | None = None) -> 
         return h, w
     side = math.isqrt(n_features)
     return (side, side) if side * side == n_features else None
-
-
-def is_rbm(learner: Any) -> bool:
-    """True for an RBM learner (it can be Gibbs-sampled), False for an auto-encoder."""
-    return callable(getattr(learner, "propdown", None)) and callable(getattr(learner, "sample", None))
-
-
-def down(learner: Any, H: Array) -> Array:
-    """Map hidden values of one learner back to its visible space.
-
-    An RBM's mean visible values given ``H`` (``propdown``); an auto-encoder's decoder output.
-
-    Parameters
-    ----------
-    learner : RBM or AutoEncoder
-    H : array of shape (n_samples, learner.n_hidden)
-
-    Returns
-    -------
-    array of shape (n_samples, learner.n_visible)
-    """
-    if callable(getattr(learner, "propdown", None)):
-        return learner.propdown(H)
-    return learner.decode(H)
-
-
-def up(learner: Any, V: Array) -> Array:
-    """The hidden means of one learner given its visible values (``transform``).
-
-    Parameters
-    ----------
-    learner : RBM or AutoEncoder
-    V : array of shape (n_samples, learner.n_visible)
-
-    Returns
-    -------
-    array of shape (n_samples, learner.n_hidden)
-    """
-    return learner.transform(V)
-
-
-def reconstruct(learners: Sequence[Any], V: Array) -> Array:
-    """Up through every learner of a stack (hidden means), then back down to the data.
-
-    Parameters
-    ----------
-    learners : sequence
-        One learner per pre-trained layer, bottom first (learner ``k`` shares layer ``k``).
-    V : array of shape (n_samples, learners[0].n_visible)
-
-    Returns
-    -------
-    array of shape (n_samples, learners[0].n_visible)
-    """
-    H = V
-    for learner in learners:
-        H = up(learner, H)
-    for learner in reversed(learners):
-        H = down(learner, H)
-    return H
-
-
-def can_sample(learners: Sequence[Any]) -> bool:
-    """True when the top learner is an RBM, so the stack has a generative top to sample from."""
-    return bool(learners) and is_rbm(learners[-1])
-
-
-def sample_stack(learners: Sequence[Any], n: int, gibbs_steps: int = 500) -> Array:
-    """Samples of an RBM or a DBN in the data space.
-
-    ``n`` independent Gibbs chains run ``gibbs_steps`` steps in the top RBM; its visible states
-    then go down through the learners below, each giving its mean visible values.
-
-    Parameters
-    ----------
-    learners : sequence
-        Bottom first; the last must be an RBM.
-    n : int
-        Number of samples.
-    gibbs_steps : int
-        Steps of each chain (the top RBM's ``sample``).
-
-    Returns
-    -------
-    array of shape (n, learners[0].n_visible)
-
-    Raises
-    ------
-    ConfigError
-        When the top learner is not an RBM (an auto-encoder stack has no model to sample).
-    """
-    if not can_sample(learners):
-        raise ConfigError(
-            "only a stack whose top learner is an RBM (an RBM or a DBN) can be sampled; this one "
-            "ends in an auto-encoder"
-        )
-    V = learners[-1].sample(int(n), gibbs_steps=int(gibbs_steps))
-    for learner in reversed(learners[:-1]):
-        V = down(learner, V)
-    return V
 
 
 @dataclass

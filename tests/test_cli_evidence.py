@@ -14,7 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from weightwise.cli_evidence import register
+from weightwise.cli.evidence import register
 from weightwise.evidence.report import format_value
 
 runner = CliRunner()

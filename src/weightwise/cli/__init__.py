@@ -3,7 +3,8 @@
 A thin layer over the library: it parses options, loads data, hands them to the estimators, the
 layer-wise learners, the model files and the back-propagation engine, and prints rich tables and
 progress bars. Nothing here does maths. One module per command (``train``, ``pretrain``,
-``predict``/``info``, ``gradcheck``, ``xor``); :mod:`.base` holds the typer app and the error
+``predict``/``info``, ``gradcheck``, ``xor``, and :mod:`.evidence` for ``compare``,
+``study depth`` and ``reproduce``); :mod:`.base` holds the typer app and the error
 handling they share.
 
 Exit codes: 0 success; 2 usage errors (typer's: an unknown option, a value of the wrong type);
@@ -56,7 +57,8 @@ __all__ = [
     "stop_reason",
 ]
 
-# The evidence commands (compare, study depth, reproduce) live in weightwise.cli_evidence.
-from ..cli_evidence import register as _register_evidence  # noqa: E402
+# The evidence commands (compare, study depth, reproduce), registered after the others so that
+# --help lists them last.
+from .evidence import register as _register_evidence  # noqa: E402
 
 _register_evidence(app)

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .errors import ConfigError
+from ..errors import ConfigError
+from .base import _user_errors_exit_1, console
 
 _DATA_HELP = "digits (built in), mnist (IDX files; see --mnist-path), or a .npz file holding X and y."
 
@@ -42,7 +43,7 @@ def _names(spec: str) -> list[str]:
 
 def _hidden(depth: int | None, widths: str | None) -> list[int] | None:
     """Hidden widths from ``--depth`` and ``--widths``; None keeps the experiment's default."""
-    from .evidence.experiments import MAX_DEPTH, check_hidden
+    from ..evidence.experiments import MAX_DEPTH, check_hidden
 
     if depth is not None and not 1 <= depth <= MAX_DEPTH:
         raise ConfigError(f"--depth must be between 1 and {MAX_DEPTH} hidden layers, got {depth}")
@@ -91,8 +92,6 @@ _TERMINAL = {
 def _show(report: Any, files: Any, table: str) -> None:
     """The report's main table (the columns that fit a terminal), its conclusion and its path."""
     from rich.table import Table
-
-    from .cli.base import console
 
     t = report.tables[table]
     keep = [i for i, c in enumerate(t.columns) if c in _TERMINAL]
@@ -146,7 +145,6 @@ QuickOpt = Annotated[bool, typer.Option("--quick", help="A small, fast variant (
 
 def register(app: typer.Typer) -> None:
     """Add ``compare``, ``study depth`` and ``reproduce`` to ``app`` (the ``weightwise`` command)."""
-    from .cli.base import _user_errors_exit_1, console
 
     @app.command()
     @_user_errors_exit_1
@@ -185,8 +183,8 @@ def register(app: typer.Typer) -> None:
         Default: 5 sigmoid hidden layers of 100 units on the built-in digits, 30 epochs, 3 seeds.
         Finished runs are stored in OUT/sweep; running the same command again resumes.
         """
-        from .evidence.experiments import check_methods
-        from .evidence.studies import compare as run_compare
+        from ..evidence.experiments import check_methods
+        from ..evidence.studies import compare as run_compare
 
         method_list = check_methods(_names(methods))
         hidden = _hidden(depth, widths)
@@ -264,8 +262,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Test error, gradient norm per layer and time against depth (1-10 hidden layers by
         default): does back-propagation stop working beyond about 7 layers, and what changes it?"""
-        from .evidence.experiments import MAX_WIDTH, check_methods
-        from .evidence.studies import study_depth as run_study
+        from ..evidence.experiments import MAX_WIDTH, check_methods
+        from ..evidence.studies import study_depth as run_study
 
         depth_list = None if depths is None else _ints(depths, "--depths")
         method_list = None if methods is None else check_methods(_names(methods))
@@ -343,8 +341,8 @@ def register(app: typer.Typer) -> None:
         vincent2010, erhan2010, glorot2010). --quick runs a subset in minutes."""
         from rich.table import Table
 
-        from .evidence.reproductions import REPRODUCTIONS, get_reproduction
-        from .evidence.reproductions import reproduce as run_reproduction
+        from ..evidence.reproductions import REPRODUCTIONS, get_reproduction
+        from ..evidence.reproductions import reproduce as run_reproduction
 
         if list_ or name is None:
             table = Table(title="Reproductions")

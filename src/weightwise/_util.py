@@ -1,9 +1,10 @@
-"""Small helpers shared across floors: atomic file writes and JSON-safe floats."""
+"""Small helpers shared across floors: atomic file writes, JSON-safe floats, the callbacks' stop rule."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +38,18 @@ def none_to_nan(value: Any) -> Any:
     if isinstance(value, list):
         return [none_to_nan(v) for v in value]
     return value
+
+
+def callbacks_stop(callbacks: Iterable[Callable[[Any], Any]], info: Any) -> bool:
+    """Call every callback with ``info``; whether one of them asked to stop by returning ``True``.
+
+    The one stopping rule of every epoch loop (:func:`weightwise.backprop.training.fit` and the
+    layer-wise learners' :func:`weightwise.layerwise.loop.run_epochs`):
+
+    - every callback is called, in order, even after an earlier one asked to stop, so a progress
+      bar or a checkpoint placed after a stopping rule still sees the last epoch;
+    - only ``True`` itself stops (``is True``): another truthy value (``1``, ``"yes"``, a logged
+      line returned by accident) does not.
+    """
+    # A list, not a generator: any() on a generator would skip the callbacks after the first True.
+    return any([cb(info) is True for cb in callbacks])

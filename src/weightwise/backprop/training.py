@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .._util import nan_to_none, none_to_nan
+from .._util import callbacks_stop, nan_to_none, none_to_nan
 from ..errors import ConfigError, DataError, DivergenceError
 from ..net.backend import Array, Random, check_random, is_numpy, namespace, to_numpy
 from ..net.inplace import sq_norm
@@ -460,9 +460,8 @@ def fit(
             if threshold is not None and epoch_loss < threshold and not stop:
                 stop, stop_reason = True, "threshold"
             info = EpochInfo(epoch + 1, epochs, net, history, logs)
-            for cb in callbacks:
-                if cb(info) is True and not stop:
-                    stop, stop_reason = True, "callback"
+            if callbacks_stop(callbacks, info) and not stop:
+                stop, stop_reason = True, "callback"
             if checkpoint_dir is not None and (
                 (epoch + 1) % checkpoint_every == 0 or stop or epoch + 1 == epochs
             ):

@@ -250,6 +250,7 @@ def pretrain(
     from ..io import save_network
     from ..layerwise.greedy import checkpoint_progress
     from ..layerwise.greedy import pretrain as greedy_pretrain
+    from ..layerwise.loop import LayerDivergenceError
     from ..net.network import Network
 
     parse_learners(learner)  # unknown names fail before any data is loaded
@@ -310,6 +311,10 @@ def pretrain(
             )
     except KeyboardInterrupt:
         raise interrupted(checkpoint_dir) from None
+    except LayerDivergenceError as exc:
+        # One line naming this command's option; nothing is saved (the checkpoint, if any, holds
+        # the last finite epoch).
+        raise exc.with_setting("--lr") from None
     kind = stack_kind(names)
     console.print(pretraining_table(result, sizes, f"{kind} {'-'.join(map(str, sizes))} on {name}"))
     extras = result.extra_arrays()

@@ -238,6 +238,7 @@ def train(
       same command with --resume continues from the last finished epoch)
     """
     from ..backprop.checkpoint import has_checkpoint
+    from ..layerwise.loop import LayerDivergenceError
 
     if layers is not None and hidden is not None:
         raise ConfigError("give either --layers or --hidden, not both")
@@ -344,6 +345,9 @@ def train(
                 est.fit(X_train, y_train)
         except KeyboardInterrupt:
             raise interrupted(checkpoint_dir) from None
+        except LayerDivergenceError as exc:
+            # The estimator names pretrain_learning_rate; the command line calls it --pretrain-lr.
+            raise exc.with_setting("--pretrain-lr") from None
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
             err_console.print(

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, unknown_name
 from ..layerwise.greedy import LEARNERS, PretrainEpochInfo, PretrainResult, pretrain
+from ..layerwise.loop import LayerDivergenceError
 from ..net.backend import Array, Random, namespace
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
@@ -203,6 +204,11 @@ def run_pretraining(
 
     With ``checkpoint_dir``, the state is saved there after every epoch and a saved state is
     resumed.
+
+    Raises
+    ------
+    LayerDivergenceError
+        When a learner diverges; the message names ``pretrain_learning_rate`` as the fix.
     """
     name = est.pretrain
     n_hidden = len(net.layers) - 1
@@ -223,18 +229,22 @@ def run_pretraining(
                 # steps do not grow with the input's scale as momentum SGD's do.
                 p.update(loss="squared_error", optimizer="adam")
                 p.setdefault("learning_rate", 0.001)
-    return pretrain(
-        net,
-        V,
-        names,
-        epochs=int(est.pretrain_epochs),
-        batch_size=int(est.pretrain_batch_size),
-        learner_params=params,
-        callbacks=[*(est.pretrain_callbacks or ()), *([_report] if est.verbose else [])],
-        seed=rng,
-        checkpoint_dir=checkpoint_dir,
-        resume=checkpoint_dir is not None,
-    )
+    try:
+        return pretrain(
+            net,
+            V,
+            names,
+            epochs=int(est.pretrain_epochs),
+            batch_size=int(est.pretrain_batch_size),
+            learner_params=params,
+            callbacks=[*(est.pretrain_callbacks or ()), *([_report] if est.verbose else [])],
+            seed=rng,
+            checkpoint_dir=checkpoint_dir,
+            resume=checkpoint_dir is not None,
+        )
+    except LayerDivergenceError as exc:
+        # The estimator's own name for the learners' step size, not the BP learning_rate.
+        raise exc.with_setting("pretrain_learning_rate").with_traceback(exc.__traceback__) from None
 
 
 def _report(info: PretrainEpochInfo) -> None:

@@ -14,7 +14,13 @@ from ..layerwise.greedy import PROPAGATIONS, _bind
 from ..layerwise.history import LayerHistory
 from ..net.backend import Array, namespace
 from ..net.network import Network
-from ._transformer import _check_sizes, _in_unit_interval, _LayerwiseTransformer, _returned
+from ._transformer import (
+    _check_sizes,
+    _in_unit_interval,
+    _LayerwiseTransformer,
+    _naming_learning_rate,
+    _returned,
+)
 
 __all__ = ["DBN", "RBM"]
 
@@ -217,7 +223,8 @@ class RBM(_RBMStack):
             return self._fit(X, 1)  # type: ignore[no-any-return]
         V, _ = self._input(X)
         callbacks = [_bind(cb, 1, 1, self._names[0], 1) for cb in self.callbacks or ()]
-        self.rbm_.fit(V, epochs=1, callbacks=callbacks)
+        with _naming_learning_rate():
+            self.rbm_.fit(V, epochs=1, callbacks=callbacks)
         return self
 
     def score_samples(self, X: Any) -> Any:

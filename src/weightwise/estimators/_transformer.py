@@ -12,6 +12,8 @@ still be sampled.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from ..backprop.checkpoint import remove_checkpoint
 from ..errors import ConfigError, ModelFileError, unknown_name
 from ..layerwise.greedy import LEARNERS, PretrainResult, pretrain
 from ..layerwise.history import LayerHistory
+from ..layerwise.loop import LayerDivergenceError
 from ..net.backend import DTYPES, Array, Random, namespace
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
@@ -77,6 +80,12 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        LayerDivergenceError
+            A :class:`~weightwise.errors.DivergenceError` when a layer's learner diverges; the
+            message names the learner, its layer, the epoch and ``learning_rate`` as the fix.
         """
         return self._fit(X, self.n_iter)
 
@@ -95,20 +104,21 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
         net = Network.create(sizes, act, act, self._init, self._rng, self.dtype, backend, device)
         V = to_network(X, net.xp, net.dtype, net.device)
         names, params = self._plan(net, V)
-        result = pretrain(
-            net,
-            V,
-            names,
-            n_layers=len(net.layers),
-            epochs=epochs,
-            batch_size=self.batch_size,
-            propagate=self._propagate(),
-            learner_params=params,
-            callbacks=list(self.callbacks or ()),
-            seed=self._rng,
-            checkpoint_dir=self.checkpoint_dir,
-            resume=self.checkpoint_dir is not None,
-        )
+        with _naming_learning_rate():
+            result = pretrain(
+                net,
+                V,
+                names,
+                n_layers=len(net.layers),
+                epochs=epochs,
+                batch_size=self.batch_size,
+                propagate=self._propagate(),
+                learner_params=params,
+                callbacks=list(self.callbacks or ()),
+                seed=self._rng,
+                checkpoint_dir=self.checkpoint_dir,
+                resume=self.checkpoint_dir is not None,
+            )
         if self.checkpoint_dir is not None:
             remove_checkpoint(self.checkpoint_dir)  # finished: the next fit starts afresh
         self.network_ = net
@@ -256,6 +266,15 @@ class _LayerwiseTransformer(TransformerMixin, BaseEstimator):
         est._names = names
         est._set_history(histories)
         return est
+
+
+@contextmanager
+def _naming_learning_rate() -> Iterator[None]:
+    """Re-raise a learner's divergence with the transformers' parameter, ``learning_rate``."""
+    try:
+        yield
+    except LayerDivergenceError as exc:
+        raise exc.with_setting("learning_rate").with_traceback(exc.__traceback__) from None
 
 
 def _check_sizes(sizes: Any) -> list[int]:

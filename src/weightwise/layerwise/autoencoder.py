@@ -46,8 +46,6 @@ which update ``W``, ``b`` and ``c`` in place, so the network sees every step.
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from ..backprop.optimizers import SGD, Adam, Optimizer, Schedule
-from ..errors import ConfigError, DataError, DivergenceError, unknown_name
+from ..errors import ConfigError, DataError, unknown_name
 from ..net.activations import Activation, get_activation, softplus
 from ..net.backend import (
     Array,
@@ -72,7 +70,8 @@ from ..net.backend import device as array_device
 from ..net.initializers import Init, get_initializer
 from ..net.network import Dense
 from ..net.validation import check_matrix, to_network
-from .history import LayerCallback, LayerEpochInfo, LayerHistory
+from .history import LayerCallback, LayerHistory
+from .loop import run_epochs
 
 AE_LOSSES = ("cross_entropy", "squared_error")
 NOISES = ("mask", "gaussian")
@@ -224,6 +223,9 @@ class AutoEncoder:
         self.weight_decay = float(weight_decay)
         self.rng = check_random(seed)
         self.n_epochs_ = 0  # completed epochs over all fit calls; drives the schedule
+        # Where the auto-encoder sits in a stack ("layer 2 of 3"), for error messages; set by
+        # pretrain.
+        self.layer_label: str | None = None
         if isinstance(optimizer, Optimizer):
             self.optimizer = optimizer
         elif optimizer == "sgd":
@@ -421,8 +423,9 @@ class AutoEncoder:
         V : array of shape (n_samples, n_visible)
         epochs : int
         callbacks : sequence of callables
-            Called with a :class:`~weightwise.layerwise.history.LayerEpochInfo` after each epoch;
-            returning True stops.
+            Called with a :class:`~weightwise.layerwise.history.LayerEpochInfo` after each epoch,
+            even after one asked to stop; returning ``True`` (exactly, not any truthy value) stops
+            after that epoch (the rule of :func:`weightwise.layerwise.loop.run_epochs`).
         validation : array of shape (n_val, n_visible), optional
             Clean held-out data whose reconstruction loss is recorded after each epoch.
 
@@ -435,9 +438,11 @@ class AutoEncoder:
 
         Raises
         ------
-        DivergenceError
-            When the loss becomes NaN or infinite; the arrays keep their values from the start
-            of that epoch.
+        LayerDivergenceError
+            A :class:`~weightwise.errors.DivergenceError` when an epoch's loss, or any value of
+            ``W``, ``b_hidden`` or ``b_visible``, is NaN or infinite. The arrays keep their values
+            from the start of that epoch; the optimiser's slots (momentum, Adam's moments) are
+            reset to zero.
         """
         epochs = _check_positive_int(epochs, "epochs")
         V = self._check(V, "V")
@@ -445,15 +450,11 @@ class AutoEncoder:
         xp = namespace(self.W)
         n = V.shape[0]
         bs = min(self.batch_size, n)
-        params = self.parameters()
         history = AutoEncoderHistory()
-        history.stop_reason = "max_epochs"
-        for _ in range(epochs):
+
+        def train() -> float:
             # Epochs count across fit calls, so a second fit continues the learning-rate schedule.
-            epoch = self.n_epochs_
-            t0 = time.perf_counter()
-            start = [xp.asarray(p, copy=True) for p in params]
-            self.optimizer.set_epoch(epoch)
+            self.optimizer.set_epoch(self.n_epochs_)
             order = self.rng.permutation(n) if bs < n else None
             if order is not None and not is_numpy(xp):
                 order = asarray(order, xp, None, array_device(self.W))
@@ -463,30 +464,38 @@ class AutoEncoder:
                 batch = V if order is None else xp.take(V, order[lo : lo + bs], axis=0)
                 loss_sum = loss_sum + self._step(batch)
                 n_batches += 1
-            epoch_loss = float(loss_sum) / n_batches
-            seconds = time.perf_counter() - t0
-            if not math.isfinite(epoch_loss) or not all(bool(xp.all(xp.isfinite(p))) for p in params):
-                for p, s in zip(params, start, strict=True):
-                    p[...] = s
-                lr = self.optimizer.learning_rate
-                raise DivergenceError(
-                    f"auto-encoder training diverged in epoch {epoch + 1}: the reconstruction loss "
-                    f"is no longer finite. The weights keep their values from the end of epoch "
-                    f"{epoch}. Use a smaller learning rate (now {lr:g}; try {lr / 10:g}) or "
-                    "standardise the inputs.",
-                    epoch + 1,
-                )
-            self.n_epochs_ += 1
-            history.append(epoch + 1, epoch_loss, seconds, self.optimizer.learning_rate)
+            return float(loss_sum) / n_batches
+
+        def record(error: float, seconds: float) -> dict[str, float]:
+            history.append(self.n_epochs_, error, seconds, self.optimizer.learning_rate)
             logs = history.last()
             if V_val is not None:
                 history.val_reconstruction_error.append(self._reconstruction_error(V_val))
                 logs["val_reconstruction_error"] = history.val_reconstruction_error[-1]
-            info = LayerEpochInfo(epoch + 1, epochs, self, history, logs)
-            if any([cb(info) is True for cb in callbacks]):
-                history.stop_reason = "callback"
-                break
+            return logs
+
+        run_epochs(self, epochs, train, record, history, callbacks)
         return history
+
+    # the epoch loop's view (weightwise.layerwise.loop.LayerLearner) ---------------------------
+    @property
+    def display_name(self) -> str:
+        return f"{'denoising ' if self.denoising else ''}AutoEncoder"
+
+    @property
+    def learning_rate(self) -> float:
+        """The optimiser's base learning rate (before the schedule)."""
+        return self.optimizer.learning_rate0
+
+    def state_arrays(self) -> dict[str, Array]:
+        """``W``, ``b_hidden`` and ``b_visible``, the live arrays."""
+        return {"W": self.W, "b_hidden": self.b_hidden, "b_visible": self.b_visible}
+
+    def reset_momentum(self) -> None:
+        """Zero the optimiser's slots (momentum, Adam's moments); its step count stays."""
+        scalars, arrays = self.optimizer.state_dict()
+        zeros = {key: np.zeros_like(a) for key, a in arrays.items()}
+        self.optimizer.load_state_dict(scalars, zeros, self.parameters())
 
     # checks and extras ------------------------------------------------------------------------
     def _check(self, V: Any, name: str) -> Array:

@@ -374,6 +374,11 @@ def pretrain(
         visible units (or a cross-entropy loss) on layer 1.
     ModelFileError
         An unreadable checkpoint.
+    LayerDivergenceError
+        A :class:`~weightwise.errors.DivergenceError` from a learner whose training stopped being
+        finite, naming it, its layer (``"layer 2 of 3"``), the epoch and its learning rate. The
+        layers keep their last finite weights, and a checkpoint in ``checkpoint_dir`` holds the
+        last finite epoch, so a run resumed with a smaller learning rate goes on from there.
     """
     if resume and checkpoint_dir is None:
         raise ConfigError("resume=True needs a checkpoint_dir")
@@ -448,6 +453,8 @@ def pretrain(
                 f"learner {spec.name!r} copied layer {k + 1}'s arrays instead of sharing them; "
                 "its from_layer must use layer.W and layer.b as given"
             )
+        # A diverging learner's error names its layer.
+        learner_k.layer_label = f"layer {k + 1} of {n_layers}"
         result.learners.append(learner_k)
         history: LayerHistory | None = None
         seconds_before, to_go = 0.0, layer_epochs[k]

@@ -1,7 +1,8 @@
 """The part of an RBM that does not depend on its visible units: CD-k and PCD, training, sampling.
 
-The training loop, monitoring and saving live here too; the maths of each kind of visible unit
-(Bernoulli, Gaussian) lives in :mod:`weightwise.layerwise.rbm`.
+An epoch's CD steps, monitoring and saving live here too (the epoch loop, with its callbacks and
+divergence check, is :mod:`weightwise.layerwise.loop`'s, shared with the auto-encoder); the maths
+of each kind of visible unit (Bernoulli, Gaussian) lives in :mod:`weightwise.layerwise.rbm`.
 
 The CD step works in preallocated buffers (:class:`_Buffers`, one set per batch size) through the
 in-place kernels of :mod:`weightwise.layerwise._rbm_kernels`; the weight gradient
@@ -12,7 +13,6 @@ in-place kernels of :mod:`weightwise.layerwise._rbm_kernels`; the weight gradien
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -45,7 +45,8 @@ from ._rbm_kernels import (
     softplus,
     take_rows_into,
 )
-from .history import LayerCallback, LayerEpochInfo, LayerHistory
+from .history import LayerCallback, LayerHistory
+from .loop import run_epochs
 
 __all__ = ["BaseRBM"]
 
@@ -201,6 +202,8 @@ class BaseRBM:
         self._chain: Array | None = None  # PCD fantasy particles (batch_size, n_visible)
         self._buffers: dict[int, _Buffers] = {}
         self._monitor_units: np.ndarray | None = None  # visible units scored by the monitor
+        # Where the RBM sits in a stack ("layer 2 of 3"), for error messages; set by pretrain.
+        self.layer_label: str | None = None
 
     # construction -----------------------------------------------------------------------------
     @classmethod
@@ -490,7 +493,9 @@ class BaseRBM:
         V : array of shape (n_samples, n_visible)
         epochs : int
         callbacks : iterable of callables
-            Each gets a :class:`LayerEpochInfo` after every epoch; returning True stops.
+            Each gets a :class:`~.history.LayerEpochInfo` after every epoch, even after one
+            asked to stop; returning ``True`` (exactly, not any truthy value) stops after that
+            epoch (the rule of :func:`weightwise.layerwise.loop.run_epochs`).
         validation : array of shape (m, n_visible), optional
             Held-out data for the free-energy gap.
 
@@ -498,6 +503,15 @@ class BaseRBM:
         -------
         LayerHistory
             This call's epochs (also appended to ``self.history_``).
+
+        Raises
+        ------
+        LayerDivergenceError
+            A :class:`~weightwise.errors.DivergenceError` when an epoch's reconstruction error, or
+            any value of ``W``, ``b_hidden`` or an extra (``b_visible``, a Gaussian RBM's
+            ``log_variance``), is NaN or infinite. Those arrays keep their values from the start of
+            that epoch; the momentum increments are reset to zero and the PCD chains and the
+            sparsity target's running mean are dropped (they came from the diverging weights).
         """
         if epochs < 0:
             raise ConfigError(f"epochs must be >= 0, got {epochs}")
@@ -515,9 +529,10 @@ class BaseRBM:
             rows = np.sort(subset)
             monitor = V[asarray(rows, xp, None, array_device(V)) if not is_numpy(xp) else rows]
         history = LayerHistory()
-        history.stop_reason = "max_epochs"
-        for _ in range(epochs):
-            start = time.perf_counter()
+        lr = math.nan  # the epoch's learning rate (after the schedule), set by train()
+
+        def train() -> float:
+            nonlocal lr
             lr = self.current_learning_rate()
             order = self.rng.permutation(n)
             if not is_numpy(xp):
@@ -529,8 +544,9 @@ class BaseRBM:
                 B = self._buffer(m)
                 take_rows_into(V, idx, B.V[:m])
                 total = total + self._cd_step(B, m) * m
-            seconds = time.perf_counter() - start
-            self.n_epochs_ += 1
+            return float(total) / n
+
+        def record(error: float, seconds: float) -> dict[str, float]:
             pl, gap = math.nan, math.nan
             if monitor is not None:
                 pl = self._monitor_pseudo_likelihood(monitor)
@@ -540,7 +556,7 @@ class BaseRBM:
                         xp.mean(self.free_energy(monitor[:k]))
                     )
             row = dict(
-                reconstruction_error=float(total) / n,
+                reconstruction_error=error,
                 seconds=seconds,
                 learning_rate=lr,
                 pseudo_likelihood=pl,
@@ -548,10 +564,9 @@ class BaseRBM:
             )
             for h in (history, self.history_):
                 h.append(self.n_epochs_, **row)
-            info = LayerEpochInfo(self.n_epochs_, epochs, self, history, history.last())
-            if any(bool(cb(info)) for cb in callbacks):
-                history.stop_reason = "callback"
-                break
+            return history.last()
+
+        run_epochs(self, epochs, train, record, history, callbacks)
         self.history_.stop_reason = history.stop_reason
         return history
 
@@ -583,6 +598,21 @@ class BaseRBM:
         for _ in range(gibbs_steps):
             v = self.gibbs_vhv(v)[3]
         return v
+
+    # the epoch loop's view (weightwise.layerwise.loop.LayerLearner) ---------------------------
+    @property
+    def display_name(self) -> str:
+        return type(self).__name__
+
+    def state_arrays(self) -> dict[str, Array]:
+        """``W``, ``b_hidden`` and the extras (:meth:`_extra_targets`), the live arrays."""
+        return {"W": self.W, "b_hidden": self.b_hidden, **self._extra_targets()}
+
+    def reset_momentum(self) -> None:
+        """Zero the momentum increments; drop the PCD chains and the sparsity running mean."""
+        for inc in self._velocities().values():
+            inc[...] = 0
+        self._chain = self._q = None
 
     # saving -----------------------------------------------------------------------------------
     def extra_arrays(self) -> dict[str, np.ndarray]:

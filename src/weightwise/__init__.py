@@ -11,7 +11,15 @@ from .backprop.gradcheck import gradcheck
 from .backprop.gradients import Gradients, backprop, loss_value
 from .backprop.optimizers import SGD, Adam, Optimizer, Schedule, get_optimizer, get_schedule
 from .backprop.training import EpochInfo, History, accuracy, fit
-from .errors import ConfigError, DataError, DivergenceError, ModelFileError, WeightwiseError
+from .errors import (
+    ConfigError,
+    DataError,
+    DivergenceError,
+    ModelFileError,
+    TrainingFailedWarning,
+    WeightwiseError,
+    WeightwiseWarning,
+)
 from .net.activations import ACTIVATIONS, get_activation
 from .net.backend import Random
 from .net.initializers import INITIALIZERS, get_initializer
@@ -88,7 +96,9 @@ __all__ = [
     "Optimizer",
     "Random",
     "Schedule",
+    "TrainingFailedWarning",
     "WeightwiseError",
+    "WeightwiseWarning",
     "XorPreset",
     "__version__",
     "accuracy",

@@ -31,6 +31,17 @@ class DivergenceError(WeightwiseError, FloatingPointError):
         self.epoch = epoch
 
 
+class WeightwiseWarning(UserWarning):
+    """Base class of weightwise's own warnings."""
+
+
+class TrainingFailedWarning(WeightwiseWarning, RuntimeWarning):
+    """Back-propagation ended without error but learnt nothing: the loss rose far above where it
+    started, or the gradients vanished to zero, with the accuracy at chance (see
+    :mod:`weightwise.backprop.health`). The text names the learning rate and a smaller one to try.
+    """
+
+
 def unknown_name(kind: str, name: object, valid: object) -> ConfigError:
     """A ConfigError for an unknown registry key, listing the valid ones."""
     choices = ", ".join(repr(v) for v in sorted(valid))  # type: ignore[call-overload]

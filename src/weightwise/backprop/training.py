@@ -14,7 +14,9 @@ forward pass, one backward pass and one optimiser step. The loop stops at the fi
 - a callback returns ``True``.
 
 A non-finite loss raises :class:`~weightwise.errors.DivergenceError`, leaving the network with the
-weights it had at the end of the last finite epoch.
+weights it had at the end of the last finite epoch. A run that ends dead (the loss far above where it
+started, or every gradient zero, with the accuracy at chance: the rule of
+:mod:`weightwise.backprop.health`) ends with a :class:`~weightwise.errors.TrainingFailedWarning`.
 
 With ``checkpoint_dir``, the run's whole state (weights, optimiser slots, random stream, history,
 early-stopping state) is saved every ``checkpoint_every`` epochs and on Ctrl-C; ``resume=True`` picks
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._util import callbacks_stop, nan_to_none, none_to_nan
-from ..errors import ConfigError, DataError, DivergenceError
+from ..errors import ConfigError, DataError, DivergenceError, TrainingFailedWarning
 from ..net.backend import Array, Random, check_random, is_numpy, namespace, to_numpy
 from ..net.inplace import sq_norm
 from ..net.losses import Loss, check_reduction, get_loss
@@ -41,6 +44,7 @@ from ..net.network import Network
 from ..net.validation import check_X_Y, to_network
 from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from .gradients import Gradients, backprop, loss_value
+from .health import chance_accuracy, chance_loss, failure
 from .optimizers import Optimizer, get_optimizer
 
 
@@ -69,6 +73,11 @@ class History:
         ``"callback"``.
     best_epoch : int or None
         Epoch whose weights were restored by early stopping (best on the monitored quantity).
+    initial_loss : float or None
+        Loss of the run's first batch before any update: where the run started.
+    failure : str
+        The :class:`~weightwise.errors.TrainingFailedWarning` text when the run ended dead (see
+        :mod:`weightwise.backprop.health`), else ``""``.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -81,10 +90,17 @@ class History:
     learning_rate: list[float] = field(default_factory=list)
     stop_reason: str = ""
     best_epoch: int | None = None
+    initial_loss: float | None = None
+    failure: str = ""
 
     @property
     def n_epochs(self) -> int:
         return len(self.epoch)
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run ended dead (:attr:`failure` says how)."""
+        return bool(self.failure)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (NaN becomes None)."""
@@ -290,6 +306,19 @@ def fit(
         When resuming from a checkpoint of another network or another ``monitor``.
     DivergenceError
         When the loss becomes NaN or infinite.
+
+    Warns
+    -----
+    TrainingFailedWarning
+        When the run ends dead, also recorded in :attr:`History.failure`. At its last epoch (or
+        the one early stopping restored) the training accuracy is at chance (not above the
+        majority-class frequency ``c`` by more than ``0.1 (1 - c)``; without an accuracy: the
+        squared error is at least 0.9 times that of predicting the targets' mean, or with another
+        loss, not below where it started), and either the loss is more than 10 times the loss of the
+        first batch before any update, or every layer's gradient norm is below 1e-5 of the first
+        epoch's largest. Both come from a learning rate far too large: the warning names it and
+        suggests one ten times smaller. A network at chance whose gradients are small but not zero
+        (deep sigmoid nets, the vanishing gradient) and whose loss does not rise is not dead.
     """
     loss_fn = get_loss(loss)
     loss_fn.check_output(net.layers[-1].activation)
@@ -395,6 +424,8 @@ def fit(
                     wants(epoch + 1, n_batches, batches_per_epoch) for wants in hooks_want_dW
                 )
                 g = backprop(net, xb, yb, loss_fn, reduction, weight_grads=need_dW)
+                if history.initial_loss is None:  # where the run started (kept on resume)
+                    history.initial_loss = float(g.loss)
                 if g.dW[0] is None:
                     opt.step_factored(params, g)
                 else:
@@ -479,6 +510,15 @@ def fit(
             net.set_weights(best["weights"])
             history.best_epoch = best["epoch"]
     history.stop_reason = stop_reason
+
+    def chance() -> float | None:
+        if metric is not None:
+            return chance_accuracy(Y, multilabel)
+        return chance_loss(Y, loss_fn, reduction, n / batches_per_epoch)
+
+    history.failure = failure(history, chance)
+    if history.failure:
+        warnings.warn(history.failure, TrainingFailedWarning, stacklevel=2)
     return history
 
 
@@ -558,7 +598,7 @@ def _restore(
     restored = History.from_dict(meta["history"])
     for k in History.__dataclass_fields__:
         setattr(history, k, getattr(restored, k))
-    history.stop_reason = ""
+    history.stop_reason = history.failure = ""
     b = meta["best"]
     value = b.get("value", b.get("loss"))
     if value is not None:

@@ -10,7 +10,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from ..errors import ConfigError
+from ..errors import ConfigError, TrainingFailedWarning
 from .base import _user_errors_exit_1, app, console, err_console, one_line
 from .data import DEFAULT_MODEL, _check_task, _n_outputs, load_split
 from .options import (
@@ -350,9 +350,10 @@ def train(
             raise exc.with_setting("--pretrain-lr") from None
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
-            err_console.print(
-                f"note: {one_line(Exception(w.message))}", highlight=False, markup=False, soft_wrap=True
-            )
+            # A dead run (the engine's rule, weightwise.backprop.health) is a warning, not a note.
+            kind = "warning" if issubclass(w.category, TrainingFailedWarning) else "note"
+            text = f"{kind}: {one_line(Exception(w.message))}"
+            err_console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     net, hist = est.network_, est.history_
     if pretrain is not None:

@@ -24,7 +24,7 @@ from ..backprop.checkpoint import has_checkpoint, read_checkpoint_meta, remove_c
 from ..backprop.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
 from ..backprop.training import EpochInfo, History
 from ..backprop.training import fit as train
-from ..errors import ConfigError, DataError, ModelFileError
+from ..errors import ConfigError, DataError, ModelFileError, TrainingFailedWarning
 from ..layerwise.greedy import PretrainResult
 from ..net.backend import DTYPES, Array, Random, asarray, to_numpy
 from ..net.losses import get_loss
@@ -87,6 +87,9 @@ def _extend(history: History, new: History) -> None:
     for name in ("loss", "metric", "val_loss", "val_metric", "grad_norm", "seconds", "learning_rate"):
         getattr(history, name).extend(getattr(new, name))
     history.stop_reason = new.stop_reason
+    history.failure = new.failure
+    if history.initial_loss is None:
+        history.initial_loss = new.initial_loss
     history.best_epoch = None if new.best_epoch is None else new.best_epoch + offset
 
 
@@ -500,33 +503,41 @@ class _BaseBP(BaseEstimator):
             if validation is not None and scores_file.is_file():
                 scores.extend(json.loads(scores_file.read_text())[:done])
         callbacks = self._callbacks(validation, scores, incremental, scores_file)
-        history = train(
-            net,
-            X,
-            Y,
-            loss=self._loss_name(),
-            optimizer=opt,
-            epochs=1 if incremental else self.max_epochs,
-            batch_size=batch,
-            shuffle=self.shuffle,
-            reduction=self.reduction,
-            threshold=None if incremental else self.threshold,
-            validation_data=validation,
-            patience=self.n_iter_no_change if validation is not None else None,
-            min_delta=self.tol or 0.0,
-            monitor=self._early_stopping_monitor() if validation is not None else "val_loss",
-            metric="accuracy" if self._history_has_accuracy() else None,
-            callbacks=callbacks,
-            seed=self._rng,
-            checkpoint_dir=ckpt,
-            resume=ckpt is not None,
-        )
+        with warnings.catch_warnings():
+            # Warned again below, pointing at the user's fit call rather than at this line.
+            warnings.simplefilter("ignore", TrainingFailedWarning)
+            history = train(
+                net,
+                X,
+                Y,
+                loss=self._loss_name(),
+                optimizer=opt,
+                epochs=1 if incremental else self.max_epochs,
+                batch_size=batch,
+                shuffle=self.shuffle,
+                reduction=self.reduction,
+                threshold=None if incremental else self.threshold,
+                validation_data=validation,
+                patience=self.n_iter_no_change if validation is not None else None,
+                min_delta=self.tol or 0.0,
+                monitor=self._early_stopping_monitor() if validation is not None else "val_loss",
+                metric="accuracy" if self._history_has_accuracy() else None,
+                callbacks=callbacks,
+                seed=self._rng,
+                checkpoint_dir=ckpt,
+                resume=ckpt is not None,
+            )
         opt.epochs_done += history.n_epochs
         _extend(self.history_, history)
         self.n_iter_ += history.n_epochs
         self.loss_curve_ = self.history_.loss  # the same list, not a copy
         if not incremental:
             self.validation_scores_ = scores or None  # this fit's; partial_fit keeps them
+        if history.failed:
+            # The engine's rule and words; "raise max_epochs or learning_rate" would point the
+            # wrong way for a dead run.
+            warnings.warn(history.failure, TrainingFailedWarning, stacklevel=4)
+            return
         stoppable = self.tol is not None or self.threshold is not None or self.early_stopping
         if not incremental and stoppable and history.stop_reason == "max_epochs":
             warnings.warn(

@@ -7,6 +7,7 @@ arrays the back-propagation engine adjusts) plus extras of its own (a visible or
 from __future__ import annotations
 
 from .history import LayerCallback, LayerEpochInfo, LayerHistory
+from .loop import LayerDivergenceError, run_epochs
 from .rbm import BaseRBM, BernoulliRBM, GaussianRBM
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "BernoulliRBM",
     "GaussianRBM",
     "LayerCallback",
+    "LayerDivergenceError",
     "LayerEpochInfo",
     "LayerHistory",
+    "run_epochs",
 ]

@@ -440,3 +440,27 @@ def test_reference_gaussian_training_with_learned_variance_raises_the_exact_like
     assert lls[-1] > lls[0] + 1.5, lls
     sigma = np.exp(0.5 * params.log_variance)
     assert np.all(sigma < 0.7 * V.std(axis=0)) and np.all(sigma > 0.3), sigma
+
+
+@pytest.mark.parametrize("edge", [0, 1], ids=["lower", "upper"])
+def test_learned_log_variance_is_clipped_like_the_reference(edge):
+    """Increments that push ``log sigma**2`` past its range: both clip it to the same bound.
+
+    (A learning rate of 1e-8 keeps the gradient, huge for sigma = 0.01, from outweighing the push.)
+    """
+    case = dict(
+        kind="gaussian_learned", dtype="float64", seed=7, n_visible=4, n_hidden=3, scale=0.3, cd_k=1,
+        persistent=False, momentum=0.9, weight_cost=0.0, sparse=False, learning_rate=1e-8, batch_size=5,
+    )  # fmt: skip
+    rbm = make_rbm(case)
+    bound = GaussianRBM.LOG_VARIANCE_RANGE[edge]
+    rbm.log_variance[...] = bound + (0.05 if edge == 0 else -0.05)
+    scalars, arrays = rbm.training_state()
+    arrays["inc_log_variance"] = np.full(4, 1.0 if edge else -1.0)
+    rbm.load_training_state(scalars, arrays)
+    params, state = twin(rbm)
+    V = make_data(case, 5)
+    rbm.partial_fit(V)
+    params, state, _ = cd_update(params, state, V, Random(7), **update_options(rbm))
+    assert np.all(rbm.log_variance == bound)
+    assert_same(rbm, params, state, 1e-12)

@@ -141,8 +141,14 @@ def numpy_cast(dtype: str) -> Any:
 
 
 def oracle_cast(dtype: str) -> Any:
-    """The reference sees exactly the values the fast path sees, held in float64."""
-    return lambda a: np.asarray(np.asarray(a, dtype=dtype), dtype=np.float64)
+    """The reference works in the dtype under test, as the fast path does.
+
+    Not float64 for float32 inputs: Adam divides by ``sqrt(v) + eps``, so where the L2 term all but
+    cancels the gradient (``dW + lambda * W ~ 0``), float32's rounding of that ``g`` becomes a step
+    of order ``eta`` (seen: 3e-5 with eta 0.5, beta1 0). That is float32's conditioning, the same
+    for any correct implementation, not a difference between the update rules under test.
+    """
+    return numpy_cast(dtype)
 
 
 def assert_same(fast: list[np.ndarray], ref: list[np.ndarray], dtype: str) -> None:
@@ -239,10 +245,8 @@ def test_torch_paths_match_reference(
     fast = run_fast(
         hyper, problem, path, lambda a: torch.tensor(np.asarray(a, dtype=dtype), dtype=tdtype)
     )
-    # The reference runs in torch too (float64), so its namespace handling is tested as well.
-    ref = run_reference(
-        hyper, problem, lambda a: torch.tensor(np.asarray(a, dtype=dtype), dtype=torch.float64)
-    )
+    # The reference runs in torch too, so its namespace handling is tested as well.
+    ref = run_reference(hyper, problem, lambda a: torch.tensor(np.asarray(a, dtype=dtype), dtype=tdtype))
     assert_same(fast, ref, dtype)
 
 

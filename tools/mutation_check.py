@@ -43,6 +43,8 @@ DEFAULT_TESTS = (
     "tests/test_autoencoder.py",
     "tests/test_torch_oracle.py",
     "tests/test_layer_loop.py",
+    "tests/test_kernels.py",
+    "tests/test_health.py",
 )
 
 
@@ -72,6 +74,27 @@ MUTANTS = (
         "outer_update(1.0, a, d, mu, v)",
         "outer_update(1.0, a, d, 0.0, v)",
         "the fused gemm drops mu * v (beta = 0)",
+    ),
+    Mutant(
+        "l2-dropped-factored-momentum",
+        "backprop/optimizers.py",
+        "                    axpy(lam, W, v)\n",
+        "                    pass\n",
+        "weight decay skipped by the fused step with momentum (issue 9's alpha finding)",
+    ),
+    Mutant(
+        "l2-dropped-factored-plain",
+        "backprop/optimizers.py",
+        "scal(1.0 - eta * lam, W)",
+        "scal(1.0, W)",
+        "weight decay skipped by the fused step without momentum",
+    ),
+    Mutant(
+        "l2-biases-decayed",
+        "backprop/optimizers.py",
+        "return self.decay_bias or p.ndim >= 2",
+        "return True",
+        "decay_bias=False ignored: scikit-learn's alpha decays the biases too",
     ),
     Mutant(
         "nesterov-lookahead-off",
@@ -173,6 +196,13 @@ MUTANTS = (
         "learned variances climb the free energy instead of descending it",
     ),
     # --- front to back: the auto-encoder -------------------------------------------------------
+    Mutant(
+        "rbm-learning-rate-schedule-ignored",
+        "layerwise/rbm_base.py",
+        "return self.learning_rate * self.schedule.factor(self.n_epochs_)",
+        "return self.learning_rate",
+        "the RBM's learning-rate schedule is ignored",
+    ),
     Mutant(
         "ae-corruption-off",
         "layerwise/autoencoder.py",

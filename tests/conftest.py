@@ -5,12 +5,29 @@ Everything random takes a fixed seed, so a failure reproduces exactly.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+
+# Output must read the same at any width: every test runs at 80 columns (rich reads COLUMNS when a
+# Console is made, so before weightwise.cli is imported) and from a long temporary path (below), as
+# on a fresh clone under a deep folder.
+os.environ["COLUMNS"] = "80"
+
+LONG_FOLDER = "a-deliberately-long-folder-name-" * 5
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path) -> Path:
+    """pytest's ``tmp_path`` with ~160 more characters, so paths in messages outgrow 80 columns."""
+    long = tmp_path / LONG_FOLDER
+    long.mkdir()
+    return long
 
 
 @pytest.fixture

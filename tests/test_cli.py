@@ -8,6 +8,7 @@ them. Training runs use the built-in digits data, a small network and 3 epochs.
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -17,13 +18,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from cli_helpers import invoke
 from rich.console import Console
-from typer.testing import CliRunner
 
 from weightwise import cli
 from weightwise.errors import ConfigError, DataError
-
-runner = CliRunner()
 
 # The CLI's options for a quick digits run, and the same settings as estimator parameters.
 TRAIN_ARGS = ["--data", "digits", "--layers", "64-32-10", "--epochs", "3", "--lr", "0.01", "--seed", "0"]
@@ -33,10 +32,6 @@ SAME_PARAMS = {
     "max_epochs": 3,
     "random_state": 0,
 }
-
-
-def invoke(*args: str | Path) -> object:
-    return runner.invoke(cli.app, [str(a) for a in args])
 
 
 def assert_one_line_error(result: object, *fragments: str) -> None:
@@ -106,7 +101,7 @@ def digits_csv(path: Path, n: int = 240, labels: object = None) -> Path:
     ],
 )
 def test_help_of_every_command(command: list[str], expected: list[str]) -> None:
-    result = runner.invoke(cli.app, [*command, "--help"], env={"COLUMNS": "200"})
+    result = invoke(*command, "--help", env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
     for word in expected:
@@ -167,7 +162,7 @@ def test_predict_writes_a_csv_with_probabilities(model_file: Path, tmp_path: Pat
 
 
 def test_info_shows_architecture_parameters_and_history(model_file: Path) -> None:
-    result = runner.invoke(cli.app, ["info", str(model_file)], env={"COLUMNS": "200"})
+    result = invoke("info", str(model_file), env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "BPClassifier 64-32-10" in out
@@ -422,3 +417,49 @@ def test_console_script_exit_codes_and_one_line_error(tmp_path: Path) -> None:
         [exe, "--debug", "train", "--data", str(csv), "--target", "nope"], capture_output=True, text=True
     )
     assert debug.returncode == 1 and "Traceback" in debug.stderr  # --debug keeps the traceback
+
+
+def test_console_script_messages_keep_long_paths_whole_at_80_columns(tmp_path: Path) -> None:
+    # rich wrapped messages at the terminal's width, breaking the path in them across lines (and
+    # the README's test command failed from a long temporary folder).
+    exe = console_script()
+    ckpt = tmp_path / "checkpoints-of-a-run-with-a-long-name"
+    out = tmp_path / "model.npz"
+    env = {**os.environ, "COLUMNS": "80"}
+    args = ["train", "--data", "digits", "--epochs", "1", "--no-progress"]
+    args += ["--out", str(out), "--checkpoint-dir", str(ckpt), "--resume"]
+    done = subprocess.run([exe, *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(str(ckpt)) > 200
+    lines = done.stdout.splitlines()
+    assert f"no checkpoint in {ckpt} yet: starting afresh" in lines
+    assert f"model saved to {out}" in lines
+
+
+def test_messages_do_not_wrap_at_80_columns(tmp_path: Path) -> None:
+    out = tmp_path / "model.npz"
+    result = invoke("train", "--data", "digits", "--epochs", "1", "--no-progress", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"model saved to {out}" in result.stdout.splitlines()
+    assert any(
+        line.startswith("network 64-100-10") and "stopped by" in line
+        for line in result.stdout.splitlines()
+    )
+    missing = tmp_path / "no-such-model.npz"
+    result = invoke("info", missing)
+    assert_one_line_error(result, str(missing))
+
+
+def test_train_warns_when_the_run_is_dead(tmp_path: Path) -> None:
+    # lr 100 with SGD: accuracy 0.10 and the loss 60x its start, which ended with "raise max_epochs
+    # or learning_rate": the wrong way.
+    out = tmp_path / "m.npz"
+    result = invoke(
+        "train", "--data", "digits", "--lr", "100", "--solver", "sgd", "--epochs", "5", "--out", out
+    )
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1, result.stderr
+    assert warnings[0].startswith("warning: training failed: the loss rose from")
+    assert warnings[0].endswith("the learning rate 100 is too large; try 10")
+    assert "raise max_epochs" not in result.stderr

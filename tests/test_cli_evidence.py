@@ -12,12 +12,10 @@ from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from cli_helpers import invoke as invoke_cli
 
 from weightwise.cli.evidence import register
 from weightwise.evidence.report import format_value
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +32,7 @@ def app() -> typer.Typer:
 
 
 def invoke(app: typer.Typer, *args: str) -> Any:
-    return runner.invoke(app, [*args, "--no-progress"])
+    return invoke_cli(*args, "--no-progress", app=app)
 
 
 def html_tables(page: str) -> dict[str, list[list[str]]]:
@@ -116,7 +114,7 @@ def test_study_depth_quick_end_to_end(app: typer.Typer, tmp_path: Path) -> None:
 
 
 def test_reproduce_list(app: typer.Typer) -> None:
-    result = runner.invoke(app, ["reproduce", "--list"])
+    result = invoke_cli("reproduce", "--list", app=app)
     assert result.exit_code == 0
     for name in ("hinton2006", "vincent2010", "erhan2010", "glorot2010", "Salakhutdinov", "Glorot"):
         assert name in result.output
@@ -206,7 +204,7 @@ def test_unreachable_scheduler(app: typer.Typer, tmp_path: Path) -> None:
 def test_main_cli_has_the_evidence_commands() -> None:
     from weightwise.cli import app as main_app
 
-    result = runner.invoke(main_app, ["reproduce", "--list"])
+    result = invoke_cli("reproduce", "--list", app=main_app)
     assert result.exit_code == 0 and "glorot2010" in result.output
-    result = runner.invoke(main_app, ["study", "depth", "--help"])
+    result = invoke_cli("study", "depth", "--help", app=main_app)
     assert result.exit_code == 0 and "--depths" in result.output

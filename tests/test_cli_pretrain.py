@@ -12,18 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import invoke
 
 from weightwise import cli
 from weightwise.layerwise.stack import can_sample, reconstruct, sample_stack
 
-runner = CliRunner()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAST = ["--epochs", "2", "--seed", "0", "--gibbs-steps", "20"]
-
-
-def invoke(*args: str | Path) -> object:
-    return runner.invoke(cli.app, [str(a) for a in args])
 
 
 def assert_one_line_error(result: object, *fragments: str) -> None:
@@ -104,7 +99,7 @@ def test_saved_dbn_reloads_with_its_visible_biases_and_can_be_sampled(dbn: tuple
 
 def test_info_describes_a_pretrained_stack(dbn: tuple) -> None:
     out, _, _ = dbn
-    result = runner.invoke(cli.app, ["info", str(out)], env={"COLUMNS": "200"})
+    result = invoke("info", str(out), env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
     assert "pre-trained DBN 64-48-32" in text and "greedy layer-wise pre-training" in text
@@ -128,7 +123,7 @@ def test_info_and_predict_on_an_unsupervised_estimator_file(tmp_path: Path) -> N
     X_train, X_test = load_digits()[:2]
     dbn = DBN(hidden_layer_sizes=(16, 8), n_iter=1, random_state=0).fit(X_train)
     path = dbn.save(tmp_path / "dbn.safetensors")
-    info = runner.invoke(cli.app, ["info", str(path)], env={"COLUMNS": "200"})
+    info = invoke("info", str(path), env={"COLUMNS": "200"})
     assert info.exit_code == 0, info.output
     text = " ".join(info.stdout.split())
     assert "DBN 64-16-8" in text and "greedy layer-wise pre-training" in text and "n_iter=1" in text
@@ -310,7 +305,7 @@ def test_train_with_rbm_pretraining_then_fine_tuning(tmp_path: Path) -> None:
     assert re.search(r"layer 2/2 rbm 32->32\s+epoch 2/2", bar) and re.search(r"epoch\s+3/3", bar)
     for name in ("filters", "reconstructions", "samples", "pretraining_curves", "training_curves"):
         assert_png(figures / f"{name}.png")
-    info = runner.invoke(cli.app, ["info", str(out)], env={"COLUMNS": "200"})
+    info = invoke("info", str(out), env={"COLUMNS": "200"})
     assert info.exit_code == 0, info.output
     assert "greedy layer-wise pre-training" in info.stdout and "cd_k=1" in info.stdout
     # The saved estimator keeps its learners, so the DBN below the classifier can be sampled.

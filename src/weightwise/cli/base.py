@@ -22,8 +22,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a message is one line whatever the terminal's width (a terminal folds it for the
+# eye; a pipe, a log file or a test sees it whole), so a path in it is never broken or cut. Tables
+# still lay out to the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 _state = {"debug": False}
 

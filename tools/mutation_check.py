@@ -239,14 +239,15 @@ def apply(mutant: Mutant, src: Path) -> None:
     path.write_text(text.replace(mutant.old, mutant.new))
 
 
-def run_tests(src: Path, tests: list[str], stop_early: bool) -> tuple[bool, str, float]:
-    """(passed, last lines of output, seconds) of pytest on ``tests`` with ``src`` first on the path."""
+def run_tests(root: Path, src: Path, tests: list[str], stop_early: bool) -> tuple[bool, str, float]:
+    """(passed, last lines of output, seconds) of pytest on ``tests`` (under ``root``, a snapshot of
+    the repository) with ``src`` first on the path."""
     env = dict(os.environ, PYTHONPATH=str(src), PYTHONDONTWRITEBYTECODE="1")
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts="]
     if stop_early:
         cmd.append("-x")
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd + tests, cwd=ROOT, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd + tests, cwd=root, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
@@ -274,9 +275,15 @@ def main() -> int:
         print(f"(test files not found, skipped: {', '.join(missing)})")
 
     with tempfile.TemporaryDirectory(prefix="weightwise-mutants-") as scratch:
+        # A snapshot of the tests and the code, so that editing the working tree meanwhile changes
+        # nothing here.
+        root = Path(scratch) / "repo"
+        skip = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis")
+        shutil.copytree(ROOT / "tests", root / "tests", ignore=skip)
+        shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
         clean = Path(scratch) / "clean"
-        shutil.copytree(ROOT / "src", clean, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        ok, summary, seconds = run_tests(clean, tests, stop_early=False)
+        shutil.copytree(ROOT / "src", clean, ignore=skip)
+        ok, summary, seconds = run_tests(root, clean, tests, stop_early=False)
         print(f"baseline (no mutant): {'pass' if ok else 'FAIL'} in {seconds:.0f} s  [{summary}]")
         if not ok:
             print("the tests fail without any mutant: fix them first")
@@ -286,7 +293,7 @@ def main() -> int:
             work = Path(scratch) / m.name
             shutil.copytree(clean, work)
             apply(m, work)
-            passed, summary, seconds = run_tests(work, tests, stop_early=True)
+            passed, summary, seconds = run_tests(root, work, tests, stop_early=True)
             verdict = "SURVIVED" if passed else "caught"
             rows.append((m, verdict, summary))
             print(f"{verdict:8s} {m.name:36s} {seconds:5.0f} s  {summary}", flush=True)

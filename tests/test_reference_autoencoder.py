@@ -48,7 +48,8 @@ def cases(draw: st.DrawFn, dtype: str = "float64") -> dict[str, Any]:
         optimizer=draw(st.sampled_from(["sgd", "adam"])),
         momentum=draw(st.sampled_from([0.0, 0.9])),
         weight_decay=draw(st.sampled_from([0.0, 0.05])),
-        learning_rate=draw(st.sampled_from([0.01, 0.2])),
+        # real-valued data through a linear decoder diverges at 0.2 with batches of one row
+        learning_rate=draw(st.sampled_from([0.01, 0.2 if loss == "cross_entropy" else 0.05])),
     )
 
 

@@ -49,6 +49,17 @@ def test_fit_warns_when_the_gradients_vanish_to_zero(digits):
     assert "the learning rate 10 is too large; try 1" in text
 
 
+def test_gradients_that_were_zero_from_the_start_are_not_blamed_on_the_learning_rate(digits, silent):
+    """Dead from initialisation (every ReLU unit off): nothing the learning rate did, no warning."""
+    X, y = digits
+    net = Network.create([64, 16, 10], "relu", "softmax", seed=0)
+    net.layers[0].b[...] = -1e3  # no hidden unit ever fires, so every weight gradient is 0
+    history = fit(
+        net, X, np.eye(10)[y], loss="cross_entropy", optimizer=SGD(0.01), epochs=3, batch_size=64
+    )
+    assert max(history.grad_norm[0]) == 0.0 and not history.failed
+
+
 def test_fit_warns_when_the_loss_rises_far_above_its_start(digits):
     X, y = digits
     net = Network.create([64, 100, 10], "relu", "softmax", seed=0)

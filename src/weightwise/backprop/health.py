@@ -103,7 +103,11 @@ def failure(history: History, chance: Callable[[], float | None]) -> str:
     start, loss, acc = history.initial_loss, history.loss[i], history.metric[i]
     rose = start > 0 and loss > LOSS_RISE * start
     norms = history.grad_norm
-    vanished = bool(norms) and max(norms[i]) <= VANISHED * max(norms[0])
+    # Vanished: gradients that were there in the first epoch are gone. Gradients that were zero
+    # from the start (dead units at initialisation, constant inputs) are not the learning rate's
+    # doing, so they are not reported as its failure.
+    first = max(norms[0]) if norms else 0.0
+    vanished = len(norms) > 1 and first > 0 and max(norms[i]) <= VANISHED * first
     if not (rose or vanished):
         return ""
     if math.isnan(acc):

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 import weightwise as ww
-from weightwise.backprop.training import BatchInfo, EpochInfo
+from weightwise.backpropagation.training import BatchInfo, EpochInfo
 from weightwise.evidence import GradientFlow, InformationPlane, gradient_norms_at
 
 MNIST_SIZES = (784, 500, 500, 500, 10)

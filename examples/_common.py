@@ -1,6 +1,6 @@
 """Shared plumbing of the MNIST reproduction scripts: options, data split, checkpoints, timing.
 
-The maths lives in the library (``weightwise.layerwise`` for pre-training, ``weightwise.backprop``
+The maths lives in the library (``weightwise.layerwise`` for pre-training, ``weightwise.backpropagation``
 for fine-tuning); this module only splits MNIST, drives the learners layer by layer with a
 checkpoint after every epoch, and writes what happened to a JSON file.
 
@@ -10,7 +10,7 @@ Checkpoints (under ``--out``):
   bias), the epochs done and the per-epoch history; written after every epoch, so an interrupted
   run resumes at the last finished epoch of the layer it was training (the momentum velocity
   restarts from zero there; everything else is as saved);
-- ``finetune/``: :func:`weightwise.backprop.training.fit`'s own checkpoint (weights, optimiser
+- ``finetune/``: :func:`weightwise.backpropagation.training.fit`'s own checkpoint (weights, optimiser
   slots, random stream, early-stopping state), resumed exactly with ``resume=True``;
 - ``results.json``: configuration, per-phase wall times, histories and test errors.
 """
@@ -283,7 +283,7 @@ def finetune(
     -------
     History
     """
-    from weightwise.backprop.training import fit
+    from weightwise.backpropagation.training import fit
 
     def progress(info: Any) -> None:
         logs = info.logs
@@ -324,7 +324,7 @@ def train_top_layer(net: Any, data: Data, epochs: int, seed: int, full: bool = F
     the pre-trained layers that are already meaningful, instead of noise, when BP then adjusts
     every layer (Hinton & Salakhutdinov 2006, supporting material: 6 such epochs).
     """
-    from weightwise.backprop.training import fit
+    from weightwise.backpropagation.training import fit
     from weightwise.net.network import Network
 
     X, Y = (data.X_all, data.Y_all) if full else (data.X_train, data.Y_train)
@@ -416,7 +416,7 @@ def optimizer(args: Any) -> Any:
     weights, SGD with momentum 0.9 stalls at loss 2.30 with learning rate 0.002 or 0.01 and
     diverges at 0.05, where Adam at 1e-3 reaches 90% training accuracy in 3 epochs on 10,000).
     """
-    from weightwise.backprop.optimizers import SGD, Adam, Schedule
+    from weightwise.backpropagation.optimizers import SGD, Adam, Schedule
 
     schedule = Schedule("exponential", gamma=args.finetune_decay)
     if args.finetune_optimizer == "adam":

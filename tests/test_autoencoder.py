@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from weightwise.backprop.optimizers import Schedule
+from weightwise.backpropagation.optimizers import Schedule
 from weightwise.errors import ConfigError, DataError
 from weightwise.layerwise.autoencoder import AutoEncoder
 from weightwise.layerwise.history import LayerEpochInfo

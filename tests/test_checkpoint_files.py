@@ -8,22 +8,18 @@ copy, so resuming gives exactly the uninterrupted run.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from weightwise.backprop.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
-from weightwise.backprop.training import fit
+import weightwise.checkpoints as checkpoint  # noqa: E402
+from weightwise.backpropagation.training import fit
+from weightwise.checkpoints import load_checkpoint, read_checkpoint_meta, save_checkpoint
 from weightwise.layerwise.greedy import pretrain
 from weightwise.net.backend import Random
 from weightwise.net.network import Network
-
-# ``weightwise.backprop`` is also the name of the exported function, so ``import a.b.c as m`` would
-# resolve the function's attribute; import_module goes by the dotted module name.
-checkpoint = importlib.import_module("weightwise.backprop.checkpoint")
 
 
 class Killed(BaseException):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import weightwise as ww
-from weightwise.backprop.training import BatchInfo
+from weightwise.backpropagation.training import BatchInfo
 from weightwise.errors import ConfigError
 from weightwise.evidence import GradientFlow, flow_ratio, gradient_norms, gradient_norms_at
 from weightwise.evidence.diagnostics import alive_units, saturated_fraction

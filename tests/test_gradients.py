@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from weightwise import Network, Random, backprop, gradcheck
-from weightwise.backprop.gradcheck import numerical_gradients
+from weightwise.backpropagation.gradcheck import numerical_gradients
 from weightwise.net.activations import Activation, sigmoid
 
 ELEMENTWISE = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")

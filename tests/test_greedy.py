@@ -10,7 +10,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from weightwise.backprop.training import fit
+from weightwise.backpropagation.training import fit
 from weightwise.errors import ConfigError, DataError
 from weightwise.layerwise import greedy
 from weightwise.layerwise.autoencoder import AutoEncoder

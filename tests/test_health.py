@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import weightwise
 from weightwise import SGD, BPClassifier, BPRegressor, History, Network, TrainingFailedWarning, fit
-from weightwise.backprop import health
+from weightwise.backpropagation import health
 from weightwise.presets import run_xor
 
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from weightwise import cli
 from weightwise._util import callbacks_stop
-from weightwise.backprop.training import fit
+from weightwise.backpropagation.training import fit
 from weightwise.errors import DivergenceError
 from weightwise.estimators import DBN, RBM, BPClassifier, BPRegressor, StackedAutoEncoder
 from weightwise.layerwise.autoencoder import AutoEncoder
@@ -400,7 +400,7 @@ def test_pretrain_names_the_layer_and_keeps_a_finite_checkpoint(tmp_path: Path) 
     assert caught.value.layer == "layer 2 of 3" and caught.value.epoch == 1
     for W in net.get_weights():
         assert np.all(np.isfinite(W))
-    from weightwise.backprop.checkpoint import load_checkpoint
+    from weightwise.checkpoints import load_checkpoint
 
     arrays, meta = load_checkpoint(tmp_path)
     assert meta["layers_done"] == 1 and [len(h["epoch"]) for h in meta["histories"]] == [2]

@@ -1,4 +1,4 @@
-"""The fast optimiser paths against the plain reference updates of ``backprop.reference``.
+"""The fast optimiser paths against the plain reference updates of ``backpropagation.reference``.
 
 Every path that changes weights (``Optimizer.step``, the base ``step_factored``, SGD's fused BLAS
 ``step_factored`` with and without momentum, its fallback for small layers and for NumPy builds
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from weightwise import SGD, Adam, Forward, Gradients, Network, Optimizer, Random, backprop, fit
-from weightwise.backprop import optimizers
-from weightwise.backprop.reference import AdamState, SGDState, adam_step, sgd_step
+from weightwise.backpropagation import optimizers
+from weightwise.backpropagation.reference import AdamState, SGDState, adam_step, sgd_step
 from weightwise.net import inplace
 from weightwise.net.backend import to_numpy
 

@@ -401,7 +401,7 @@ def test_momentum_and_learning_rate_schedules():
     rates = rbm.history_.learning_rate
     assert rates == [0.2, 0.2, 0.2]  # step schedule halves every 10 epochs by default
     assert momenta == [0.5, 0.9, 0.9]  # momentum for the *next* epoch, after 1, 2, 3 epochs
-    from weightwise.backprop.optimizers import Schedule
+    from weightwise.backpropagation.optimizers import Schedule
 
     rbm = tiny_rbm(schedule=Schedule("step", step_size=1, gamma=0.5), learning_rate=0.2)
     rbm.fit(prototype_data(), epochs=3)

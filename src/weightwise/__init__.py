@@ -7,10 +7,10 @@ Two families of methods adjust the same :class:`Network`:
 """
 
 from ._version import __version__
-from .backprop.gradcheck import gradcheck
-from .backprop.gradients import Gradients, backprop, loss_value
-from .backprop.optimizers import SGD, Adam, Optimizer, Schedule, get_optimizer, get_schedule
-from .backprop.training import EpochInfo, History, accuracy, fit
+from .backpropagation.gradcheck import gradcheck
+from .backpropagation.gradients import Gradients, backprop, loss_value
+from .backpropagation.optimizers import SGD, Adam, Optimizer, Schedule, get_optimizer, get_schedule
+from .backpropagation.training import EpochInfo, History, accuracy, fit
 from .errors import (
     ConfigError,
     DataError,

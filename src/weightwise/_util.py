@@ -43,7 +43,7 @@ def none_to_nan(value: Any) -> Any:
 def callbacks_stop(callbacks: Iterable[Callable[[Any], Any]], info: Any) -> bool:
     """Call every callback with ``info``; whether one of them asked to stop by returning ``True``.
 
-    The one stopping rule of every epoch loop (:func:`weightwise.backprop.training.fit` and the
+    The one stopping rule of every epoch loop (:func:`weightwise.backpropagation.training.fit` and the
     layer-wise learners' :func:`weightwise.layerwise.loop.run_epochs`):
 
     - every callback is called, in order, even after an earlier one asked to stop, so a progress

@@ -38,7 +38,7 @@ class WeightwiseWarning(UserWarning):
 class TrainingFailedWarning(WeightwiseWarning, RuntimeWarning):
     """Back-propagation ended without error but learnt nothing: the loss rose far above where it
     started, or the gradients vanished to zero, with the accuracy at chance (see
-    :mod:`weightwise.backprop.health`). The text names the learning rate and a smaller one to try.
+    :mod:`weightwise.backpropagation.health`). The text names the learning rate and a smaller one to try.
     """
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .backprop.optimizers import SGD
-from .backprop.training import EpochInfo, History, fit
+from .backpropagation.optimizers import SGD
+from .backpropagation.training import EpochInfo, History, fit
 from .datasets import load_xor
 from .net.backend import Random, asarray, resolve_backend, resolve_dtype, to_numpy
 from .net.network import Network

@@ -60,7 +60,7 @@ def gradcheck(
     PASS (exit 0) when all are below 1e-6, FAIL (exit 1) otherwise. It costs two forward passes per
     parameter: keep the network small.
     """
-    from ..backprop.gradcheck import gradcheck as run_gradcheck
+    from ..backpropagation.gradcheck import gradcheck as run_gradcheck
     from ..net.backend import Random
     from ..net.losses import get_loss
     from ..net.network import Network

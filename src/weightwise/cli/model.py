@@ -184,7 +184,7 @@ def info(
     if meta.get("classes") is not None:
         summary.add_row("classes", ", ".join(map(str, meta["classes"])))
     if bp and history:
-        from ..backprop.training import History
+        from ..backpropagation.training import History
 
         h = History.from_dict(history)
         summary.add_row("epochs", str(h.n_epochs))

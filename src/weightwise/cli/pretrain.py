@@ -245,7 +245,7 @@ def pretrain(
     - weightwise pretrain --data mnist --layers 784-500-500-2000 --checkpoint-dir ckpt (Ctrl-C, then
       the same command with --resume continues from the last finished epoch)
     """
-    from ..backprop.checkpoint import remove_checkpoint
+    from ..checkpoints import remove_checkpoint
     from ..evidence.pretraining_figures import guess_image_shape, write_pretraining_figures
     from ..io import save_network
     from ..layerwise.greedy import checkpoint_progress

@@ -237,7 +237,7 @@ def train(
     - weightwise train --data mnist --layers 784-500-500-10 --checkpoint-dir ckpt (after Ctrl-C, the
       same command with --resume continues from the last finished epoch)
     """
-    from ..backprop.checkpoint import has_checkpoint
+    from ..checkpoints import has_checkpoint
     from ..layerwise.loop import LayerDivergenceError
 
     if layers is not None and hidden is not None:
@@ -350,7 +350,7 @@ def train(
             raise exc.with_setting("--pretrain-lr") from None
     for w in caught:
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
-            # A dead run (the engine's rule, weightwise.backprop.health) is a warning, not a note.
+            # A dead run (the engine's rule, weightwise.backpropagation.health) is a warning, not a note.
             kind = "warning" if issubclass(w.category, TrainingFailedWarning) else "note"
             text = f"{kind}: {one_line(Exception(w.message))}"
             err_console.print(text, highlight=False, markup=False, soft_wrap=True)

@@ -7,7 +7,7 @@
 
 Each estimator builds a :class:`~weightwise.net.network.Network` with
 :meth:`~weightwise.net.network.Network.create` and trains it with the engine's loops
-(:func:`weightwise.backprop.training.fit`, :func:`weightwise.layerwise.greedy.pretrain`); nothing
+(:func:`weightwise.backpropagation.training.fit`, :func:`weightwise.layerwise.greedy.pretrain`); nothing
 here does arithmetic of its own beyond encoding labels and scoring. The BP estimators' ``fit`` runs
 in four steps, in this order: validate and encode the data; build (or, with
 ``warm_start``/``partial_fit``, keep) the network; pre-train its hidden layers front to back (with

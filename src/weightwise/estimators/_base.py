@@ -20,10 +20,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from .._util import atomic_write_bytes
-from ..backprop.checkpoint import has_checkpoint, read_checkpoint_meta, remove_checkpoint
-from ..backprop.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
-from ..backprop.training import EpochInfo, History
-from ..backprop.training import fit as train
+from ..backpropagation.optimizers import SCHEDULES, SGD, Adam, Optimizer, Schedule
+from ..backpropagation.training import EpochInfo, History
+from ..backpropagation.training import fit as train
+from ..checkpoints import has_checkpoint, read_checkpoint_meta, remove_checkpoint
 from ..errors import ConfigError, DataError, ModelFileError, TrainingFailedWarning
 from ..layerwise.greedy import PretrainResult
 from ..net.backend import DTYPES, Array, Random, asarray, to_numpy

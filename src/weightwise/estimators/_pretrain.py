@@ -61,7 +61,7 @@ PRETRAIN_PARAM_DOC = """
         True moves up to the next layer. Not saved by :meth:`save`.
     callbacks : sequence of callables, optional
         :func:`weightwise.fit` epoch callbacks for the BP phase, each called with an
-        :class:`~weightwise.backprop.training.EpochInfo`; returning True stops training. Not saved
+        :class:`~weightwise.backpropagation.training.EpochInfo`; returning True stops training. Not saved
         by :meth:`save`.
     checkpoint_dir : str or path, optional
         Back up the whole training state (pre-training and back-propagation) in this folder after

@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..backprop.checkpoint import remove_checkpoint
+from ..checkpoints import remove_checkpoint
 from ..errors import ConfigError, ModelFileError, unknown_name
 from ..layerwise.greedy import LEARNERS, PretrainResult, pretrain
 from ..layerwise.history import LayerHistory

@@ -1,8 +1,9 @@
 """Gradient flow per layer and epoch: where the error signal of back-propagation fades or blows up.
 
 Everything here is read from what one training step computes anyway (the :class:`Gradients` of
-:func:`~weightwise.backprop.gradients.backprop`: ``dW``, ``deltas``, ``forward.activations``), so no
-second backward pass is run. Per layer ``l`` (1-based, the last one is the output layer) and epoch:
+:func:`~weightwise.backpropagation.gradients.backprop`: ``dW``, ``deltas``,
+``forward.activations``), so no second backward pass is run. Per layer ``l`` (1-based, the last
+one is the output layer) and epoch:
 
 ``grad_norm``
     Root mean square over the epoch's sampled batches of ``||dLoss/dW_l||_2`` (Frobenius), as
@@ -49,8 +50,8 @@ from typing import Any
 
 import numpy as np
 
-from ..backprop.gradients import Gradients, backprop
-from ..backprop.training import BatchInfo, EpochInfo, grad_norm_stride
+from ..backpropagation.gradients import Gradients, backprop
+from ..backpropagation.training import BatchInfo, EpochInfo, grad_norm_stride
 from ..errors import ConfigError
 from ..net.backend import Array, namespace
 from ..net.losses import Loss, get_loss
@@ -152,7 +153,7 @@ def gradient_norms(grads: Gradients) -> tuple[np.ndarray, np.ndarray]:
     Parameters
     ----------
     grads : Gradients
-        From :func:`~weightwise.backprop.gradients.backprop`; a ``dW`` left factored (``None``)
+        From :func:`~weightwise.backpropagation.gradients.backprop`; a ``dW`` left factored (``None``)
         is formed here.
 
     Returns

@@ -325,8 +325,8 @@ def run_one(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _run(cfg: ExperimentConfig) -> dict[str, Any]:
     """The body of :func:`run_one` for a validated configuration."""
-    from ..backprop.optimizers import SGD
-    from ..backprop.training import fit
+    from ..backpropagation.optimizers import SGD
+    from ..backpropagation.training import fit
     from ..layerwise.greedy import pretrain
     from ..net.network import Network
     from .diagnostics import GradientFlow, gradient_norms_at

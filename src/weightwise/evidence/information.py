@@ -53,7 +53,7 @@ from ..net.network import Network
 from ..net.validation import check_matrix, to_network
 
 if TYPE_CHECKING:
-    from ..backprop.training import EpochInfo
+    from ..backpropagation.training import EpochInfo
 
 LN2 = math.log(2.0)
 KDE_MAX_SAMPLES = 16384

@@ -161,7 +161,7 @@ def write_training_curves(out_dir: str | Path, history: Any, label: str = "back-
     ----------
     out_dir : str or Path
     history : History
-        A :func:`~weightwise.backprop.training.fit` history (``loss``, ``metric``,
+        A :func:`~weightwise.backpropagation.training.fit` history (``loss``, ``metric``,
         ``val_metric`` per epoch).
     label : str
         Legend label of the run.

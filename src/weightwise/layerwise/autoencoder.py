@@ -40,7 +40,7 @@ through the decoder and one through the encoder (the mask held fixed):
     dL/dW   = x_tilde.T @ delta_h  +  delta_v.T @ h    (n_visible, n_hidden)
     dL/db   = sum(delta_h, axis=0),   dL/dc = sum(delta_v, axis=0)
 
-Training uses the engine's optimisers (:class:`~weightwise.backprop.optimizers.SGD` or ``Adam``),
+Training uses the engine's optimisers (:class:`~weightwise.backpropagation.optimizers.SGD` or ``Adam``),
 which update ``W``, ``b`` and ``c`` in place, so the network sees every step.
 """
 
@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backprop.optimizers import SGD, Adam, Optimizer, Schedule
+from ..backpropagation.optimizers import SGD, Adam, Optimizer, Schedule
 from ..errors import ConfigError, DataError, unknown_name
 from ..net.activations import Activation, get_activation, softplus
 from ..net.backend import (

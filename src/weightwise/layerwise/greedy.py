@@ -5,7 +5,7 @@ Hinton, Osindero and Teh (2006) and Bengio et al. (2007): train layer 1 as an un
 representation; and so on up. Learner ``k`` is built with ``from_layer(net.layers[k])`` and holds
 the layer's ``W`` and ``b`` themselves (no copy) plus extras of its own (a visible or decoder bias,
 which the network never uses), so when pre-training ends the network already holds the pre-trained
-weights and back-propagation (:func:`~weightwise.backprop.training.fit`) fine-tunes the *same*
+weights and back-propagation (:func:`~weightwise.backpropagation.training.fit`) fine-tunes the *same*
 arrays.
 
 Which learner fits which layer:
@@ -34,13 +34,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backprop.checkpoint import (
+from ..backpropagation.training import History, fit
+from ..checkpoints import (
     has_checkpoint,
     load_checkpoint,
     read_checkpoint_meta,
     save_checkpoint,
 )
-from ..backprop.training import History, fit
 from ..errors import ConfigError, DataError, WeightwiseError, unknown_name
 from ..net.backend import Array, Random, check_random, namespace
 from ..net.network import Dense, Network
@@ -667,7 +667,7 @@ def pretrain_then_finetune(
     pretrain_kwargs : dict, optional
         Keyword arguments of :func:`pretrain` (``learner``, ``epochs``, ...).
     fit_kwargs : dict, optional
-        Keyword arguments of :func:`~weightwise.backprop.training.fit` (``loss``,
+        Keyword arguments of :func:`~weightwise.backpropagation.training.fit` (``loss``,
         ``optimizer``, ``learning_rate``, ``epochs``, ...).
 
     Returns

@@ -9,7 +9,7 @@ per ``fit`` call:
   history row, and the logs the callbacks see.
 
 Between the two the loop checks that the epoch stayed finite, and after ``record`` it calls the
-callbacks, with the rules of :func:`weightwise.backprop.training.fit` (see
+callbacks, with the rules of :func:`weightwise.backpropagation.training.fit` (see
 :func:`weightwise._util.callbacks_stop`): every callback is called after every epoch, and the run
 stops when one returns ``True`` itself.
 
@@ -180,7 +180,7 @@ def run_epochs(
     callbacks : sequence of callables
         Each is called after every epoch, even when an earlier one asked to stop; the run stops
         after the epoch in which one returned ``True`` (exactly ``True``: other truthy values
-        do not stop), as in :func:`weightwise.backprop.training.fit`.
+        do not stop), as in :func:`weightwise.backpropagation.training.fit`.
 
     Returns
     -------

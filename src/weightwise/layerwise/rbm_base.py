@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..backprop.optimizers import Schedule, get_schedule
+from ..backpropagation.optimizers import Schedule, get_schedule
 from ..errors import ConfigError, DataError
 from ..net.backend import (
     Array,
@@ -100,7 +100,7 @@ class BaseRBM:
     sparsity_cost : float
         Strength of the sparsity penalty (Hinton's guide, section 11).
     schedule : str or Schedule, optional
-        Learning-rate schedule over epochs (see :mod:`weightwise.backprop.optimizers`).
+        Learning-rate schedule over epochs (see :mod:`weightwise.backpropagation.optimizers`).
     batch_size : int
         Mini-batch size of :meth:`fit`.
     seed : int, Random, numpy Generator or None

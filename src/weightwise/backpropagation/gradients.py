@@ -72,9 +72,9 @@ def backprop(
     reduction : {"sum", "mean"}
         ``"sum"`` adds the per-sample gradients (the textbook example); ``"mean"`` averages them.
     weight_grads : bool
-        Form ``dW``. With ``False`` the weight gradients stay factored (activations and deltas), so
-        :meth:`~weightwise.backprop.optimizers.Optimizer.step_factored` can apply them in one fused
-        matrix product per layer.
+        Form ``dW``. With ``False`` the weight gradients stay factored (activations and deltas),
+        so :meth:`~weightwise.backpropagation.optimizers.Optimizer.step_factored` can apply them
+        in one fused matrix product per layer.
 
     Returns
     -------

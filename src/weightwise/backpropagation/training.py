@@ -16,7 +16,7 @@ forward pass, one backward pass and one optimiser step. The loop stops at the fi
 A non-finite loss raises :class:`~weightwise.errors.DivergenceError`, leaving the network with the
 weights it had at the end of the last finite epoch. A run that ends dead (the loss far above where it
 started, or every gradient zero, with the accuracy at chance: the rule of
-:mod:`weightwise.backprop.health`) ends with a :class:`~weightwise.errors.TrainingFailedWarning`.
+:mod:`weightwise.backpropagation.health`) ends with a :class:`~weightwise.errors.TrainingFailedWarning`.
 
 With ``checkpoint_dir``, the run's whole state (weights, optimiser slots, random stream, history,
 early-stopping state) is saved every ``checkpoint_every`` epochs and on Ctrl-C; ``resume=True`` picks
@@ -36,13 +36,13 @@ from typing import Any
 import numpy as np
 
 from .._util import callbacks_stop, nan_to_none, none_to_nan
+from ..checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
 from ..errors import ConfigError, DataError, DivergenceError, TrainingFailedWarning
 from ..net.backend import Array, Random, check_random, is_numpy, namespace, to_numpy
 from ..net.inplace import sq_norm
 from ..net.losses import Loss, check_reduction, get_loss
 from ..net.network import Network
 from ..net.validation import check_X_Y, to_network
-from .checkpoint import has_checkpoint, load_checkpoint, save_checkpoint
 from .gradients import Gradients, backprop, loss_value
 from .health import chance_accuracy, chance_loss, failure
 from .optimizers import Optimizer, get_optimizer
@@ -77,7 +77,7 @@ class History:
         Loss of the run's first batch before any update: where the run started.
     failure : str
         The :class:`~weightwise.errors.TrainingFailedWarning` text when the run ended dead (see
-        :mod:`weightwise.backprop.health`), else ``""``.
+        :mod:`weightwise.backpropagation.health`), else ``""``.
     """
 
     epoch: list[int] = field(default_factory=list)

@@ -1,5 +1,8 @@
 """Checkpoints of a training run: safetensors for arrays, JSON for the rest; never pickle.
 
+One floor below both ways of adjusting the weights: back-propagation's ``fit`` and greedy
+pre-training (:func:`weightwise.layerwise.greedy.pretrain`) save and resume through it.
+
 A checkpoint is two files in a folder, ``checkpoint.safetensors`` and ``checkpoint.json``, each
 written to a temporary name and moved into place, so a crash while writing one leaves it whole.
 The arrays go first and carry a copy of the JSON (with a fresh ``token``) in their safetensors
@@ -18,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from .._util import atomic_write_bytes as _atomic_write_bytes
-from ..errors import ModelFileError
+from ._util import atomic_write_bytes as _atomic_write_bytes
+from .errors import ModelFileError
 
 ARRAYS = "checkpoint.safetensors"
 META = "checkpoint.json"

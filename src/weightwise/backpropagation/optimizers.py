@@ -16,8 +16,8 @@ of operations), which the tests check to 1e-8 after ten steps:
 
 Weight decay applies to every array (PyTorch's default) or, with ``decay_bias=False``, to the weight
 matrices only (scikit-learn's penalty); every step path (:meth:`Optimizer.step`, the fused
-:meth:`SGD.step_factored`) honours both alike. :mod:`weightwise.backprop.reference` writes the same
-rules plainly, and the tests hold these fast paths to it.
+:meth:`SGD.step_factored`) honours both alike. :mod:`weightwise.backpropagation.reference` writes
+the same rules plainly, and the tests hold these fast paths to it.
 
 Updates are in place, so learners that share the network's arrays (pre-training) see them.
 """

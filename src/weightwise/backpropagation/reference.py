@@ -1,6 +1,6 @@
 """Plain reference updates of the optimisers, written from the papers for the tests to trust.
 
-:mod:`weightwise.backprop.optimizers` updates arrays in place and fuses work into BLAS calls
+:mod:`weightwise.backpropagation.optimizers` updates arrays in place and fuses work into BLAS calls
 (``axpy``, ``scal``, one ``gemm`` per layer) for speed. The functions here do the same arithmetic
 the obvious way, one short update per optimiser: lists of arrays in, new arrays out, nothing
 changed in place, no BLAS kernels, state in a small dataclass. They run in the namespace and dtype
@@ -81,7 +81,7 @@ def sgd_step(
     state : SGDState
         From the previous step (``SGDState()`` before the first).
     learning_rate, momentum, nesterov, weight_decay, decay_bias
-        As :class:`~weightwise.backprop.optimizers.SGD`.
+        As :class:`~weightwise.backpropagation.optimizers.SGD`.
 
     Returns
     -------
@@ -119,7 +119,7 @@ def adam_step(
     state : AdamState
         From the previous step (``AdamState()`` before the first).
     learning_rate, beta1, beta2, epsilon, weight_decay, decay_bias
-        As :class:`~weightwise.backprop.optimizers.Adam`.
+        As :class:`~weightwise.backpropagation.optimizers.Adam`.
 
     Returns
     -------

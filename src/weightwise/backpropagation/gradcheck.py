@@ -1,6 +1,6 @@
 """Central finite differences over every parameter of a network.
 
-``gradcheck`` compares :func:`~weightwise.backprop.gradients.backprop` with
+``gradcheck`` compares :func:`~weightwise.backpropagation.gradients.backprop` with
 
     dL/dw  ~=  (L(w + h) - L(w - h)) / (2 h)
 

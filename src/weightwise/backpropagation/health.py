@@ -1,4 +1,4 @@
-"""Did a back-propagation run die? The one rule that :func:`~weightwise.backprop.training.fit`,
+"""Did a back-propagation run die? The one rule that :func:`~weightwise.backpropagation.training.fit`,
 the estimators and the command line share.
 
 A run is *dead* when, at its last epoch (or the epoch whose weights early stopping restored),

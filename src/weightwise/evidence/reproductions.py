@@ -229,11 +229,6 @@ REPRODUCTIONS: dict[str, Reproduction] = {
 }
 
 
-def reproduction_list() -> list[tuple[str, str, str]]:
-    """``(name, title, source)`` of every reproduction, for ``reproduce --list``."""
-    return [(r.name, r.title, r.source) for r in REPRODUCTIONS.values()]
-
-
 def get_reproduction(name: str) -> Reproduction:
     """The reproduction called ``name``; a ConfigError listing the valid names otherwise."""
     if name not in REPRODUCTIONS:

@@ -106,10 +106,6 @@ class BernoulliRBM(BaseRBM):
     def _visible_energy(self, v: Array) -> Array:
         return -(v @ self.b_visible)
 
-    def free_energy(self, v: Array) -> Array:
-        """``F(v) = - v.b - sum_j softplus(c_j + v W[:, j])``, shape (n,)."""
-        return self._visible_energy(v) - self.xp.sum(softplus(v @ self.W + self.b_hidden), axis=1)
-
     def _initial_visible(self, n: int) -> Array:
         p = sigmoid_(self.xp.asarray(self.b_visible, copy=True))
         return bernoulli(self.xp.broadcast_to(p[None, :], (n, self.n_visible)), self.rng)
@@ -308,11 +304,6 @@ class GaussianRBM(BaseRBM):
     def _visible_energy(self, v: Array) -> Array:
         r = v - self.b_visible
         return self.xp.sum(r * r / (2.0 * self.xp.exp(self.log_variance)), axis=1)
-
-    def free_energy(self, v: Array) -> Array:
-        """``F(v) = sum_i (v_i - b_i)**2 / (2 sigma_i**2) - sum_j softplus(c_j + (v/sigma) W[:, j])``."""
-        hidden = softplus(self._visible_input(v) @ self.W + self.b_hidden)
-        return self._visible_energy(v) - self.xp.sum(hidden, axis=1)
 
     def _initial_visible(self, n: int) -> Array:
         mean = self.xp.broadcast_to(self.b_visible[None, :], (n, self.n_visible))

@@ -304,7 +304,12 @@ class BaseRBM:
         return v_mean, v_sample, h_mean, h_sample
 
     def free_energy(self, v: Array) -> Array:
-        """``F(v)`` of shape (n,), so that ``p(v) = exp(-F(v)) / Z``."""
+        """``F(v)`` of shape (n,), so that ``p(v) = exp(-F(v)) / Z``.
+
+        ``F(v) = E_v(v) - sum_j softplus(c_j + x W[:, j])`` with the visible energy ``E_v`` and
+        input ``x`` of the unit kind: ``-v.b`` and ``v`` (Bernoulli), ``sum_i (v_i - b_i)**2 /
+        (2 sigma_i**2)`` and ``v / sigma`` (Gaussian).
+        """
         xp = self.xp
         return self._visible_energy(v) - xp.sum(
             softplus(self._visible_input(v) @ self.W + self.b_hidden), axis=1

@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..backpropagation.reference import AdamState, SGDState, adam_step, sgd_step
 from ..errors import ConfigError
 from ..net.activations import get_activation, sigmoid, softplus
 from ..net.backend import Array, Random, asarray, is_numpy, namespace
@@ -515,30 +516,16 @@ def autoencoder_update(
         xp.sum(delta_v, axis=0),
     )
 
-    thetas = (W, c, b)
-    t = state.t + 1
+    # The optimiser's step is the plain one of the back-propagation engine's references.
+    thetas = [W, c, b]
     if optimizer == "sgd":
-        if momentum:
-            old = state.velocity or tuple(xp.zeros_like(p) for p in thetas)
-            velocity = tuple(momentum * v + g for v, g in zip(old, grads, strict=True))
-            steps = velocity
-        else:
-            velocity, steps = None, grads
-        new = tuple(p - learning_rate * s for p, s in zip(thetas, steps, strict=True))
-        new_state = replace(state, t=t, velocity=velocity)
+        sgd = SGDState(list(state.velocity or ()))
+        new, sgd = sgd_step(thetas, list(grads), sgd, learning_rate, momentum)
+        new_state = replace(state, t=state.t + 1, velocity=tuple(sgd.velocity) if momentum else None)
     elif optimizer == "adam":
-        zeros = tuple(xp.zeros_like(p) for p in thetas)
-        m = tuple(beta1 * mi + (1 - beta1) * g for mi, g in zip(state.m or zeros, grads, strict=True))
-        v = tuple(
-            beta2 * vi + (1 - beta2) * (g * g) for vi, g in zip(state.v or zeros, grads, strict=True)
-        )
-        step = learning_rate / (1 - beta1**t)
-        root_bc2 = math.sqrt(1 - beta2**t)
-        new = tuple(
-            p - step * (mi / (xp.sqrt(vi) / root_bc2 + epsilon))
-            for p, mi, vi in zip(thetas, m, v, strict=True)
-        )
-        new_state = replace(state, t=t, m=m, v=v)
+        adam = AdamState(state.t, list(state.m or ()), list(state.v or ()))
+        new, adam = adam_step(thetas, list(grads), adam, learning_rate, beta1, beta2, epsilon)
+        new_state = replace(state, t=adam.t, m=tuple(adam.m), v=tuple(adam.v))
     else:
         raise ConfigError(f"unknown optimizer {optimizer!r}; valid optimizers: 'sgd', 'adam'")
     return AEParams(*new), new_state, value

@@ -594,7 +594,7 @@ def test_free_energy_gradient_matches_finite_differences(kind):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fast_sigmoid_matches_the_formula(dtype):
     """The in-place sigmoid of the CD fast path (float32: the tanh form)."""
-    from weightwise.layerwise._rbm_kernels import sigmoid_ as _sigmoid_
+    from weightwise.net.activations import sigmoid_ as _sigmoid_
 
     tol = 1e-7 if dtype == np.float32 else 1e-15
     z = np.linspace(-30, 30, 1001).astype(dtype)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DataError
+from ..net.activations import sigmoid_
 from ..net.backend import Array, asarray, is_numpy, namespace, to_numpy
 from ..net.backend import device as array_device
 from ._rbm_kernels import (
@@ -44,7 +45,6 @@ from ._rbm_kernels import (
     binary_states,
     logsumexp,
     matmul_into,
-    sigmoid_,
     softplus,
 )
 from .rbm_base import BaseRBM

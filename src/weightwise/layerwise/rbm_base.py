@@ -20,6 +20,7 @@ import numpy as np
 
 from ..backpropagation.optimizers import Schedule, get_schedule
 from ..errors import ConfigError, DataError
+from ..net.activations import sigmoid_
 from ..net.backend import (
     Array,
     Random,
@@ -41,7 +42,6 @@ from ._rbm_kernels import (
     matmul_into,
     mean_squared,
     multiply_into,
-    sigmoid_,
     softplus,
     take_rows_into,
 )

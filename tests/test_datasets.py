@@ -419,3 +419,14 @@ def test_load_npz_errors(tmp_path: Path) -> None:
         load_npz(tmp_path / "single.npy")
     with pytest.raises(MissingDataError, match="no NPZ file at"):
         load_npz(tmp_path / "absent.npz")
+
+
+def test_one_hot_rows_and_bad_labels():
+    from weightwise.datasets import one_hot
+
+    Y = one_hot(np.array([2, 0, 1]), 3)
+    assert Y.dtype == np.float32
+    np.testing.assert_array_equal(Y, np.eye(3, dtype=np.float32)[[2, 0, 1]])
+    assert one_hot(np.array([1]), 2, dtype=np.float64).dtype == np.float64
+    with pytest.raises(DataError, match=r"labels in 0\.\.2"):
+        one_hot(np.array([3]), 3)

@@ -8,6 +8,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from ..datasets import one_hot
 from ..errors import ConfigError
 from .base import _user_errors_exit_1, app, console
 from .options import parse_activation, parse_layers
@@ -18,7 +19,7 @@ GRADCHECK_TOLERANCE = 1e-6
 def _gradcheck_targets(loss: str, output_activation: str, n: int, n_out: int, rng: Any) -> np.ndarray:
     """Targets of shape (n, n_out) that fit the loss: one-hot rows, 0/1 labels, or real values."""
     if loss == "cross_entropy":
-        return np.eye(n_out)[rng.integers(0, n_out, size=n)]
+        return one_hot(rng.integers(0, n_out, size=n), n_out, dtype=np.float64)
     if loss == "binary_cross_entropy":
         return rng.integers(0, 2, size=(n, n_out)).astype(float)
     if output_activation in ("sigmoid", "softmax"):

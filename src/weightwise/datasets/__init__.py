@@ -20,6 +20,7 @@ from .mnist import MNIST_FILES, MNIST_MD5, MNIST_URL, data_home, download_mnist,
 from .tables import load_csv, load_npz
 
 __all__ = [
+    "one_hot",
     "MNIST_FILES",
     "MNIST_MD5",
     "MNIST_URL",
@@ -36,6 +37,29 @@ __all__ = [
 
 
 # XOR and digits: built in
+def one_hot(y: Any, n_classes: int, dtype: Any = np.float32) -> np.ndarray:
+    """Integer labels as one-hot rows.
+
+    Parameters
+    ----------
+    y : array of int, shape (n,)
+        Labels in ``0 .. n_classes - 1``.
+    n_classes : int
+    dtype : NumPy dtype, default float32
+
+    Returns
+    -------
+    Y : ndarray, shape (n, n_classes)
+        ``Y[i, y[i]] = 1``, every other entry 0.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1 or (y.size and (y.min() < 0 or y.max() >= n_classes)):
+        raise DataError(f"one_hot needs 1-D labels in 0..{n_classes - 1}, got shape {y.shape}")
+    Y = np.zeros((y.shape[0], n_classes), dtype=dtype)
+    Y[np.arange(y.shape[0]), y] = 1
+    return Y
+
+
 def load_xor() -> tuple[np.ndarray, np.ndarray]:
     """The four XOR samples.
 

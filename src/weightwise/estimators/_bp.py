@@ -9,6 +9,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ..datasets import one_hot
 from ..errors import ConfigError, DataError
 from ..net.activations import get_activation
 from ..net.backend import Array, to_numpy
@@ -170,7 +171,7 @@ class BPClassifier(ClassifierMixin, _BaseBP):
                 "every label as classes= on the first partial_fit, or fit a new estimator"
             )
         idx = np.searchsorted(self.classes_, y)
-        onehot = np.eye(len(self.classes_))[idx]
+        onehot = one_hot(idx, len(self.classes_), dtype=np.float64)
         if len(self.classes_) == 2 and self._output_activation() != "softmax":
             return onehot[:, 1:]  # one sigmoid unit: the probability of classes_[1]
         return onehot

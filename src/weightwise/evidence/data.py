@@ -85,10 +85,3 @@ def load_dataset(
     Xtr, ytr = subset(full.X_train, full.y_train, n_train, 0)
     Xte, yte = subset(full.X_test, full.y_test, n_test, 1)
     return Dataset(Xtr, Xte, ytr, yte, full.name, full.image_shape)
-
-
-def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Integer labels (n,) as one-hot rows (n, n_classes), float32."""
-    Y = np.zeros((y.shape[0], n_classes), dtype=np.float32)
-    Y[np.arange(y.shape[0]), y] = 1.0
-    return Y

@@ -46,8 +46,9 @@ from typing import Any
 
 import numpy as np
 
+from ..datasets import one_hot
 from ..errors import ConfigError, DivergenceError, unknown_name
-from .data import check_data_name, load_dataset, one_hot
+from .data import check_data_name, load_dataset
 
 # --------------------------------------------------------------------------------------------------
 # methods

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,7 +54,7 @@ FORMAT_VERSION = 1
 _HEADER_LIMIT = 100_000_000  # safetensors' own cap on the JSON header (bytes)
 _EXTRA = "extra."
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load", "load_network", "save", "save_network"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "jsonable", "load", "load_network", "save", "save_network"]
 
 
 # writing ----------------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ def save_network(
         "dtype": dtype_name(net.dtype),
         "extra_arrays": sorted(extra_arrays or {}),
         # "_file" is what load_network adds; dropping it lets loaded metadata be saved again.
-        "metadata": _jsonable({k: v for k, v in (metadata or {}).items() if k != "_file"}, "metadata"),
+        "metadata": jsonable({k: v for k, v in (metadata or {}).items() if k != "_file"}, "metadata"),
     }
     doc["integrity"] = {"arrays_sha256": _arrays_sha256(tensors), "metadata_sha256": _doc_sha256(doc)}
     header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "weightwise": json.dumps(doc)}
@@ -134,14 +135,32 @@ def save_network(
     return path
 
 
-def _jsonable(value: Any, where: str) -> Any:
-    """``value`` with NumPy scalars/arrays, tuples and paths turned into JSON types."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+def jsonable(value: Any, where: str, *, finite: bool = False) -> Any:
+    """``value`` in the types ``json.dumps`` writes, or a ConfigError that names where it fails.
+
+    NumPy scalars and arrays become Python numbers and lists, tuples become lists, paths become
+    strings, and records with ``to_dict`` (a :class:`History`) their dicts.
+
+    Parameters
+    ----------
+    value : Any
+        Nested mappings (string keys only), sequences and scalars.
+    where : str
+        The name of ``value`` in the messages (``"metadata"``, ``"configs[3]"``).
+    finite : bool
+        Refuse NaN and infinities: a configuration that is hashed must have one JSON text, and
+        strict JSON has none for them.
+    """
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if finite and not math.isfinite(value):
+            raise ConfigError(f"{where} is {value}; the values here must be finite numbers")
+        return value
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return jsonable(value.tolist(), where, finite=finite)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, Mapping):
@@ -149,15 +168,15 @@ def _jsonable(value: Any, where: str) -> Any:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ConfigError(f"{where} keys must be strings for JSON, got {k!r}")
-            out[k] = _jsonable(v, f"{where}[{k!r}]")
+            out[k] = jsonable(v, f"{where}[{k!r}]", finite=finite)
         return out
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [jsonable(v, f"{where}[{i}]", finite=finite) for i, v in enumerate(value)]
     if hasattr(value, "to_dict"):  # History and other dataclass-like records
-        return _jsonable(value.to_dict(), where)
+        return jsonable(value.to_dict(), where, finite=finite)
     raise ConfigError(
         f"{where} holds a {type(value).__name__}, which is not JSON-serialisable; store numbers, "
-        "strings, lists or dicts (arrays go in extra_arrays)"
+        "strings, booleans, None, lists or dicts (NumPy arrays are converted)"
     )
 
 

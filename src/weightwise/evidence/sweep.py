@@ -20,7 +20,6 @@ import copy
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import time
 import uuid
@@ -30,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import is_integer
 from ..errors import ConfigError, WeightwiseError
+from ..io import jsonable
 
 SWEEP_FORMAT = "weightwise-sweep"
 SWEEP_VERSION = 1
@@ -69,40 +70,12 @@ class SchedulerError(WeightwiseError, ConnectionError):
 # --------------------------------------------------------------------------- keys
 
 
-def _plain(obj: Any, where: str) -> Any:
-    """``obj`` as plain JSON types: NumPy scalars/arrays to Python, tuples to lists."""
-    if isinstance(obj, Mapping):
-        out = {}
-        for k, v in obj.items():
-            if not isinstance(k, str):
-                raise ConfigError(f"{where}: key {k!r} is not a string; configurations need string keys")
-            out[k] = _plain(v, f"{where}.{k}")
-        return out
-    if isinstance(obj, list | tuple):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist(), where)
-    if isinstance(obj, np.generic):
-        return _plain(obj.item(), where)
-    if isinstance(obj, Path):
-        return str(obj)
-    if obj is None or isinstance(obj, bool | int | str):
-        return obj
-    if isinstance(obj, float):
-        if not math.isfinite(obj):
-            raise ConfigError(f"{where} is {obj}; configuration values must be finite")
-        return obj
-    raise ConfigError(
-        f"{where} is a {type(obj).__name__}; configurations hold only JSON values "
-        "(str, int, float, bool, None, lists and dicts)"
-    )
-
-
 def canonical_json(config: Mapping[str, Any]) -> str:
     """The one JSON text of a configuration: sorted keys, no spaces, tuples as lists, ASCII."""
     if not isinstance(config, Mapping):
         raise ConfigError(f"a configuration must be a dict, got {type(config).__name__}")
-    return json.dumps(_plain(config, "config"), sort_keys=True, separators=(",", ":"), allow_nan=False)
+    plain = jsonable(config, "config", finite=True)
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def sweep_key(config: Mapping[str, Any]) -> str:
@@ -320,27 +293,21 @@ def _failed(key: str, config: dict[str, Any], exc: BaseException) -> SweepRunErr
 
 
 def _progress(enabled: bool, total: int, done: int, name: str | None) -> Any:
+    """A bar over runs on stderr (stdout stays clean for the command's own output), and its task."""
+    from rich import progress as rp
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),  # stdout stays clean for the command's own output
+    bar = rp.Progress(
+        rp.TextColumn("[bold]{task.description}"),
+        rp.BarColumn(),
+        rp.MofNCompleteColumn(),
+        rp.TimeElapsedColumn(),
+        rp.TimeRemainingColumn(),
+        console=Console(stderr=True),
         disable=not enabled,
     )
-    task = progress.add_task(f"runs of {name}" if name else "runs", total=total, completed=done)
-    return progress, task
+    task = bar.add_task(f"runs of {name}" if name else "runs", total=total, completed=done)
+    return bar, task
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -402,22 +369,11 @@ def run_sweep(
     SweepRunError
         A run raised or returned something that is not a JSON dict; finished runs stay stored.
     """
-    if isinstance(configs, Mapping) or not isinstance(configs, Sequence):
-        raise ConfigError("configs must be a list of dicts, one per run")
-    if not callable(fn):
-        raise ConfigError(f"fn must be callable as fn(config) -> dict, got {type(fn).__name__}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
-        raise ConfigError(
-            f"n_jobs must be a positive number of processes or -1 (all cores), got {n_jobs!r}"
-        )
-    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise ConfigError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
-    if not connect_timeout > 0:
-        raise ConfigError(
-            f"connect_timeout must be a positive number of seconds, got {connect_timeout!r}"
-        )
-
-    plain = [_plain(c, f"configs[{i}]") if isinstance(c, Mapping) else c for i, c in enumerate(configs)]
+    _check_sweep_args(configs, fn, n_jobs, scheduler, connect_timeout)
+    plain = [
+        jsonable(c, f"configs[{i}]", finite=True) if isinstance(c, Mapping) else c
+        for i, c in enumerate(configs)
+    ]
     keys = [sweep_key(c) for c in plain]  # also refuses anything that is not a dict
     unique: dict[str, dict[str, Any]] = {}
     for key, config in zip(keys, plain, strict=True):
@@ -430,36 +386,77 @@ def run_sweep(
     _claim_folder(root, sweep_id(plain), list(unique), name, overwrite)
     runs = root / RUNS
 
+    results = _stored_results(runs, unique)
+    pending = [(k, c) for k, c in unique.items() if k not in results]
+    stream = _executor(fn, pending, n_jobs, scheduler, connect_timeout)
+    bar, task = _progress(progress, len(unique), len(results), name)
+    # closing(): a failure here still shuts the generator's pool or Dask client down at once.
+    with bar, contextlib.closing(stream):
+        for key, result, seconds in stream:
+            results[key] = _store_run(runs, key, unique[key], result, seconds)
+            bar.advance(task)
+
+    return _in_config_order(keys, results)
+
+
+def _check_sweep_args(configs: Any, fn: Any, n_jobs: Any, scheduler: Any, connect_timeout: Any) -> None:
+    """Refuse arguments of :func:`run_sweep` that no run could use, before any folder is touched."""
+    if isinstance(configs, Mapping) or not isinstance(configs, Sequence):
+        raise ConfigError("configs must be a list of dicts, one per run")
+    if not callable(fn):
+        raise ConfigError(f"fn must be callable as fn(config) -> dict, got {type(fn).__name__}")
+    if not is_integer(n_jobs) or n_jobs == 0:
+        raise ConfigError(
+            f"n_jobs must be a positive number of processes or -1 (all cores), got {n_jobs!r}"
+        )
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ConfigError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
+    if not connect_timeout > 0:
+        raise ConfigError(
+            f"connect_timeout must be a positive number of seconds, got {connect_timeout!r}"
+        )
+
+
+def _executor(
+    fn: RunFn,
+    pending: list[tuple[str, dict[str, Any]]],
+    n_jobs: int,
+    scheduler: str | None,
+    connect_timeout: float,
+) -> Runs:
+    """The runs still to do, as they finish: here, in joblib processes, or on a Dask cluster."""
+    if not pending:
+        return _run_sequential(fn, [])
+    if scheduler is not None:
+        return _run_dask(fn, pending, scheduler.strip(), float(connect_timeout))
+    if n_jobs == 1 or len(pending) == 1:
+        return _run_sequential(fn, pending)
+    return _run_joblib(fn, pending, int(n_jobs))
+
+
+def _stored_results(runs: Path, unique: Mapping[str, Any]) -> dict[str, Any]:
+    """The results already stored for these keys (a resumed sweep computes only the rest)."""
     results: dict[str, Any] = {}
     for key in unique:
         stored = _read_run(runs / f"{key}.json", key)
         if stored is not None:
             results[key] = stored["result"]
-    pending = [(k, c) for k, c in unique.items() if k not in results]
+    return results
 
-    if not pending:
-        stream: Runs = _run_sequential(fn, [])
-    elif scheduler is not None:
-        stream = _run_dask(fn, pending, scheduler.strip(), float(connect_timeout))
-    elif n_jobs == 1 or len(pending) == 1:
-        stream = _run_sequential(fn, pending)
-    else:
-        stream = _run_joblib(fn, pending, int(n_jobs))
 
-    bar, task = _progress(progress, len(unique), len(results), name)
-    # closing(): a failure here still shuts the generator's pool or Dask client down at once.
-    with bar, contextlib.closing(stream):
-        for key, result, seconds in stream:
-            config = unique[key]
-            value = _result_json(result, key, config)
-            record = {"key": key, "config": config, "result": value, "seconds": seconds}
-            _atomic_write(runs / f"{key}.json", json.dumps(record, indent=1) + "\n")
-            results[key] = value
-            bar.advance(task)
-
+def _in_config_order(keys: Sequence[str], results: Mapping[str, Any]) -> list[Any]:
+    """One result per key, in order; a repeated config gets its own copy, so that changing one
+    result changes no other."""
     out, seen = [], set()
     for key in keys:
-        # A repeated config gets its own copy, so that changing one result changes no other.
         out.append(copy.deepcopy(results[key]) if key in seen else results[key])
         seen.add(key)
     return out
+
+
+def _store_run(runs: Path, key: str, config: dict[str, Any], result: Any, seconds: float) -> Any:
+    """Write one finished run to ``runs/<key>.json``; return its result as read back from JSON."""
+    value = _result_json(result, key, config)
+    record = {"key": key, "config": config, "result": value, "seconds": seconds}
+    _atomic_write(runs / f"{key}.json", json.dumps(record, indent=1) + "\n")
+    return value

@@ -28,134 +28,41 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._util import callbacks_stop, nan_to_none, none_to_nan
-from ..checkpoints import has_checkpoint, load_checkpoint, save_checkpoint
-from ..errors import ConfigError, DataError, DivergenceError, TrainingFailedWarning
-from ..net.backend import Array, Random, check_random, is_numpy, namespace, to_numpy
+from .._util import callbacks_stop
+from ..checkpoints import has_checkpoint
+from ..checks import check_positive_int
+from ..errors import ConfigError, DivergenceError, TrainingFailedWarning
+from ..net.backend import Array, Random, check_random, is_numpy, namespace
 from ..net.inplace import sq_norm
 from ..net.losses import Loss, check_reduction, get_loss
 from ..net.network import Network
 from ..net.validation import check_X_Y, to_network
-from .gradients import Gradients, backprop, loss_value
+from .gradients import backprop, loss_value
 from .health import chance_accuracy, chance_loss, failure
+from .history import BatchCallback, BatchInfo, Callback, EpochInfo, History, grad_norm_stride
 from .optimizers import Optimizer, get_optimizer
+from .resume import Snapshot, restore_run, save_run
+from .stopping import MONITORS, EarlyStopping, check_monitor
 
-
-@dataclass
-class History:
-    """Per-epoch record of a training run.
-
-    Attributes
-    ----------
-    epoch : list of int
-        1-based epoch numbers.
-    loss : list of float
-        Mean over the epoch's batches of the training loss (before each batch's update).
-    metric : list of float
-        Training accuracy (NaN when the task has none).
-    val_loss, val_metric : list of float
-        On ``validation_data`` after the epoch (empty without it).
-    grad_norm : list of list of float
-        ``grad_norm[e][l]``: root mean square of ``||dLoss/dW_l||_2`` over every k-th batch of the
-        epoch (k chosen for about 8 batches an epoch; every batch when there are fewer).
-    seconds : list of float
-        Wall time of each epoch.
-    learning_rate : list of float
-    stop_reason : str
-        Why the run stopped: ``"max_epochs"``, ``"threshold"``, ``"early_stopping"``,
-        ``"callback"``.
-    best_epoch : int or None
-        Epoch whose weights were restored by early stopping (best on the monitored quantity).
-    initial_loss : float or None
-        Loss of the run's first batch before any update: where the run started.
-    failure : str
-        The :class:`~weightwise.errors.TrainingFailedWarning` text when the run ended dead (see
-        :mod:`weightwise.backpropagation.health`), else ``""``.
-    """
-
-    epoch: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    metric: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_metric: list[float] = field(default_factory=list)
-    grad_norm: list[list[float]] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)
-    learning_rate: list[float] = field(default_factory=list)
-    stop_reason: str = ""
-    best_epoch: int | None = None
-    initial_loss: float | None = None
-    failure: str = ""
-
-    @property
-    def n_epochs(self) -> int:
-        return len(self.epoch)
-
-    @property
-    def failed(self) -> bool:
-        """Whether the run ended dead (:attr:`failure` says how)."""
-        return bool(self.failure)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict (NaN becomes None)."""
-
-        return {k: nan_to_none(v) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> History:
-        fields = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        for k in ("loss", "metric", "val_loss", "val_metric", "grad_norm", "seconds"):
-            if k in fields:
-                fields[k] = none_to_nan(fields[k])
-        return cls(**fields)
-
-
-@dataclass
-class EpochInfo:
-    """What a callback sees after each epoch."""
-
-    epoch: int
-    epochs: int
-    network: Network
-    history: History
-    logs: dict[str, float]
-
-
-Callback = Callable[[EpochInfo], "bool | None"]
-
-
-@dataclass
-class BatchInfo:
-    """What a batch callback sees after each mini-batch's optimiser step.
-
-    ``gradients`` (and its ``forward``) come from the weights *before* the step; ``network`` holds
-    the weights after it. Diagnostics read per-layer statistics from here without a second pass.
-    ``gradients.dW`` is formed for every batch unless the callback (or the object whose
-    ``on_batch`` it is) has a method ``wants_weight_grads(epoch, batch, batches_per_epoch) -> bool``
-    that says it can do without; then SGD may leave ``dW`` factored (``None``) and fold it into its
-    update.
-    """
-
-    epoch: int
-    batch: int
-    gradients: Gradients
-    network: Network
-    optimizer: Optimizer
-    batches_per_epoch: int = 1
-
-
-BatchCallback = Callable[[BatchInfo], None]
-
-
-def grad_norm_stride(batches_per_epoch: int) -> int:
-    """Every how many batches :attr:`History.grad_norm` is sampled: about 8 batches an epoch."""
-    return max(1, batches_per_epoch // 8)
+__all__ = [
+    "MONITORS",
+    "BatchCallback",
+    "BatchInfo",
+    "Callback",
+    "EpochInfo",
+    "History",
+    "accuracy",
+    "correct_count",
+    "fit",
+    "grad_norm_stride",
+]
 
 
 def _wants_weight_grads(hook: Any) -> Callable[[int, int, int], bool]:
@@ -183,34 +90,6 @@ def correct_count(output: Array, Y: Array, multilabel: bool) -> Array:
     else:
         hit = xp.argmax(output, axis=1) == xp.argmax(Y, axis=1)
     return xp.sum(xp.astype(hit, output.dtype))
-
-
-MONITORS = {"val_loss": "val_loss", "val_metric": "val_metric", "val_accuracy": "val_metric"}
-"""Early-stopping monitors by the user's name; ``"val_accuracy"`` is Keras' name of the metric."""
-
-
-def _check_monitor(monitor: Any, metric: str | None, has_validation: bool, out_name: str) -> str:
-    """The canonical monitor (``"val_loss"`` or ``"val_metric"``) for ``monitor``, or ConfigError."""
-    if not isinstance(monitor, str) or monitor not in MONITORS:
-        valid = ", ".join(map(repr, MONITORS))
-        raise ConfigError(f"unknown monitor {monitor!r}; valid monitors: {valid}")
-    if MONITORS[monitor] == "val_loss":
-        return "val_loss"
-    if not has_validation:
-        raise ConfigError(f"monitor={monitor!r} needs validation_data to compute the metric on")
-    if metric is None:
-        raise ConfigError(
-            f"monitor={monitor!r} needs a validation metric, but none is computed here (metric=None, "
-            f"or metric='auto' with a {out_name!r} output layer: 'auto' computes accuracy for "
-            "softmax and sigmoid outputs only); pass metric='accuracy' or monitor='val_loss'"
-        )
-    return "val_metric"
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def fit(
@@ -320,289 +199,269 @@ def fit(
         suggests one ten times smaller. A network at chance whose gradients are small but not zero
         (deep sigmoid nets, the vanishing gradient) and whose loss does not rise is not dead.
     """
-    loss_fn = get_loss(loss)
-    loss_fn.check_output(net.layers[-1].activation)
-    check_reduction(reduction)
-    epochs = _check_positive_int(epochs, "epochs")
-    checkpoint_every = _check_positive_int(checkpoint_every, "checkpoint_every")
-    if batch_size is not None and batch_size != "full":
-        batch_size = _check_positive_int(batch_size, "batch_size")
-    else:
-        batch_size = None
-    if patience is not None:
-        patience = _check_positive_int(patience, "patience")
-        if validation_data is None:
-            raise ConfigError("early stopping (patience) needs validation_data")
-    if threshold is not None and not threshold > 0:
-        raise ConfigError(f"threshold must be > 0, got {threshold!r}")
+    epochs = check_positive_int(epochs, "epochs")
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    patience = _check_stop_rules(patience, threshold, validation_data is not None)
     if resume and checkpoint_dir is None:
         raise ConfigError("resume=True needs a checkpoint_dir")
-    if isinstance(optimizer, str):
-        kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
-        opt = get_optimizer(optimizer, **kwargs)
-    else:
-        opt = optimizer
-    rng = check_random(seed)
-    on_batch = list(batch_callbacks) + [
-        cb.on_batch  # type: ignore[attr-defined]
-        for cb in callbacks
-        if callable(getattr(cb, "on_batch", None))
-    ]
-    hooks_want_dW = [_wants_weight_grads(hook) for hook in on_batch]
-
-    xp, dtype, dev = net.xp, net.dtype, net.device
-    X, Y = check_X_Y(X, Y, net.sizes[0], net.sizes[-1])
-    X, Y = to_network(X, xp, dtype, dev), to_network(Y, xp, dtype, dev)
+    run = _Run.create(
+        net, X, Y, loss, optimizer, learning_rate, batch_size, shuffle, reduction, metric, seed,
+        callbacks, batch_callbacks, record_grad_norm,
+    )  # fmt: skip
+    val = None
     if validation_data is not None:
-        Xv, Yv = check_X_Y(*validation_data, net.sizes[0], net.sizes[-1], ("X_val", "y_val"))
-        Xv, Yv = to_network(Xv, xp, dtype, dev), to_network(Yv, xp, dtype, dev)
+        val = _on_network(net, *validation_data, names=("X_val", "y_val"))
     out_name = net.layers[-1].activation.name
-    if metric == "auto":
-        metric = "accuracy" if out_name in ("softmax", "sigmoid") else None
-    if metric not in (None, "accuracy"):
-        raise ConfigError(f"unknown metric {metric!r}; valid metrics: 'auto', 'accuracy', None")
-    multilabel = out_name == "sigmoid" and net.sizes[-1] > 1
-    monitor = _check_monitor(monitor, metric, validation_data is not None, out_name)
-    # The best value so far in the monitor's own units; `sign` makes "lower is better" of either.
-    sign = 1.0 if monitor == "val_loss" else -1.0
-
-    n = X.shape[0]
-    bs = n if batch_size is None else min(batch_size, n)
-    batches_per_epoch = -(-n // bs)
-    norm_stride = grad_norm_stride(batches_per_epoch)
-    params = net.parameters()
+    stopping = EarlyStopping(
+        check_monitor(monitor, run.metric, val is not None, out_name), patience, min_delta
+    )
     history = History()
     start_epoch = 0
-    best: dict[str, Any] = {
-        "monitor": monitor,
-        "value": sign * math.inf,
-        "weights": None,
-        "epoch": None,
-        "wait": 0,
-    }
-
     if resume and has_checkpoint(checkpoint_dir):
         assert checkpoint_dir is not None
-        start_epoch = _restore(checkpoint_dir, net, opt, rng, history, best)
+        start_epoch = restore_run(checkpoint_dir, net, run.opt, run.rng, history, stopping)
 
-    def snapshot() -> dict[str, Any]:
-        # Weights to fall back to on divergence; with checkpoints, also what Ctrl-C saves.
-        state: dict[str, Any] = {"weights": [xp.asarray(p, copy=True) for p in params]}
-        if checkpoint_dir is not None:
-            # best too: the interrupted epoch may already have moved the early-stopping state.
-            state.update(rng=rng.get_state(), opt=opt.state_dict(), best=dict(best))
-        return state
-
-    def write_checkpoint(epoch_done: int, state: dict[str, Any] | None = None) -> None:
+    def save(epoch_done: int, snapshot: Snapshot | None = None) -> None:
         assert checkpoint_dir is not None
-        _save(checkpoint_dir, epoch_done, net, opt, rng, history, best, state)
+        save_run(checkpoint_dir, epoch_done, net, run.opt, run.rng, history, stopping, snapshot)
 
     stop_reason = "max_epochs"
     epoch = start_epoch
     try:
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
-            start = snapshot()
-            opt.set_epoch(epoch)
-            order = rng.permutation(n) if shuffle and bs < n else None
-            if order is not None:
-                order = order if is_numpy(xp) else to_network(order, xp, None, dev)
-            loss_sum = 0.0 * xp.sum(params[-1])  # a 0-d array on the right device
-            hits = 0.0 * loss_sum
-            sq_norms = [0.0 * loss_sum for _ in net.layers] if record_grad_norm else []
-            n_batches = n_sampled = 0
-            for lo in range(0, n, bs):
-                if order is None:
-                    xb, yb = (X, Y) if bs == n else (X[lo : lo + bs], Y[lo : lo + bs])
-                else:
-                    idx = order[lo : lo + bs]
-                    xb, yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-                # Gradient norms are sampled on about 8 batches per epoch; the other batches
-                # leave dW factored so SGD folds it into its update (one gemm per layer).
-                sample = record_grad_norm and n_batches % norm_stride == 0
-                need_dW = sample or any(
-                    wants(epoch + 1, n_batches, batches_per_epoch) for wants in hooks_want_dW
-                )
-                g = backprop(net, xb, yb, loss_fn, reduction, weight_grads=need_dW)
-                if history.initial_loss is None:  # where the run started (kept on resume)
-                    history.initial_loss = float(g.loss)
-                if g.dW[0] is None:
-                    opt.step_factored(params, g)
-                else:
-                    opt.step(params, g.as_list())
-                if on_batch:
-                    batch_info = BatchInfo(epoch + 1, n_batches, g, net, opt, batches_per_epoch)
-                    for bcb in on_batch:
-                        bcb(batch_info)
-                # The epoch's loss is the mean of the per-batch losses (before each update).
-                loss_sum = loss_sum + g.loss
-                if metric is not None:
-                    hits = hits + correct_count(g.forward.output, yb, multilabel)
-                if sample:
-                    for l, dW in enumerate(g.dW):
-                        sq_norms[l] = sq_norms[l] + sq_norm(dW)
-                    n_sampled += 1
-                n_batches += 1
-            epoch_loss = float(loss_sum) / n_batches
-            # A sum of squares is finite only when every weight is (one BLAS pass per array).
-            weights_finite = math.isfinite(sum(float(sq_norm(p)) for p in params))
-            if not math.isfinite(epoch_loss) or not weights_finite:
-                net.set_weights(start["weights"])
-                what = "NaN" if math.isnan(epoch_loss) else "infinite"
-                if math.isfinite(epoch_loss):
-                    what = "stayed finite but the weights overflowed to inf/NaN"
-                became = "" if math.isfinite(epoch_loss) else "became "
-                raise DivergenceError(
-                    f"training diverged in epoch {epoch + 1}: the loss {became}{what}. The network "
-                    f"keeps its weights from the end of epoch {epoch}. Use a smaller learning rate "
-                    f"(now {opt.learning_rate:g}; try {opt.learning_rate / 10:g}), or the 'mean' "
-                    "reduction, or standardise the inputs.",
-                    epoch + 1,
-                )
-            history.epoch.append(epoch + 1)
-            history.loss.append(epoch_loss)
-            history.metric.append(float(hits) / n if metric is not None else math.nan)
-            history.learning_rate.append(opt.learning_rate)
-            if record_grad_norm:
-                history.grad_norm.append([math.sqrt(float(s) / n_sampled) for s in sq_norms])
+            start = Snapshot.take(net, run.opt, run.rng, stopping, full=checkpoint_dir is not None)
+            run.opt.set_epoch(epoch)
+            epoch_loss = _train_epoch(run, epoch, history, start)
             logs = {"loss": epoch_loss, "metric": history.metric[-1]}
-            stop = False
-            if validation_data is not None:
-                val_out = net.predict(Xv)
-                v_loss = loss_value(net, Xv, Yv, loss_fn, reduction)
-                v_metric = (
-                    float(correct_count(val_out, Yv, multilabel)) / Xv.shape[0]
-                    if metric is not None
-                    else math.nan
-                )
-                history.val_loss.append(v_loss)
-                history.val_metric.append(v_metric)
-                logs.update(val_loss=v_loss, val_metric=v_metric)
-                if patience is not None:
-                    value = v_loss if monitor == "val_loss" else v_metric
-                    if sign * value < sign * best["value"] - min_delta:
-                        best.update(value=value, weights=net.get_weights(), epoch=epoch + 1, wait=0)
-                    else:
-                        best["wait"] += 1
-                        if best["wait"] >= patience:
-                            stop, stop_reason = True, "early_stopping"
+            stop = ""
+            if val is not None:
+                logs.update(_validate(run, *val, history))
+                if stopping.update(epoch + 1, logs["val_loss"], logs["val_metric"], net):
+                    stop = "early_stopping"
             history.seconds.append(time.perf_counter() - t0)
             logs["seconds"] = history.seconds[-1]
             if threshold is not None and epoch_loss < threshold and not stop:
-                stop, stop_reason = True, "threshold"
-            info = EpochInfo(epoch + 1, epochs, net, history, logs)
-            if callbacks_stop(callbacks, info) and not stop:
-                stop, stop_reason = True, "callback"
-            if checkpoint_dir is not None and (
-                (epoch + 1) % checkpoint_every == 0 or stop or epoch + 1 == epochs
-            ):
-                history.stop_reason = stop_reason if (stop or epoch + 1 == epochs) else ""
-                write_checkpoint(epoch + 1)
+                stop = "threshold"
+            # Every callback is called every epoch, even when a stop rule has already fired.
+            if callbacks_stop(callbacks, EpochInfo(epoch + 1, epochs, net, history, logs)) and not stop:
+                stop = "callback"
+            stop_reason = stop or stop_reason
+            last = bool(stop) or epoch + 1 == epochs
+            if checkpoint_dir is not None and ((epoch + 1) % checkpoint_every == 0 or last):
+                history.stop_reason = stop_reason if last else ""
+                save(epoch + 1)
             if stop:
                 break
     except KeyboardInterrupt:
         # Save the state at the start of the interrupted epoch, so at most one epoch is lost.
         if checkpoint_dir is not None and epoch > start_epoch:
-            write_checkpoint(epoch, start)
+            save(epoch, start)
         raise
-    if stop_reason == "early_stopping" or (patience is not None and best["weights"] is not None):
-        if best["weights"] is not None:
-            net.set_weights(best["weights"])
-            history.best_epoch = best["epoch"]
+    best_epoch = stopping.restore_best(net)
+    if best_epoch is not None:
+        history.best_epoch = best_epoch
     history.stop_reason = stop_reason
-
-    def chance() -> float | None:
-        if metric is not None:
-            return chance_accuracy(Y, multilabel)
-        return chance_loss(Y, loss_fn, reduction, n / batches_per_epoch)
-
-    history.failure = failure(history, chance)
+    history.failure = failure(history, run.chance)
     if history.failure:
         warnings.warn(history.failure, TrainingFailedWarning, stacklevel=2)
     return history
 
 
-def _save(
-    folder: str | Path,
-    epoch_done: int,
-    net: Network,
-    opt: Optimizer,
-    rng: Random,
-    history: History,
-    best: dict[str, Any],
-    state: dict[str, Any] | None = None,
-) -> None:
-    """Write the whole run state; ``state`` (a start-of-epoch snapshot) overrides the live one."""
-    if state is None:
-        weights = net.get_weights()
-        rng_state = rng.get_state()
-        opt_scalars, opt_arrays = opt.state_dict()
-        hist = history
+def _check_stop_rules(patience: Any, threshold: Any, has_validation: bool) -> int | None:
+    """``patience`` checked (it needs validation data), and ``threshold`` > 0."""
+    if threshold is not None and not threshold > 0:
+        raise ConfigError(f"threshold must be > 0, got {threshold!r}")
+    if patience is None:
+        return None
+    patience = check_positive_int(patience, "patience")
+    if not has_validation:
+        raise ConfigError("early stopping (patience) needs validation_data")
+    return patience
+
+
+def _on_network(
+    net: Network, X: Any, Y: Any, names: tuple[str, str] = ("X", "y")
+) -> tuple[Array, Array]:
+    """``X`` and ``Y`` checked against the network's sizes, in its array library, dtype and device."""
+    X, Y = check_X_Y(X, Y, net.sizes[0], net.sizes[-1], names)
+    xp, dtype, dev = net.xp, net.dtype, net.device
+    return to_network(X, xp, dtype, dev), to_network(Y, xp, dtype, dev)
+
+
+@dataclass
+class _Run:
+    """One run's checked settings: everything an epoch needs, besides the stop rules."""
+
+    net: Network
+    X: Array
+    Y: Array
+    loss: Loss
+    reduction: str
+    opt: Optimizer
+    rng: Random
+    batch_size: int
+    shuffle: bool
+    metric: str | None
+    multilabel: bool
+    record_grad_norm: bool
+    on_batch: list[BatchCallback]
+    hooks_want_dW: list[Callable[[int, int, int], bool]]
+
+    @classmethod
+    def create(
+        cls,
+        net: Network,
+        X: Any,
+        Y: Any,
+        loss: str | Loss,
+        optimizer: str | Optimizer,
+        learning_rate: float | None,
+        batch_size: int | None,
+        shuffle: bool,
+        reduction: str,
+        metric: str | None,
+        seed: Any,
+        callbacks: Sequence[Callback],
+        batch_callbacks: Sequence[BatchCallback],
+        record_grad_norm: bool,
+    ) -> _Run:
+        loss_fn = get_loss(loss)
+        loss_fn.check_output(net.layers[-1].activation)
+        check_reduction(reduction)
+        if batch_size is not None and batch_size != "full":
+            batch_size = check_positive_int(batch_size, "batch_size")
+        if isinstance(optimizer, str):
+            kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+            optimizer = get_optimizer(optimizer, **kwargs)
+        out_name = net.layers[-1].activation.name
+        if metric == "auto":
+            metric = "accuracy" if out_name in ("softmax", "sigmoid") else None
+        if metric not in (None, "accuracy"):
+            raise ConfigError(f"unknown metric {metric!r}; valid metrics: 'auto', 'accuracy', None")
+        rng = check_random(seed)
+        X, Y = _on_network(net, X, Y)
+        n = X.shape[0]
+        # A callback object with an ``on_batch`` method also gets every batch.
+        on_batch = list(batch_callbacks) + [
+            cb.on_batch  # type: ignore[attr-defined]
+            for cb in callbacks
+            if callable(getattr(cb, "on_batch", None))
+        ]
+        return cls(
+            net, X, Y, loss_fn, reduction, optimizer, rng,
+            n if batch_size in (None, "full") else min(batch_size, n), shuffle, metric,
+            out_name == "sigmoid" and net.sizes[-1] > 1, record_grad_norm, on_batch,
+            [_wants_weight_grads(hook) for hook in on_batch],
+        )  # fmt: skip
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return -(-self.X.shape[0] // self.batch_size)
+
+    def batches(self) -> Iterator[tuple[Array, Array]]:
+        """One epoch's mini-batches ``(xb, yb)``, in a fresh random order when shuffling."""
+        X, Y, n, bs, xp = self.X, self.Y, self.X.shape[0], self.batch_size, self.net.xp
+        if bs == n:
+            yield X, Y
+            return
+        if not self.shuffle:
+            for lo in range(0, n, bs):
+                yield X[lo : lo + bs], Y[lo : lo + bs]
+            return
+        order = self.rng.permutation(n)
+        if not is_numpy(xp):
+            order = to_network(order, xp, None, self.net.device)
+        for lo in range(0, n, bs):
+            idx = order[lo : lo + bs]
+            yield xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+
+    def chance(self) -> float | None:
+        """The level of chance the dead-run rule compares with (:mod:`.health`)."""
+        if self.metric is not None:
+            return chance_accuracy(self.Y, self.multilabel)
+        mean_batch = self.X.shape[0] / self.batches_per_epoch
+        return chance_loss(self.Y, self.loss, self.reduction, mean_batch)
+
+
+def _train_epoch(run: _Run, epoch: int, history: History, start: Snapshot) -> float:
+    """One pass over the data, one optimiser step per batch; records the epoch in ``history``.
+
+    Returns the epoch's loss: the mean of the per-batch losses, each before its update.
+
+    Raises
+    ------
+    DivergenceError
+        When the loss or the weights became NaN or infinite; ``run.net`` is back at ``start``.
+    """
+    net, opt, xp = run.net, run.opt, run.net.xp
+    params = net.parameters()
+    per_epoch = run.batches_per_epoch
+    # Gradient norms are sampled on about 8 batches per epoch; the other batches leave dW
+    # factored so SGD folds it into its update (one gemm per layer).
+    stride = grad_norm_stride(per_epoch)
+    loss_sum = 0.0 * xp.sum(params[-1])  # a 0-d array on the right device
+    hits = 0.0 * loss_sum
+    sq_norms = [0.0 * loss_sum for _ in net.layers] if run.record_grad_norm else []
+    n_sampled = 0
+    for b, (xb, yb) in enumerate(run.batches()):
+        sample = run.record_grad_norm and b % stride == 0
+        need_dW = sample or any(wants(epoch + 1, b, per_epoch) for wants in run.hooks_want_dW)
+        g = backprop(net, xb, yb, run.loss, run.reduction, weight_grads=need_dW)
+        if history.initial_loss is None:  # where the run started (kept on resume)
+            history.initial_loss = float(g.loss)
+        if g.dW[0] is None:
+            opt.step_factored(params, g)
+        else:
+            opt.step(params, g.as_list())
+        if run.on_batch:
+            info = BatchInfo(epoch + 1, b, g, net, opt, per_epoch)
+            for hook in run.on_batch:
+                hook(info)
+        loss_sum = loss_sum + g.loss
+        if run.metric is not None:
+            hits = hits + correct_count(g.forward.output, yb, run.multilabel)
+        if sample:
+            for l, dW in enumerate(g.dW):
+                sq_norms[l] = sq_norms[l] + sq_norm(dW)
+            n_sampled += 1
+    epoch_loss = float(loss_sum) / per_epoch
+    _check_finite(net, epoch_loss, start, epoch, opt.learning_rate)
+    history.epoch.append(epoch + 1)
+    history.loss.append(epoch_loss)
+    history.metric.append(float(hits) / run.X.shape[0] if run.metric is not None else math.nan)
+    history.learning_rate.append(opt.learning_rate)
+    if run.record_grad_norm:
+        history.grad_norm.append([math.sqrt(float(s) / n_sampled) for s in sq_norms])
+    return epoch_loss
+
+
+def _check_finite(net: Network, epoch_loss: float, start: Snapshot, epoch: int, lr: float) -> None:
+    """Raise DivergenceError, with ``net`` back at ``start``, when the loss or a weight is not finite."""
+    # A sum of squares is finite only when every weight is (one BLAS pass per array).
+    weights_finite = math.isfinite(sum(float(sq_norm(p)) for p in net.parameters()))
+    if math.isfinite(epoch_loss) and weights_finite:
+        return
+    net.set_weights(start.weights)
+    if math.isfinite(epoch_loss):
+        what = "stayed finite but the weights overflowed to inf/NaN"
     else:
-        weights = [np.array(to_numpy(w)) for w in state["weights"]]
-        rng_state = state["rng"]
-        opt_scalars, opt_arrays = state["opt"]
-        best = state["best"]
-        hist = History.from_dict(
-            {k: v[:epoch_done] if isinstance(v, list) else v for k, v in history.to_dict().items()}
-        )
-    arrays = {f"param.{i}": w for i, w in enumerate(weights)}
-    arrays.update({f"opt.{k}": v for k, v in opt_arrays.items()})
-    if best["weights"] is not None:
-        arrays.update({f"best.{i}": w for i, w in enumerate(best["weights"])})
-    best_meta = {k: best[k] for k in ("monitor", "value", "epoch", "wait")}
-    if not math.isfinite(best_meta["value"]):
-        best_meta["value"] = None  # the starting +-inf: nothing seen yet (strict JSON has no inf)
-    meta: dict[str, Any] = {
-        "epoch": epoch_done,
-        "sizes": net.sizes,
-        "activations": net.activation_names,
-        "rng": rng_state,
-        "optimizer": opt_scalars,
-        "history": hist.to_dict(),
-        "best": best_meta,
-    }
-    save_checkpoint(folder, arrays, meta)
-
-
-def _restore(
-    folder: str | Path,
-    net: Network,
-    opt: Optimizer,
-    rng: Random,
-    history: History,
-    best: dict[str, Any],
-) -> int:
-    arrays, meta = load_checkpoint(folder)
-    if meta.get("sizes") != net.sizes or meta.get("activations") != net.activation_names:
-        raise DataError(
-            f"the checkpoint in {folder} is for a {meta.get('sizes')} network with activations "
-            f"{meta.get('activations')}, not this {net.sizes} one; use another checkpoint_dir"
-        )
-    # Checkpoints from before `monitor` existed hold the best validation loss as "loss".
-    saved_monitor = meta["best"].get("monitor", "val_loss")
-    if saved_monitor != best["monitor"]:
-        raise DataError(
-            f"the checkpoint in {folder} was made with monitor={saved_monitor!r}, not "
-            f"{best['monitor']!r}: its early-stopping state means another quantity; resume with "
-            f"monitor={saved_monitor!r} or use another checkpoint_dir"
-        )
-    n_params = len(net.parameters())
-    net.set_weights([arrays[f"param.{i}"] for i in range(n_params)])
-    opt.load_state_dict(
-        meta["optimizer"],
-        {k[4:]: v for k, v in arrays.items() if k.startswith("opt.")},
-        net.parameters(),
+        what = "became " + ("NaN" if math.isnan(epoch_loss) else "infinite")
+    raise DivergenceError(
+        f"training diverged in epoch {epoch + 1}: the loss {what}. The network keeps its weights "
+        f"from the end of epoch {epoch}. Use a smaller learning rate (now {lr:g}; try {lr / 10:g}), "
+        "or the 'mean' reduction, or standardise the inputs.",
+        epoch + 1,
     )
-    rng.set_state(meta["rng"])
-    restored = History.from_dict(meta["history"])
-    for k in History.__dataclass_fields__:
-        setattr(history, k, getattr(restored, k))
-    history.stop_reason = history.failure = ""
-    b = meta["best"]
-    value = b.get("value", b.get("loss"))
-    if value is not None:
-        best["value"] = value
-    best["epoch"], best["wait"] = b["epoch"], b["wait"]
-    best["weights"] = [arrays[f"best.{i}"] for i in range(n_params)] if "best.0" in arrays else None
-    return int(meta["epoch"])
+
+
+def _validate(run: _Run, Xv: Array, Yv: Array, history: History) -> dict[str, float]:
+    """The validation loss and metric after an epoch, recorded in ``history``."""
+    val_out = run.net.predict(Xv)
+    v_loss = loss_value(run.net, Xv, Yv, run.loss, run.reduction)
+    v_metric = math.nan
+    if run.metric is not None:
+        v_metric = float(correct_count(val_out, Yv, run.multilabel)) / Xv.shape[0]
+    history.val_loss.append(v_loss)
+    history.val_metric.append(v_metric)
+    return {"val_loss": v_loss, "val_metric": v_metric}

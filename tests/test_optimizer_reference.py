@@ -163,23 +163,16 @@ def assert_same(fast: list[np.ndarray], ref: list[np.ndarray], dtype: str) -> No
 
 @SETTINGS
 @given(hypers(), problems(), st.sampled_from(["float64", "float32"]), st.booleans())
-def test_step_matches_reference(hyper: Hyper, problem: Problem, dtype: str, blas: bool) -> None:
+@pytest.mark.parametrize("method", ["step", "step_factored"])
+def test_step_matches_reference(
+    method: str, hyper: Hyper, problem: Problem, dtype: str, blas: bool
+) -> None:
+    """``step`` (dense gradients) and ``step_factored``: SGD's fused gemm path (big layers), its
+    fallback (small layers, no BLAS), Nesterov and Adam through the base class's ``step_factored``."""
     with pytest.MonkeyPatch.context() as mp:
         if not blas:
             mp.setattr(inplace, "_CBLAS", None)
-        fast = run_fast(hyper, problem, "step", numpy_cast(dtype))
-    assert_same(fast, run_reference(hyper, problem, oracle_cast(dtype)), dtype)
-
-
-@SETTINGS
-@given(hypers(), problems(), st.sampled_from(["float64", "float32"]), st.booleans())
-def test_step_factored_matches_reference(hyper: Hyper, problem: Problem, dtype: str, blas: bool) -> None:
-    """SGD's fused gemm path (big layers), its fallback (small layers, no BLAS), Nesterov and
-    Adam through the base class's ``step_factored``."""
-    with pytest.MonkeyPatch.context() as mp:
-        if not blas:
-            mp.setattr(inplace, "_CBLAS", None)
-        fast = run_fast(hyper, problem, "step_factored", numpy_cast(dtype))
+        fast = run_fast(hyper, problem, method, numpy_cast(dtype))
     assert_same(fast, run_reference(hyper, problem, oracle_cast(dtype)), dtype)
 
 

@@ -390,16 +390,16 @@ def test_resume_without_a_checkpoint_starts_fresh(tmp_path: Path) -> None:
         np.testing.assert_array_equal(got, want)
 
 
-def test_checkpoint_of_another_architecture_is_refused(tmp_path: Path) -> None:
+def _checkpointed_run(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Two epochs of a 4-6-5-3 softmax network checkpointed into ``folder``; returns its data."""
     X, Y = _classification(40)
-    fit(
-        _net((4, 6, 5, 3), output="softmax"),
-        X,
-        Y,
-        loss="cross_entropy",
-        epochs=2,
-        checkpoint_dir=tmp_path,
-    )
+    net = _net((4, 6, 5, 3), output="softmax")
+    fit(net, X, Y, loss="cross_entropy", epochs=2, checkpoint_dir=folder)
+    return X, Y
+
+
+def test_checkpoint_of_another_architecture_is_refused(tmp_path: Path) -> None:
+    X, Y = _checkpointed_run(tmp_path)
     other = _net((4, 7, 3), output="softmax")
     with pytest.raises(
         DataError, match=r"checkpoint in .* is for a \[4, 6, 5, 3\] network.*not this \[4, 7, 3\]"
@@ -419,15 +419,7 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path: Path) -> None:
 def test_corrupted_checkpoint_gives_model_file_error(
     tmp_path: Path, filename: str, damage: bytes | None, message: str
 ) -> None:
-    X, Y = _classification(40)
-    fit(
-        _net((4, 6, 5, 3), output="softmax"),
-        X,
-        Y,
-        loss="cross_entropy",
-        epochs=2,
-        checkpoint_dir=tmp_path,
-    )
+    X, Y = _checkpointed_run(tmp_path)
     path = tmp_path / filename
     path.write_bytes(damage if damage is not None else path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(ModelFileError, match=message):

@@ -41,7 +41,7 @@ from ..net.backend import Array, to_numpy
 from ..net.losses import Loss
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .training import History
+    from .history import History
 
 LOSS_RISE = 10.0
 """A dead run's loss ends above this multiple of the loss before the first update."""

@@ -121,7 +121,7 @@ def test_data_subsets_are_fixed_and_shared() -> None:
         ({"hidden": [8, 0]}, "width must be an integer in 1..10000"),
         ({"hidden": [8, 20_000]}, "width must be an integer in 1..10000"),
         ({"epochs": 0}, "epochs must be a positive integer"),
-        ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
+        ({"learning_rate": -1.0}, "learning_rate must be a positive finite number"),
         ({"activation": "swish"}, "valid activations"),
         ({"lr": 0.1}, "unknown experiment setting(s) ['lr']"),
     ],

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_fraction, check_positive, check_positive_int, is_integer
 from ..datasets import one_hot
 from ..errors import ConfigError, DivergenceError, unknown_name
 from .data import check_data_name, load_dataset
@@ -184,20 +185,17 @@ class ExperimentConfig:
         check_data_name(self.data)
         check_hidden(self.hidden)
         for name in ("epochs", "batch_size", "pretrain_epochs", "info_every", "n_features"):
-            _positive_int(getattr(self, name), name)
+            check_positive_int(getattr(self, name), name)
         for name in ("n_train", "n_test"):
             if getattr(self, name) is not None:
-                _positive_int(getattr(self, name), name)
+                check_positive_int(getattr(self, name), name)
         for name in ("info_samples", "grad_samples", "seed"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            if not is_integer(value) or value < 0:
                 raise ConfigError(f"{name} must be an integer >= 0, got {value!r}")
         for name in ("learning_rate", "pretrain_learning_rate", "info_noise_variance"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name} must be a positive number, got {value!r}")
-        if not 0.0 <= self.momentum < 1.0:
-            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum!r}")
+            check_positive(getattr(self, name), name)
+        check_fraction(self.momentum, "momentum")
         if self.activation is not None and self.activation not in ACTIVATIONS:
             raise unknown_name("activation", self.activation, ACTIVATIONS)
         if self.init is not None and self.init not in INITIALIZERS:
@@ -236,12 +234,6 @@ class ExperimentConfig:
         return f"{m.name} ({self.activation or m.activation}, {self.init or m.init})"
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def check_hidden(hidden: Sequence[int]) -> list[int]:
     """Hidden widths: 1 to :data:`MAX_DEPTH` layers of 1 to :data:`MAX_WIDTH` units."""
     if isinstance(hidden, str | bytes) or not isinstance(hidden, Sequence):
@@ -249,7 +241,7 @@ def check_hidden(hidden: Sequence[int]) -> list[int]:
     if not 1 <= len(hidden) <= MAX_DEPTH:
         raise ConfigError(f"depth must be between 1 and {MAX_DEPTH} hidden layers, got {len(hidden)}")
     for w in hidden:
-        if isinstance(w, bool) or not isinstance(w, int | np.integer) or not 1 <= w <= MAX_WIDTH:
+        if not is_integer(w) or not 1 <= w <= MAX_WIDTH:
             raise ConfigError(f"every hidden width must be an integer in 1..{MAX_WIDTH}, got {w!r}")
     return [int(w) for w in hidden]
 
@@ -294,9 +286,9 @@ def run_one(config: Mapping[str, Any]) -> dict[str, Any]:
     """Train one network as ``config`` says and measure it; JSON values only.
 
     BLAS runs single-threaded inside a run: runs are parallel across processes (``n_jobs``) or
-    workers, and the result does not depend on the machine's thread count. Measured on a shared
-    2-core machine, one epoch of the quick glorot2010 run (784-200x5-10, 3,000 MNIST images) took
-    0.12 s with one OpenBLAS thread and 16 s with two competing for busy cores.
+    workers, and the result does not depend on the machine's thread count. Several BLAS threads
+    per run would compete for the cores the other runs hold, which on a shared machine makes an
+    epoch many times slower, not faster.
 
     Parameters
     ----------
@@ -326,91 +318,40 @@ def run_one(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def _run(cfg: ExperimentConfig) -> dict[str, Any]:
     """The body of :func:`run_one` for a validated configuration."""
-    from ..backpropagation.optimizers import SGD
-    from ..backpropagation.training import fit
-    from ..layerwise.greedy import pretrain
     from ..net.network import Network
     from .diagnostics import GradientFlow, gradient_norms_at
-    from .information import InformationPlane
 
     method = METHODS[cfg.method]
     start = time.perf_counter()
     ds = load_dataset(cfg.data, cfg.n_train, cfg.n_test, cfg.mnist_path)
-    n_classes = ds.n_classes
-    Ytr, Yte = one_hot(ds.y_train, n_classes), one_hot(ds.y_test, n_classes)
-    sizes = [ds.X_train.shape[1], *cfg.hidden, n_classes]
+    Ytr, Yte = one_hot(ds.y_train, ds.n_classes), one_hot(ds.y_test, ds.n_classes)
+    sizes = [ds.X_train.shape[1], *cfg.hidden, ds.n_classes]
     activation = cfg.activation or method.activation
-    net = Network.create(
-        sizes, activation, output_activation="softmax", init=cfg.init or method.init, seed=cfg.seed
-    )
+    init = cfg.init or method.init
+    net = Network.create(sizes, activation, output_activation="softmax", init=init, seed=cfg.seed)
     # Fixed subsets (the same for every method and seed) for the gradient norms and information.
     pick = np.random.default_rng(12345).permutation(ds.X_train.shape[0])
-    g_idx = np.sort(pick[: min(cfg.grad_samples or ds.X_train.shape[0], ds.X_train.shape[0])])
+    g_idx = np.sort(pick[: cfg.grad_samples or None])
     Xg, Yg = ds.X_train[g_idx], Ytr[g_idx]
     grad_init = gradient_norms_at(net, Xg, Yg, "cross_entropy")
-
-    pretrain_seconds = 0.0
-    if method.learner is not None:
-        t0 = time.perf_counter()
-        params = {"learning_rate": cfg.pretrain_learning_rate, **method.learner_params}
-        pretrain(
-            net,
-            ds.X_train,
-            method.learner,
-            epochs=cfg.pretrain_epochs,
-            batch_size=cfg.batch_size,
-            learner_params=params,
-            seed=cfg.seed,
-        )
-        pretrain_seconds = time.perf_counter() - t0
+    pretrain_seconds = _pretrain(net, ds.X_train, cfg, method)
     grad_start = gradient_norms_at(net, Xg, Yg, "cross_entropy")
 
     flow = GradientFlow(sample_every=4)
-    callbacks: list[Any] = [flow]
-    plane = None
-    if cfg.info_samples > 0:
-        i_idx = np.sort(pick[: min(cfg.info_samples, ds.X_train.shape[0])])
-        plane = InformationPlane(
-            ds.X_train[i_idx],
-            ds.y_train[i_idx],
-            every=cfg.info_every,
-            estimator="kde",
-            noise_variance=cfg.info_noise_variance,
-        )
-        callbacks.append(plane)
-    optimizer = SGD(learning_rate=cfg.learning_rate, momentum=cfg.momentum)
+    plane = _information_plane(cfg, ds.X_train, ds.y_train, pick)
+    callbacks: list[Any] = [flow] if plane is None else [flow, plane]
     t0 = time.perf_counter()
-    diverged = False
-    try:
-        history = fit(
-            net,
-            ds.X_train,
-            Ytr,
-            loss="cross_entropy",
-            optimizer=optimizer,
-            epochs=cfg.epochs,
-            batch_size=cfg.batch_size,
-            validation_data=(ds.X_test, Yte),
-            callbacks=callbacks,
-            seed=cfg.seed,
-        )
-        curves = history.to_dict()
-        stop_reason = history.stop_reason
-    except DivergenceError:
-        # The network keeps its last finite weights; the run is reported, marked as diverged.
-        diverged, curves, stop_reason = True, {}, "diverged"
+    curves, stop_reason, diverged = _finetune(net, ds, Ytr, Yte, cfg, callbacks)
     finetune_seconds = time.perf_counter() - t0
     grad_final = gradient_norms_at(net, Xg, Yg, "cross_entropy")
 
-    test_acc = float(np.mean(np.argmax(np.asarray(net.predict(ds.X_test)), axis=1) == ds.y_test))
-    train_acc = float(np.mean(np.argmax(np.asarray(net.predict(ds.X_train)), axis=1) == ds.y_train))
+    test_acc = _accuracy(net, ds.X_test, ds.y_test)
     W1 = np.asarray(net.layers[0].W, dtype=np.float64)[:, : cfg.n_features]
-    flow_d = flow.to_dict()
     return {
         "method": cfg.method,
         "label": cfg.method_label(),
         "activation": activation,
-        "init": cfg.init or method.init,
+        "init": init,
         "seed": cfg.seed,
         "depth": cfg.depth,
         "hidden": list(cfg.hidden),
@@ -419,31 +360,10 @@ def _run(cfg: ExperimentConfig) -> dict[str, Any]:
         "n_test": int(ds.X_test.shape[0]),
         "test_accuracy": test_acc,
         "test_error": 1.0 - test_acc,
-        "train_accuracy": train_acc,
-        "curves": {
-            "loss": curves.get("loss", []),
-            "train_accuracy": curves.get("metric", []),
-            "test_loss": curves.get("val_loss", []),
-            "test_accuracy": curves.get("val_metric", []),
-        },
-        "grad_norm_init": _finite_list(grad_init),
-        "grad_norm_start": _finite_list(grad_start),
-        "grad_norm_final": _finite_list(grad_final),
-        "grad_ratio_init": _ratio(grad_init),
-        "grad_ratio_start": _ratio(grad_start),
-        "grad_ratio_final": _ratio(grad_final),
-        "flow": {
-            k: flow_d[k]
-            for k in (
-                "grad_norm",
-                "delta_norm",
-                "saturation",
-                "dead_fraction",
-                "update_ratio",
-                "activation_std",
-                "summary",
-            )
-        },
+        "train_accuracy": _accuracy(net, ds.X_train, ds.y_train),
+        "curves": curves,
+        **_gradient_record(grad_init, grad_start, grad_final),
+        "flow": {k: v for k, v in flow.to_dict().items() if k in _FLOW_KEYS},
         "info_plane": plane.to_dict() if plane is not None else None,
         # Rounded: the figure needs 3 digits, and the stored run stays small for MNIST's 784 inputs.
         "features": np.round(W1, 4).tolist(),
@@ -454,6 +374,104 @@ def _run(cfg: ExperimentConfig) -> dict[str, Any]:
         "stop_reason": stop_reason,
         "diverged": diverged,
     }
+
+
+_FLOW_KEYS = (
+    "grad_norm",
+    "delta_norm",
+    "saturation",
+    "dead_fraction",
+    "update_ratio",
+    "activation_std",
+    "summary",
+)
+"""What a run keeps of its :class:`~.diagnostics.GradientFlow` record."""
+
+
+def _pretrain(net: Any, X: np.ndarray, cfg: ExperimentConfig, method: Method) -> float:
+    """Greedy layer-wise pre-training as the method says (none for plain BP); its seconds."""
+    from ..layerwise.greedy import pretrain
+
+    if method.learner is None:
+        return 0.0
+    t0 = time.perf_counter()
+    pretrain(
+        net,
+        X,
+        method.learner,
+        epochs=cfg.pretrain_epochs,
+        batch_size=cfg.batch_size,
+        learner_params={"learning_rate": cfg.pretrain_learning_rate, **method.learner_params},
+        seed=cfg.seed,
+    )
+    return time.perf_counter() - t0
+
+
+def _information_plane(cfg: ExperimentConfig, X: np.ndarray, y: np.ndarray, pick: np.ndarray) -> Any:
+    """The information-plane recorder on the training rows ``pick[:info_samples]``, or None.
+
+    ``pick`` is the fixed shuffle of the training rows shared by every run.
+    """
+    from .information import InformationPlane
+
+    if cfg.info_samples <= 0:
+        return None
+    rows = np.sort(pick[: cfg.info_samples])
+    return InformationPlane(
+        X[rows],
+        y[rows],
+        every=cfg.info_every,
+        estimator="kde",
+        noise_variance=cfg.info_noise_variance,
+    )
+
+
+def _finetune(
+    net: Any, ds: Any, Ytr: np.ndarray, Yte: np.ndarray, cfg: ExperimentConfig, callbacks: list[Any]
+) -> tuple[dict[str, Any], str | None, bool]:
+    """BP fine-tuning by SGD with momentum: the per-epoch curves, why training stopped, and
+    whether it diverged."""
+    from ..backpropagation.optimizers import SGD
+    from ..backpropagation.training import fit
+
+    try:
+        history = fit(
+            net,
+            ds.X_train,
+            Ytr,
+            loss="cross_entropy",
+            optimizer=SGD(learning_rate=cfg.learning_rate, momentum=cfg.momentum),
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            validation_data=(ds.X_test, Yte),
+            callbacks=callbacks,
+            seed=cfg.seed,
+        )
+    except DivergenceError:
+        # The network keeps its last finite weights; the run is reported, marked as diverged.
+        empty: dict[str, Any] = {"loss": [], "train_accuracy": [], "test_loss": [], "test_accuracy": []}
+        return empty, "diverged", True
+    d = history.to_dict()
+    curves = {
+        "loss": d.get("loss", []),
+        "train_accuracy": d.get("metric", []),
+        "test_loss": d.get("val_loss", []),
+        "test_accuracy": d.get("val_metric", []),
+    }
+    return curves, history.stop_reason, False
+
+
+def _accuracy(net: Any, X: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of rows whose largest output is the true class."""
+    return float(np.mean(np.argmax(np.asarray(net.predict(X)), axis=1) == y))
+
+
+def _gradient_record(grad_init: Any, grad_start: Any, grad_final: Any) -> dict[str, Any]:
+    """Norms per layer and the layer-1 / last-hidden ratio at the three moments, as JSON."""
+    moments = {"init": grad_init, "start": grad_start, "final": grad_final}
+    out: dict[str, Any] = {f"grad_norm_{m}": _finite_list(g) for m, g in moments.items()}
+    out.update({f"grad_ratio_{m}": _ratio(g) for m, g in moments.items()})
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

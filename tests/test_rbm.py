@@ -490,7 +490,7 @@ def test_bad_data_is_refused_with_a_clear_message():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"cd_k": 0}, "cd_k must be an integer >= 1"),
+        ({"cd_k": 0}, "cd_k must be a positive integer"),
         ({"cd_k": 1.5}, "cd_k"),
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"momentum": 1.0}, "momentum must be in"),
@@ -605,7 +605,7 @@ def test_fast_sigmoid_matches_the_formula(dtype):
 @pytest.mark.parametrize("weight_cost", [0.0, 2e-4])
 def test_fused_blas_weight_step_equals_the_general_step(monkeypatch, dtype, weight_cost):
     """NumPy RBMs of BLAS size fold ``mu inc + V'H`` into one gemm; the result is the general path's."""
-    import weightwise.layerwise.rbm_base as rbm_base
+    import weightwise.layerwise.cd as cd
     from weightwise.net.inplace import has_blas_kernels
 
     if not has_blas_kernels():
@@ -616,7 +616,7 @@ def test_fused_blas_weight_step_equals_the_general_step(monkeypatch, dtype, weig
 
     def trained(fused: bool) -> BernoulliRBM:
         if not fused:
-            monkeypatch.setattr(rbm_base, "can_outer_update", lambda *a: False)
+            monkeypatch.setattr(cd, "can_outer_update", lambda *a: False)
         rbm = BernoulliRBM.create(
             80,
             60,
@@ -632,7 +632,7 @@ def test_fused_blas_weight_step_equals_the_general_step(monkeypatch, dtype, weig
         monkeypatch.undo()
         return rbm
 
-    assert rbm_base.can_outer_update(V, np.zeros((90, 60), dtype), np.zeros((80, 60), dtype))
+    assert cd.can_outer_update(V, np.zeros((90, 60), dtype), np.zeros((80, 60), dtype))
     fused, general = trained(True), trained(False)
     rtol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(fused.W, general.W, rtol=rtol, atol=rtol * 1e-2)

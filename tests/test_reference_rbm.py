@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import weightwise.layerwise.rbm_base as rbm_base
+import weightwise.layerwise.cd as cd
 import weightwise.net.inplace as inplace
 from weightwise.layerwise.rbm import BaseRBM, BernoulliRBM, GaussianRBM
 from weightwise.layerwise.reference import RBMParams, RBMState, cd_epoch, cd_update
@@ -226,8 +226,8 @@ def test_blas_sized_updates_match_the_reference(monkeypatch, dtype, blas, case):
     elif not inplace.has_blas_kernels():
         pytest.skip("NumPy's own BLAS was not found")
     calls = []
-    real = rbm_base.outer_update
-    monkeypatch.setattr(rbm_base, "outer_update", lambda *a: (calls.append(1), real(*a)))
+    real = cd.outer_update
+    monkeypatch.setattr(cd, "outer_update", lambda *a: (calls.append(1), real(*a)))
     check_updates(case, 2 if dtype == "float32" else 3, 1e-5 if dtype == "float32" else 1e-12)
     assert bool(calls) == blas  # the path under test is the one taken
 

@@ -22,9 +22,10 @@ training recipe (momentum 0.5 then 0.9, weight cost 2e-4, N(0, 0.01) weights, vi
 ``log(p / (1 - p))``, sparsity targets, monitoring by free-energy gap) follows Hinton, "A Practical
 Guide to Training Restricted Boltzmann Machines" (UTML TR 2010-003).
 
-The shared machinery (CD-k and PCD updates in preallocated buffers, the training loop, monitoring,
-sampling, saving) is :class:`~weightwise.layerwise.rbm_base.BaseRBM`; this module holds what
-differs between the two kinds of visible unit.
+The shared machinery (the training loop, monitoring, sampling, saving) is
+:class:`~weightwise.layerwise.rbm_base.BaseRBM`, and the fast CD-k/PCD update, with the in-place
+conditionals of both kinds of visible unit, is :mod:`weightwise.layerwise.cd`; this module holds
+the rest of what differs between the two kinds: energies, likelihoods, initial states.
 """
 
 from __future__ import annotations
@@ -41,10 +42,8 @@ from ..net.backend import device as array_device
 from ._rbm_kernels import (
     MAX_ENUMERATED_UNITS,
     bernoulli,
-    bernoulli_into,
     binary_states,
     logsumexp,
-    matmul_into,
     softplus,
 )
 from .rbm_base import BaseRBM
@@ -92,16 +91,8 @@ class BernoulliRBM(BaseRBM):
         """``p(v = 1 | h) = sigmoid(b + h W')``, shape (n, n_visible), for h (n, n_hidden)."""
         return sigmoid_(h @ self.W.T + self.b_visible)
 
-    def _visible_mean_into(self, h: Array, out: Array) -> Array:
-        matmul_into(h, self.W.T, out)
-        out += self.b_visible
-        return sigmoid_(out)
-
     def _sample_visible(self, mean: Array) -> Array:
         return bernoulli(mean, self.rng)
-
-    def _sample_visible_into(self, mean: Array, u: Array) -> Array:
-        return bernoulli_into(mean, u, mean, self.rng)
 
     def _visible_energy(self, v: Array) -> Array:
         return -(v @ self.b_visible)
@@ -265,7 +256,7 @@ class GaussianRBM(BaseRBM):
         self.log_variance = asarray(np.log(sig**2), xp, W.dtype, array_device(W))
         self.learn_variance = bool(learn_variance)
         self._unit_variance = bool(np.all(sig == 1.0)) and not self.learn_variance
-        self._inc_z = xp.zeros((self.n_visible,), dtype=W.dtype, device=array_device(W))
+        self._inc_log_variance = xp.zeros((self.n_visible,), dtype=W.dtype, device=array_device(W))
 
     @property
     def sigma(self) -> Array:
@@ -280,26 +271,9 @@ class GaussianRBM(BaseRBM):
         a = h @ self.W.T
         return (a if self._unit_variance else a * self.sigma) + self.b_visible
 
-    def _visible_mean_into(self, h: Array, out: Array) -> Array:
-        matmul_into(h, self.W.T, out)
-        if not self._unit_variance:
-            out *= self.sigma
-        out += self.b_visible
-        return out
-
     def _sample_visible(self, mean: Array) -> Array:
         noise = self.rng.standard_normal(tuple(mean.shape), like=mean)
         return mean + (noise if self._unit_variance else noise * self.sigma)
-
-    def _sample_visible_into(self, mean: Array, u: Array) -> Array:
-        if isinstance(u, np.ndarray):
-            self.rng.numpy.standard_normal(out=u, dtype=u.dtype)
-        else:
-            u[...] = self.rng.standard_normal(tuple(u.shape), like=u)
-        if not self._unit_variance:
-            u *= self.sigma
-        mean += u
-        return mean
 
     def _visible_energy(self, v: Array) -> Array:
         r = v - self.b_visible
@@ -308,11 +282,6 @@ class GaussianRBM(BaseRBM):
     def _initial_visible(self, n: int) -> Array:
         mean = self.xp.broadcast_to(self.b_visible[None, :], (n, self.n_visible))
         return self._sample_visible(mean)
-
-    def _visible_bias_gradient(self, v0: Array, v_neg: Array) -> Array:
-        xp = self.xp
-        g = xp.sum(v0, axis=0) - xp.sum(v_neg, axis=0)  # the b terms cancel: both phases have n rows
-        return g if self._unit_variance else g / xp.exp(self.log_variance)
 
     def _minus_dF_dlog_variance(self, v: Array, h: Array) -> Array:
         """``-dF/d(log sigma_i**2) = (v_i - b_i)**2 / (2 sigma_i**2) - v_i (W h)_i / (2 sigma_i)``.
@@ -341,23 +310,6 @@ class GaussianRBM(BaseRBM):
             "b_visible": weights @ ((V - self.b_visible) / xp.exp(self.log_variance)),
             "log_variance": weights @ self._minus_dF_dlog_variance(V, H),
         }
-
-    def _extra_gradients(self, v0: Array, h0: Array, v_neg: Array, h_neg: Array) -> Any:
-        if not self.learn_variance:
-            return None
-        xp = self.xp
-        return xp.sum(self._minus_dF_dlog_variance(v0, h0), axis=0) - xp.sum(
-            self._minus_dF_dlog_variance(v_neg, h_neg), axis=0
-        )
-
-    def _apply_extra_update(self, extra: Any, scale: float, mu: float) -> None:
-        if extra is None:
-            return
-        self._inc_z *= mu
-        self._inc_z += scale * extra
-        self.log_variance += self._inc_z
-        lo, hi = self.LOG_VARIANCE_RANGE
-        self.log_variance[...] = self.xp.clip(self.log_variance, lo, hi)
 
     def init_visible_bias(self, V: Any) -> None:
         """Set ``b`` to the data means (and ``sigma**2`` to their variances when learning them)."""
@@ -406,7 +358,7 @@ class GaussianRBM(BaseRBM):
         return {"b_visible": self.b_visible, "log_variance": self.log_variance}
 
     def _velocities(self) -> dict[str, Array]:
-        return {**super()._velocities(), "inc_log_variance": self._inc_z}
+        return {**super()._velocities(), "inc_log_variance": self._inc_log_variance}
 
     def load_extra_arrays(self, arrays: dict[str, Any]) -> None:
         super().load_extra_arrays(arrays)

@@ -4,10 +4,10 @@ An epoch's CD steps, monitoring and saving live here too (the epoch loop, with i
 divergence check, is :mod:`weightwise.layerwise.loop`'s, shared with the auto-encoder); the maths
 of each kind of visible unit (Bernoulli, Gaussian) lives in :mod:`weightwise.layerwise.rbm`.
 
-The CD step works in preallocated buffers (:class:`_Buffers`, one set per batch size) through the
-in-place kernels of :mod:`weightwise.layerwise._rbm_kernels`; the weight gradient
-``v0' h0 - vk' hk`` is *one* matrix product of the stacked positive and negative phases,
-``[v0; vk]' [h0; -hk]``.
+The fast CD-k/PCD step itself (positive phase, Gibbs chain, negative phase, increments, in
+preallocated buffers) is :mod:`weightwise.layerwise.cd`, beside its plain reference
+:func:`weightwise.layerwise.reference.cd_update`; :class:`BaseRBM` keeps the parameters and the
+training state and calls it once per mini-batch.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..backpropagation.optimizers import Schedule, get_schedule
+from ..checks import check_cd_k, check_fraction, check_positive, check_positive_int
 from ..errors import ConfigError, DataError
 from ..net.activations import sigmoid_
 from ..net.backend import (
@@ -33,42 +34,20 @@ from ..net.backend import (
     to_numpy,
 )
 from ..net.backend import device as array_device
-from ..net.inplace import axpy, can_outer_update, outer_update
 from ..net.network import Dense
-from ..net.validation import check_matrix, to_network
 from ._rbm_kernels import (
     bernoulli,
-    bernoulli_into,
-    matmul_into,
-    mean_squared,
-    multiply_into,
     softplus,
     take_rows_into,
 )
+from .cd import CDBuffers, cd_step
 from .history import LayerCallback, LayerHistory
+from .learner import check_visible_data, copy_arrays_into, shuffled_order
 from .loop import run_epochs
 
 __all__ = ["BaseRBM"]
 
 _RBM = TypeVar("_RBM", bound="BaseRBM")
-
-
-class _Buffers:
-    """Work arrays of one batch size, reused by every CD step of that size."""
-
-    def __init__(self, n: int, n_visible: int, n_hidden: int, like: Array) -> None:
-        xp = namespace(like)
-
-        def zeros(*shape: int) -> Array:
-            return xp.zeros(shape, dtype=like.dtype, device=array_device(like))
-
-        self.V = zeros(2 * n, n_visible)  # [v0; v_neg]  (2n, n_visible)
-        self.H = zeros(2 * n, n_hidden)  # [h0; -h_neg] (2n, n_hidden)
-        self.h_sample = zeros(n, n_hidden)
-        self.u_hidden = zeros(n, n_hidden)
-        self.u_visible = zeros(n, n_visible)
-        self.diff = zeros(n, n_visible)
-        self.grad_W: Array | None = None  # (n_visible, n_hidden), made by the general weight step
 
 
 class BaseRBM:
@@ -139,54 +118,22 @@ class BaseRBM:
         seed: int | Random | np.random.Generator | None = None,
         monitor_size: int = 256,
     ) -> None:
-        if len(W.shape) != 2:
-            raise DataError(f"W must be 2-D (n_visible, n_hidden), got shape {tuple(W.shape)}")
-        n_visible, n_hidden = (int(s) for s in W.shape)
-        if tuple(b_hidden.shape) != (n_hidden,):
-            raise DataError(
-                f"b_hidden must have shape ({n_hidden},) to match W {tuple(W.shape)}, "
-                f"got {tuple(b_hidden.shape)}"
-            )
-        xp = namespace(W, b_hidden)
-        if b_visible is None:
-            b_visible = xp.zeros((n_visible,), dtype=W.dtype, device=array_device(W))
-        elif tuple(b_visible.shape) != (n_visible,):
-            raise DataError(
-                f"b_visible must have shape ({n_visible},) to match W {tuple(W.shape)}, "
-                f"got {tuple(b_visible.shape)}"
-            )
-        _check_positive("learning_rate", learning_rate)
-        if isinstance(cd_k, bool) or not isinstance(cd_k, (int, np.integer)) or cd_k < 1:
-            raise ConfigError(f"cd_k must be an integer >= 1 (Gibbs steps per update), got {cd_k!r}")
-        for name, value in (("momentum", momentum), ("final_momentum", final_momentum)):
-            if not 0.0 <= value < 1.0:
-                raise ConfigError(f"{name} must be in [0, 1), got {value}")
-        if momentum_switch_epoch < 0:
-            raise ConfigError(f"momentum_switch_epoch must be >= 0, got {momentum_switch_epoch}")
-        if weight_cost < 0 or sparsity_cost < 0:
-            raise ConfigError(
-                f"weight_cost and sparsity_cost must be >= 0, got {weight_cost} and {sparsity_cost}"
-            )
-        if sparsity_target is not None and not 0.0 < sparsity_target < 1.0:
-            raise ConfigError(f"sparsity_target must be in (0, 1) or None, got {sparsity_target}")
-        if batch_size < 1 or monitor_size < 0:
-            raise ConfigError(
-                f"batch_size must be >= 1 and monitor_size >= 0, got {batch_size} and {monitor_size}"
-            )
+        b_visible = _visible_bias(W, b_hidden, b_visible)
+        _check_settings(momentum_switch_epoch, weight_cost, sparsity_target, sparsity_cost, monitor_size)
         self.W = W
         self.b_hidden = b_hidden
         self.b_visible = b_visible
-        self.learning_rate = float(learning_rate)
-        self.cd_k = int(cd_k)
+        self.learning_rate = check_positive(learning_rate, "learning_rate")
+        self.cd_k = check_cd_k(cd_k)
         self.persistent = bool(persistent)
-        self.momentum = float(momentum)
-        self.final_momentum = float(final_momentum)
+        self.momentum = check_fraction(momentum, "momentum")
+        self.final_momentum = check_fraction(final_momentum, "final_momentum")
         self.momentum_switch_epoch = int(momentum_switch_epoch)
         self.weight_cost = float(weight_cost)
         self.sparsity_target = sparsity_target
         self.sparsity_cost = float(sparsity_cost)
         self.schedule = get_schedule(schedule)
-        self.batch_size = int(batch_size)
+        self.batch_size = check_positive_int(batch_size, "batch_size")
         self.monitor_size = int(monitor_size)
         self.rng = check_random(seed)
         # The monitoring subset has its own stream, seeded once by the first fit, so that a fit
@@ -195,12 +142,15 @@ class BaseRBM:
         # learned state
         self.n_epochs_ = 0  # completed epochs, drives the momentum and learning-rate schedules
         self.history_ = LayerHistory()
-        self._inc_W = xp.zeros(tuple(W.shape), dtype=W.dtype, device=array_device(W))
-        self._inc_bh = xp.zeros((n_hidden,), dtype=W.dtype, device=array_device(W))
-        self._inc_bv = xp.zeros((n_visible,), dtype=W.dtype, device=array_device(W))
-        self._q = None  # running mean hidden activity for the sparsity penalty
+        # momentum increments of W, b_hidden and b_visible (Hinton's guide, section 9)
+        xp, dev = namespace(W, b_hidden), array_device(W)
+        self._inc_W = xp.zeros(tuple(W.shape), dtype=W.dtype, device=dev)
+        self._inc_b_hidden = xp.zeros((self.n_hidden,), dtype=W.dtype, device=dev)
+        self._inc_b_visible = xp.zeros((self.n_visible,), dtype=W.dtype, device=dev)
+        # running mean hidden activity ``q`` of the sparsity penalty (Hinton's guide, section 11)
+        self._hidden_activity: Array | None = None
         self._chain: Array | None = None  # PCD fantasy particles (batch_size, n_visible)
-        self._buffers: dict[int, _Buffers] = {}
+        self._buffers: dict[int, CDBuffers] = {}
         self._monitor_units: np.ndarray | None = None  # visible units scored by the monitor
         # Where the RBM sits in a stack ("layer 2 of 3"), for error messages; set by pretrain.
         self.layer_label: str | None = None
@@ -325,12 +275,7 @@ class BaseRBM:
     # data -------------------------------------------------------------------------------------
     def _check_data(self, V: Any, name: str = "V") -> Array:
         """Validate ``V`` and move it to the RBM's namespace, dtype and device."""
-        V = check_matrix(V, name)
-        if V.shape[1] != self.n_visible:
-            raise DataError(
-                f"{name} has {V.shape[1]} features but the RBM has {self.n_visible} visible units"
-            )
-        return to_network(V, self.xp, self.W.dtype, array_device(self.W))
+        return check_visible_data(V, name, self.W, "the RBM")
 
     def transform(self, V: Any) -> Array:
         """Hidden representation ``propup(V)``, shape (n_samples, n_hidden)."""
@@ -357,132 +302,15 @@ class BaseRBM:
         """
         V = self._check_data(V)
         n = int(V.shape[0])
-        B = self._buffer(n)
-        B.V[:n] = V
-        return float(self._cd_step(B, n))
+        buf = self._buffer(n)
+        buf.v[:n] = V
+        return float(cd_step(self, buf, n))
 
-    def _buffer(self, n: int) -> _Buffers:
+    def _buffer(self, n: int) -> CDBuffers:
+        """The CD step's work arrays for batches of ``n`` rows (made on first use)."""
         if n not in self._buffers:
-            self._buffers[n] = _Buffers(n, self.n_visible, self.n_hidden, self.W)
+            self._buffers[n] = CDBuffers(n, self.n_visible, self.n_hidden, self.W)
         return self._buffers[n]
-
-    def _cd_step(self, B: _Buffers, n: int) -> Array:
-        """The update on the batch already in ``B.V[:n]``; returns the reconstruction error."""
-        v0, v_neg = B.V[:n], B.V[n:]
-        h0, h_neg = B.H[:n], B.H[n:]
-        sigmoid_(self._hidden_input_into(v0, h0))
-        h = bernoulli_into(h0, B.u_hidden, B.h_sample, self.rng)
-        error = None
-        if self.persistent:
-            # The reconstruction error is still measured from the data, one step down.
-            error = mean_squared(v0, self.propdown(h), B.diff)
-            if self._chain is None or self._chain.shape[0] < n:
-                self._chain = self._initial_visible(max(n, self.batch_size))
-            chain = self._chain[:n]
-            h = bernoulli_into(self.propup(chain), B.u_hidden, B.h_sample, self.rng)
-        # Hinton's recipe drives the last visible step by probabilities for Bernoulli CD; chains
-        # that must stay valid Markov chains (PCD, Gaussian visibles) carry samples.
-        use_samples = self.persistent or self.visible_kind == "gaussian"
-        for step in range(self.cd_k):
-            self._visible_mean_into(h, v_neg)
-            if error is None:
-                error = mean_squared(v0, v_neg, B.diff)
-            if use_samples or step < self.cd_k - 1:
-                self._sample_visible_into(v_neg, B.u_visible)
-            sigmoid_(self._hidden_input_into(v_neg, h_neg))
-            if step < self.cd_k - 1:
-                h = bernoulli_into(h_neg, B.u_hidden, B.h_sample, self.rng)
-        if self.persistent and self._chain is not None:
-            self._chain[:n] = v_neg
-        self._apply_update(B, n)
-        return error
-
-    def _hidden_input_into(self, v: Array, out: Array) -> Array:
-        """``out = v W + c`` (Gaussians scale v by 1 / sigma first)."""
-        matmul_into(self._visible_input(v), self.W, out)
-        out += self.b_hidden
-        return out
-
-    def _visible_mean_into(self, h: Array, out: Array) -> Array:
-        out[...] = self.propdown(h)
-        return out
-
-    def _sample_visible_into(self, mean: Array, u: Array) -> Array:
-        mean[...] = self._sample_visible(mean)
-        return mean
-
-    def _apply_update(self, B: _Buffers, n: int) -> None:
-        """Momentum update of W, c, b from the stacked statistics in ``B`` (in place)."""
-        lr = self.current_learning_rate()
-        mu = self.current_momentum()
-        xp = self.xp
-        v0, v_neg = B.V[:n], B.V[n:]
-        h0, h_neg = B.H[:n], B.H[n:]
-        grad_bv = self._visible_bias_gradient(v0, v_neg)
-        extra = self._extra_gradients(v0, h0, v_neg, h_neg)
-        if self.sparsity_target is not None and self.sparsity_cost > 0:
-            batch_q = xp.mean(h0, axis=0)
-            self._q = batch_q if self._q is None else 0.9 * self._q + 0.1 * batch_q
-        h_neg *= -1.0
-        grad_bh = xp.sum(B.H, axis=0)  # sum h0 - sum h_neg
-        scale = lr / n
-        # inc = mu inc + (lr / n) [v0; v_neg]' [h0; -h_neg] - lr weight_cost W;  W += inc.
-        # Scaling the (2n, n_hidden) H instead of the product saves a pass over W-sized arrays.
-        # (One BLAS library only: calling SciPy's OpenBLAS beside NumPy's made two thread pools
-        # fight on a busy 2-core machine.)
-        B.H *= scale
-        V_in = self._visible_input(B.V)
-        push = None
-        if self._q is not None:
-            # The gradient of the cross-entropy between target and running activity q, applied to
-            # hidden biases and weights (Hinton's guide, section 11); times n for the 1/n.
-            push = (self.sparsity_cost * n) * (self.sparsity_target - self._q)
-            grad_bh = grad_bh + push
-        if push is None and can_outer_update(V_in, B.H, self._inc_W):
-            # NumPy on the CPU: inc = mu inc + V' H in one BLAS gemm (beta = mu), then two axpy
-            # passes; four fewer passes over W-sized arrays than the general path below.
-            outer_update(1.0, V_in, B.H, mu, self._inc_W)
-            if self.weight_cost > 0:
-                axpy(-lr * self.weight_cost, self.W, self._inc_W)
-            axpy(1.0, self._inc_W, self.W)
-        else:
-            self._general_weight_update(B, n, V_in, lr, mu, scale, push)
-        self._inc_bh *= mu
-        self._inc_bh += (lr / n) * grad_bh
-        self.b_hidden += self._inc_bh
-        self._inc_bv *= mu
-        self._inc_bv += (lr / n) * grad_bv
-        self.b_visible += self._inc_bv
-        self._apply_extra_update(extra, lr / n, mu)
-
-    def _general_weight_update(
-        self, B: _Buffers, n: int, V_in: Array, lr: float, mu: float, scale: float, push: Any
-    ) -> None:
-        """The weight step for any namespace, with the sparsity ``push`` when there is one.
-
-        The gradient goes into a reused buffer ``G``, so no temporaries of W's size.
-        """
-        if B.grad_W is None:
-            B.grad_W = self.xp.zeros_like(self.W)
-        G = matmul_into(V_in.T, B.H, B.grad_W)
-        if push is not None:
-            G += scale * (self.xp.mean(V_in[:n], axis=0)[:, None] * push[None, :])
-        self._inc_W *= mu
-        self._inc_W += G
-        if self.weight_cost > 0:
-            multiply_into(self.W, lr * self.weight_cost, G)
-            self._inc_W -= G
-        self.W += self._inc_W
-
-    def _visible_bias_gradient(self, v0: Array, v_neg: Array) -> Array:
-        xp = self.xp
-        return xp.sum(v0, axis=0) - xp.sum(v_neg, axis=0)
-
-    def _extra_gradients(self, v0: Array, h0: Array, v_neg: Array, h_neg: Array) -> Any:
-        return None
-
-    def _apply_extra_update(self, extra: Any, scale: float, mu: float) -> None:
-        return None
 
     def fit(
         self,
@@ -523,43 +351,17 @@ class BaseRBM:
         V = self._check_data(V)
         if validation is not None:
             validation = self._check_data(validation, "validation")
-        callbacks = list(callbacks)
-        n = int(V.shape[0])
-        xp = self.xp
-        monitor = None
-        if self.monitor_size > 0:
-            if self._monitor_seed is None:
-                self._monitor_seed = int(self.rng.numpy.integers(0, 2**31 - 1))
-            subset = np.random.default_rng(self._monitor_seed).permutation(n)[: self.monitor_size]
-            rows = np.sort(subset)
-            monitor = V[asarray(rows, xp, None, array_device(V)) if not is_numpy(xp) else rows]
+        monitor = self._monitor_rows(V)
         history = LayerHistory()
         lr = math.nan  # the epoch's learning rate (after the schedule), set by train()
 
         def train() -> float:
             nonlocal lr
             lr = self.current_learning_rate()
-            order = self.rng.permutation(n)
-            if not is_numpy(xp):
-                order = asarray(order, xp, None, array_device(V))
-            total: Any = 0.0  # stays on the device until the epoch ends (no sync per batch)
-            for lo in range(0, n, self.batch_size):
-                idx = order[lo : lo + self.batch_size]
-                m = int(idx.shape[0])
-                B = self._buffer(m)
-                take_rows_into(V, idx, B.V[:m])
-                total = total + self._cd_step(B, m) * m
-            return float(total) / n
+            return self._train_epoch(V)
 
         def record(error: float, seconds: float) -> dict[str, float]:
-            pl, gap = math.nan, math.nan
-            if monitor is not None:
-                pl = self._monitor_pseudo_likelihood(monitor)
-                if validation is not None:
-                    k = min(int(validation.shape[0]), int(monitor.shape[0]))
-                    gap = float(xp.mean(self.free_energy(validation[:k]))) - float(
-                        xp.mean(self.free_energy(monitor[:k]))
-                    )
+            pl, gap = self._monitor(monitor, validation)
             row = dict(
                 reconstruction_error=error,
                 seconds=seconds,
@@ -571,9 +373,46 @@ class BaseRBM:
                 h.append(self.n_epochs_, **row)
             return history.last()
 
-        run_epochs(self, epochs, train, record, history, callbacks)
+        run_epochs(self, epochs, train, record, history, list(callbacks))
         self.history_.stop_reason = history.stop_reason
         return history
+
+    def _train_epoch(self, V: Array) -> float:
+        """One CD step per shuffled mini-batch of ``V``; the mean reconstruction error per row."""
+        n = int(V.shape[0])
+        order = shuffled_order(self.rng, n, V)
+        total: Any = 0.0  # stays on the device until the epoch ends (no sync per batch)
+        for lo in range(0, n, self.batch_size):
+            idx = order[lo : lo + self.batch_size]
+            m = int(idx.shape[0])
+            buf = self._buffer(m)
+            take_rows_into(V, idx, buf.v[:m])
+            total = total + cd_step(self, buf, m) * m
+        return float(total) / n
+
+    def _monitor_rows(self, V: Array) -> Array | None:
+        """The fixed random subset of training rows that the per-epoch diagnostics score."""
+        if self.monitor_size <= 0:
+            return None
+        if self._monitor_seed is None:
+            self._monitor_seed = int(self.rng.numpy.integers(0, 2**31 - 1))
+        n = int(V.shape[0])
+        rows = np.sort(np.random.default_rng(self._monitor_seed).permutation(n)[: self.monitor_size])
+        xp = self.xp
+        return V[asarray(rows, xp, None, array_device(V)) if not is_numpy(xp) else rows]
+
+    def _monitor(self, monitor: Array | None, validation: Array | None) -> tuple[float, float]:
+        """The epoch's pseudo-likelihood per unit and free-energy gap (NaN where not measured)."""
+        pl, gap = math.nan, math.nan
+        if monitor is not None:
+            pl = self._monitor_pseudo_likelihood(monitor)
+            if validation is not None:
+                k = min(int(validation.shape[0]), int(monitor.shape[0]))
+                xp = self.xp
+                gap = float(xp.mean(self.free_energy(validation[:k]))) - float(
+                    xp.mean(self.free_energy(monitor[:k]))
+                )
+        return pl, gap
 
     def _monitor_pseudo_likelihood(self, V: Array) -> float:
         return float(np.mean(to_numpy(self.score_samples(V)))) / self.n_visible
@@ -617,7 +456,7 @@ class BaseRBM:
         """Zero the momentum increments; drop the PCD chains and the sparsity running mean."""
         for inc in self._velocities().values():
             inc[...] = 0
-        self._chain = self._q = None
+        self._chain = self._hidden_activity = None
 
     # saving -----------------------------------------------------------------------------------
     def extra_arrays(self) -> dict[str, np.ndarray]:
@@ -626,15 +465,7 @@ class BaseRBM:
 
     def load_extra_arrays(self, arrays: dict[str, Any]) -> None:
         """Copy arrays from :meth:`extra_arrays` back in place."""
-        for name, current in self._extra_targets().items():
-            if name not in arrays:
-                raise DataError(f"missing RBM array {name!r}; saved arrays: {sorted(arrays)}")
-            value = np.asarray(to_numpy(arrays[name]))
-            if tuple(value.shape) != tuple(current.shape):
-                raise DataError(
-                    f"RBM array {name!r} has shape {value.shape}, expected {tuple(current.shape)}"
-                )
-            current[...] = asarray(value, self.xp, current.dtype, array_device(current))
+        copy_arrays_into(self._extra_targets(), arrays, "RBM")
 
     def _extra_targets(self) -> dict[str, Array]:
         return {"b_visible": self.b_visible}
@@ -656,8 +487,8 @@ class BaseRBM:
         arrays = {name: np.array(to_numpy(a), copy=True) for name, a in self._velocities().items()}
         if self._chain is not None:
             arrays["chain"] = np.array(to_numpy(self._chain), copy=True)
-        if self._q is not None:
-            arrays["q"] = np.array(to_numpy(self._q), copy=True)
+        if self._hidden_activity is not None:
+            arrays["q"] = np.array(to_numpy(self._hidden_activity), copy=True)
         scalars = {
             "n_epochs": self.n_epochs_,
             "rng": self.rng.get_state(),
@@ -668,22 +499,13 @@ class BaseRBM:
 
     def load_training_state(self, scalars: dict[str, Any], arrays: dict[str, Any]) -> None:
         """Restore what :meth:`training_state` returned (the parameters are restored apart)."""
-        like = self.W
-        for name, current in self._velocities().items():
-            if name not in arrays:
-                raise DataError(f"the training state has no {name!r} array; saved: {sorted(arrays)}")
-            value = np.asarray(to_numpy(arrays[name]))
-            if tuple(value.shape) != tuple(current.shape):
-                raise DataError(
-                    f"training-state array {name!r} has shape {value.shape}, expected "
-                    f"{tuple(current.shape)}"
-                )
-            current[...] = asarray(value, self.xp, current.dtype, array_device(current))
-        self._chain = self._q = None
+        copy_arrays_into(self._velocities(), arrays, "training-state")
+        self._chain = self._hidden_activity = None
+        xp, dtype, dev = self.xp, self.W.dtype, array_device(self.W)
         if "chain" in arrays:
-            self._chain = asarray(np.asarray(arrays["chain"]), self.xp, like.dtype, array_device(like))
+            self._chain = asarray(np.asarray(arrays["chain"]), xp, dtype, dev)
         if "q" in arrays:
-            self._q = asarray(np.asarray(arrays["q"]), self.xp, like.dtype, array_device(like))
+            self._hidden_activity = asarray(np.asarray(arrays["q"]), xp, dtype, dev)
         self.n_epochs_ = int(scalars["n_epochs"])
         self.rng.set_state(scalars["rng"])
         self._monitor_seed = scalars["monitor_seed"]
@@ -691,7 +513,11 @@ class BaseRBM:
 
     def _velocities(self) -> dict[str, Array]:
         """The momentum increments, by name (subclasses add their extras')."""
-        return {"inc_W": self._inc_W, "inc_b_hidden": self._inc_bh, "inc_b_visible": self._inc_bv}
+        return {
+            "inc_W": self._inc_W,
+            "inc_b_hidden": self._inc_b_hidden,
+            "inc_b_visible": self._inc_b_visible,
+        }
 
     def __repr__(self) -> str:
         return (
@@ -700,6 +526,42 @@ class BaseRBM:
         )
 
 
-def _check_positive(name: str, value: float) -> None:
-    if not value > 0 or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a positive finite number, got {value}")
+def _visible_bias(W: Array, b_hidden: Array, b_visible: Array | None) -> Array:
+    """Check the shapes of ``W`` and the biases; zeros for a missing visible bias."""
+    if len(W.shape) != 2:
+        raise DataError(f"W must be 2-D (n_visible, n_hidden), got shape {tuple(W.shape)}")
+    n_visible, n_hidden = (int(s) for s in W.shape)
+    if tuple(b_hidden.shape) != (n_hidden,):
+        raise DataError(
+            f"b_hidden must have shape ({n_hidden},) to match W {tuple(W.shape)}, "
+            f"got {tuple(b_hidden.shape)}"
+        )
+    if b_visible is None:
+        xp = namespace(W, b_hidden)
+        return xp.zeros((n_visible,), dtype=W.dtype, device=array_device(W))
+    if tuple(b_visible.shape) != (n_visible,):
+        raise DataError(
+            f"b_visible must have shape ({n_visible},) to match W {tuple(W.shape)}, "
+            f"got {tuple(b_visible.shape)}"
+        )
+    return b_visible
+
+
+def _check_settings(
+    momentum_switch_epoch: int,
+    weight_cost: float,
+    sparsity_target: float | None,
+    sparsity_cost: float,
+    monitor_size: int,
+) -> None:
+    """Refuse the RBM settings that :mod:`weightwise.checks` has no rule for."""
+    if momentum_switch_epoch < 0:
+        raise ConfigError(f"momentum_switch_epoch must be >= 0, got {momentum_switch_epoch}")
+    if weight_cost < 0 or sparsity_cost < 0:
+        raise ConfigError(
+            f"weight_cost and sparsity_cost must be >= 0, got {weight_cost} and {sparsity_cost}"
+        )
+    if sparsity_target is not None and not 0.0 < sparsity_target < 1.0:
+        raise ConfigError(f"sparsity_target must be in (0, 1) or None, got {sparsity_target}")
+    if monitor_size < 0:
+        raise ConfigError(f"monitor_size must be >= 0, got {monitor_size}")

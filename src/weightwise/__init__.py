@@ -50,12 +50,31 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
+# Every subpackage is reachable by its name after `import weightwise`, loaded on first use.
+_SUBMODULES = {
+    "backpropagation",
+    "checkpoints",
+    "checks",
+    "cli",
+    "datasets",
+    "errors",
+    "estimators",
+    "evidence",
+    "io",
+    "layerwise",
+    "net",
+    "presets",
+}
 
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY:
         module = importlib.import_module(f".{_LAZY[name]}", __name__)
         return getattr(module, name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'weightwise' has no attribute {name!r}")
 
 

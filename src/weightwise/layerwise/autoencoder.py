@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from ..backpropagation.optimizers import SGD, Adam, Optimizer, Schedule
+from ..checks import check_fraction, check_positive_int, is_number
 from ..errors import ConfigError, DataError, unknown_name
 from ..net.activations import Activation, get_activation, softplus
 from ..net.backend import (
@@ -60,7 +61,6 @@ from ..net.backend import (
     Random,
     asarray,
     check_random,
-    is_numpy,
     namespace,
     resolve_backend,
     resolve_dtype,
@@ -69,8 +69,13 @@ from ..net.backend import (
 from ..net.backend import device as array_device
 from ..net.initializers import Init, get_initializer
 from ..net.network import Dense
-from ..net.validation import check_matrix, to_network
 from .history import LayerCallback, LayerHistory
+from .learner import (
+    check_visible_data,
+    copy_arrays_into,
+    refuse_outside_unit_interval,
+    shuffled_order,
+)
 from .loop import run_epochs
 
 AE_LOSSES = ("cross_entropy", "squared_error")
@@ -92,23 +97,6 @@ class AutoEncoderHistory(LayerHistory):
     """
 
     val_reconstruction_error: list[float] = field(default_factory=list)
-
-
-def _check_probability(corruption: Any) -> float:
-    if isinstance(corruption, bool) or not isinstance(corruption, (int, float, np.floating)):
-        raise ConfigError(f"corruption must be a number in [0, 1), got {corruption!r}")
-    if not 0.0 <= float(corruption) < 1.0:
-        raise ConfigError(
-            f"corruption must be in [0, 1): the fraction of inputs masked (or the Gaussian noise "
-            f"level), got {corruption!r}; 0 gives a plain auto-encoder, 0.1-0.5 is usual"
-        )
-    return float(corruption)
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class AutoEncoder:
@@ -204,14 +192,17 @@ class AutoEncoder:
             )
         if noise not in NOISES:
             raise unknown_name("noise", noise, NOISES)
-        self.corruption = _check_probability(corruption)
-        is_number = isinstance(noise_std, (int, float, np.floating))
-        numeric_std = is_number and not isinstance(noise_std, bool)
-        if noise_std is not None and not (numeric_std and noise_std >= 0):
+        self.corruption = check_fraction(
+            corruption,
+            "corruption",
+            "the fraction of inputs masked (or the Gaussian noise level); 0 gives a plain "
+            "auto-encoder, 0.1-0.5 is usual",
+        )
+        if noise_std is not None and not (is_number(noise_std) and noise_std >= 0):
             raise ConfigError(f"noise_std must be a number >= 0, got {noise_std!r}")
         if not weight_decay >= 0:
             raise ConfigError(f"weight_decay must be >= 0, got {weight_decay!r}")
-        self.batch_size = _check_positive_int(batch_size, "batch_size")
+        self.batch_size = check_positive_int(batch_size, "batch_size")
 
         self.W = W
         self.b_hidden = b_hidden
@@ -444,7 +435,7 @@ class AutoEncoder:
             from the start of that epoch; the optimiser's slots (momentum, Adam's moments) are
             reset to zero.
         """
-        epochs = _check_positive_int(epochs, "epochs")
+        epochs = check_positive_int(epochs, "epochs")
         V = self._check(V, "V")
         V_val = None if validation is None else self._check(validation, "validation")
         xp = namespace(self.W)
@@ -455,9 +446,7 @@ class AutoEncoder:
         def train() -> float:
             # Epochs count across fit calls, so a second fit continues the learning-rate schedule.
             self.optimizer.set_epoch(self.n_epochs_)
-            order = self.rng.permutation(n) if bs < n else None
-            if order is not None and not is_numpy(xp):
-                order = asarray(order, xp, None, array_device(self.W))
+            order = shuffled_order(self.rng, n, self.W) if bs < n else None
             loss_sum = 0.0 * xp.sum(self.b_visible)  # 0-d, on the right device: no sync per batch
             n_batches = 0
             for lo in range(0, n, bs):
@@ -500,22 +489,15 @@ class AutoEncoder:
     # checks and extras ------------------------------------------------------------------------
     def _check(self, V: Any, name: str) -> Array:
         """Validate shape and values of input data and move it to the weights' namespace."""
-        V = check_matrix(V, name)
-        if V.shape[1] != self.n_visible:
-            raise DataError(
-                f"{name} has {V.shape[1]} features but the auto-encoder has {self.n_visible} "
-                "visible units"
-            )
-        V = to_network(V, namespace(self.W), self.W.dtype, array_device(self.W))
+        V = check_visible_data(V, name, self.W, "the auto-encoder")
         if self.loss == "cross_entropy":
-            xp = namespace(V)
-            lo, hi = float(xp.min(V)), float(xp.max(V))
-            if lo < 0.0 or hi > 1.0:
-                raise DataError(
-                    f"{name} has values in [{lo:g}, {hi:g}], but the cross-entropy loss (sigmoid "
-                    "decoder) needs inputs in [0, 1]: scale the data to [0, 1] (e.g. divide by its "
-                    "maximum), or use loss='squared_error' for real-valued data"
-                )
+            refuse_outside_unit_interval(
+                V,
+                name,
+                ", but the cross-entropy loss (sigmoid decoder) needs inputs in [0, 1]: scale the "
+                "data to [0, 1] (e.g. divide by its maximum), or use loss='squared_error' for "
+                "real-valued data",
+            )
         return V
 
     def extra_arrays(self) -> dict[str, np.ndarray]:
@@ -524,15 +506,7 @@ class AutoEncoder:
 
     def load_extra_arrays(self, arrays: dict[str, Any]) -> None:
         """Copy arrays from :meth:`extra_arrays` back in place."""
-        if "b_visible" not in arrays:
-            raise DataError("no 'b_visible' array to load; expected the output of extra_arrays()")
-        b = arrays["b_visible"]
-        if tuple(b.shape) != (self.n_visible,):
-            raise DataError(f"b_visible has shape {tuple(b.shape)}, expected ({self.n_visible},)")
-        xp = namespace(self.b_visible)
-        self.b_visible[...] = asarray(
-            np.asarray(to_numpy(b)), xp, self.b_visible.dtype, array_device(self.b_visible)
-        )
+        copy_arrays_into({"b_visible": self.b_visible}, arrays, "auto-encoder")
 
     # checkpointing ----------------------------------------------------------------------------
     def training_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

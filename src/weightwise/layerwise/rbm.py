@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError
 from ..net.activations import sigmoid_
-from ..net.backend import Array, asarray, is_numpy, namespace, to_numpy
+from ..net.backend import Array, asarray, is_numpy, to_numpy
 from ..net.backend import device as array_device
 from ._rbm_kernels import (
     MAX_ENUMERATED_UNITS,
@@ -46,6 +46,7 @@ from ._rbm_kernels import (
     logsumexp,
     softplus,
 )
+from .learner import refuse_outside_unit_interval
 from .rbm_base import BaseRBM
 
 __all__ = ["MAX_ENUMERATED_UNITS", "BaseRBM", "BernoulliRBM", "GaussianRBM"]
@@ -77,14 +78,12 @@ class BernoulliRBM(BaseRBM):
 
     def _check_data(self, V: Any, name: str = "V") -> Array:
         V = super()._check_data(V, name)
-        xp = namespace(V)
-        lo, hi = float(xp.min(V)), float(xp.max(V))
-        if lo < 0.0 or hi > 1.0:
-            raise DataError(
-                f"{name} has values in [{lo:g}, {hi:g}] but Bernoulli visible units take values in "
-                "[0, 1] (binary, or probabilities); scale the data (e.g. pixels / 255) or use a "
-                "GaussianRBM for real-valued, standardised data"
-            )
+        refuse_outside_unit_interval(
+            V,
+            name,
+            " but Bernoulli visible units take values in [0, 1] (binary, or probabilities); scale "
+            "the data (e.g. pixels / 255) or use a GaussianRBM for real-valued, standardised data",
+        )
         return V
 
     def propdown(self, h: Array) -> Array:

@@ -6,14 +6,14 @@ reads stored run results: nothing here trains anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .experiment_reports import (
-    FORMATS,
     RATIO_NOTE,
+    Preface,
     _as_float,
     _mean_curve,
     _norm_rows,
@@ -118,14 +118,12 @@ def depth_report(
     command: str | None = None,
     *,
     title: str | None = None,
-    preface: Callable[[Report, list[dict[str, Any]]], None] | None = None,
+    preface: Preface | None = None,
 ) -> Report:
     """The ``study depth`` report: error and time against depth, gradient norms per layer.
 
     ``title`` and ``preface(report, summary_rows)`` as in :func:`compare_report`.
     """
-    from .plots import depth_plot
-
     rows = summary_rows(results, by=("label", "depth"))
     depths = sorted({r["depth"] for r in rows})
     cfg = _shared(configs[0])
@@ -154,44 +152,8 @@ def depth_report(
     report.heading("Conclusion")
     report.paragraph(depth_conclusion(rows))
     report.heading("Test error against depth")
-    errors: dict[str, dict[int, list[Any]]] = {}
-    for (label, depth), runs in group_runs(results, ("label", "depth")).items():
-        errors.setdefault(label, {})[depth] = [x["test_error"] for x in runs]
-    report.figure(
-        "error_vs_depth",
-        depth_plot(errors, ylabel="test error", title="test error against depth"),
-        caption="Mean over seeds, bars one standard deviation.",
-    )
-    seconds = {
-        label: {
-            d: [x["seconds"] for x in group_runs(results, ("label", "depth"))[(label, d)]] for d in by
-        }
-        for label, by in errors.items()
-    }
-    report.figure(
-        "seconds_vs_depth",
-        depth_plot(seconds, ylabel="seconds per run", title="time per run"),
-        caption="Wall time per run (pre-training included), mean over seeds.",
-    )
-    _table(
-        report,
-        "depth",
-        rows,
-        columns=[
-            "method",
-            "label",
-            "depth",
-            "runs",
-            "test_error",
-            "test_error_std",
-            "grad_ratio_init",
-            "grad_ratio_final",
-            "seconds",
-            "diverged",
-        ],
-        formats=FORMATS,
-        caption="Per method and depth, over seeds",
-    )
+    _against_depth_figures(report, results)
+    _table(report, "depth", rows, columns=DEPTH_COLUMNS, caption="Per method and depth, over seeds")
     report.paragraph(RATIO_NOTE)
     report.heading("Gradient norm per layer at initialisation and after training")
     for (method,), runs in group_runs(results, ("method",)).items():
@@ -200,17 +162,44 @@ def depth_report(
             _norms_by_depth_figure(runs, runs[0]["label"]),
             caption=f"{runs[0]['label']}: ||dL/dW|| per layer for each depth, mean over seeds.",
         )
-    _table(
-        report,
-        "gradient_norms",
-        _norm_rows(results, ("method", "depth")),
-        formats=FORMATS,
-    )
+    _table(report, "gradient_norms", _norm_rows(results, ("method", "depth")))
     report.heading("Runs")
-    _table(
-        report,
-        "runs",
-        _runs_table(results, with_depth=True),
-        formats=FORMATS,
-    )
+    _table(report, "runs", _runs_table(results, with_depth=True))
     return report
+
+
+DEPTH_COLUMNS = [
+    "method",
+    "label",
+    "depth",
+    "runs",
+    "test_error",
+    "test_error_std",
+    "grad_ratio_init",
+    "grad_ratio_final",
+    "seconds",
+    "diverged",
+]
+"""The columns of the per-method-and-depth table."""
+
+
+def _against_depth_figures(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
+    """Test error and seconds per run against depth, one line per method label."""
+    from .plots import depth_plot
+
+    by_depth = group_runs(results, ("label", "depth"))
+    errors: dict[str, dict[int, list[Any]]] = {}
+    seconds: dict[str, dict[int, list[Any]]] = {}
+    for (label, depth), runs in by_depth.items():
+        errors.setdefault(label, {})[depth] = [x["test_error"] for x in runs]
+        seconds.setdefault(label, {})[depth] = [x["seconds"] for x in runs]
+    report.figure(
+        "error_vs_depth",
+        depth_plot(errors, ylabel="test error", title="test error against depth"),
+        caption="Mean over seeds, bars one standard deviation.",
+    )
+    report.figure(
+        "seconds_vs_depth",
+        depth_plot(seconds, ylabel="seconds per run", title="time per run"),
+        caption="Wall time per run (pre-training included), mean over seeds.",
+    )

@@ -292,23 +292,29 @@ def _layer_stat_rows(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
     return rows
 
 
+def _first_seed_runs(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Per method label, the run with the lowest seed: the one whose figures the report shows."""
+    return {
+        label: min(runs, key=lambda x: x["seed"])
+        for (label,), runs in group_runs(results, ("label",)).items()
+    }
+
+
 def _add_method_figures(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
-    """Per method (first seed): gradient-flow heat map, information plane, first-layer features."""
+    """Per method (first seed): gradient-flow heat maps, then information planes, then features."""
     from .plots import feature_grid, gradient_flow_heatmap, information_plane
 
-    for (label,), runs in group_runs(results, ("label",)).items():
-        r = min(runs, key=lambda x: x["seed"])
-        slug = _slug(label)
+    first = _first_seed_runs(results)
+    for label, r in first.items():
         grad = [_as_float(row) for row in r["flow"]["grad_norm"]]
         if grad:
             report.figure(
-                f"flow_{slug}",
+                f"flow_{_slug(label)}",
                 gradient_flow_heatmap(grad, title=f"{label}: gradient norm per layer and epoch"),
                 caption=f"{label} (seed {r['seed']}): RMS of ||dL/dW|| per layer (up) and epoch "
                 "(across); the top row is the output layer.",
             )
-    for (label,), runs in group_runs(results, ("label",)).items():
-        r = min(runs, key=lambda x: x["seed"])
+    for label, r in first.items():
         plane = r.get("info_plane")
         if plane and plane["I_XT"]:
             report.figure(
@@ -325,8 +331,7 @@ def _add_method_figures(report: Report, results: Sequence[Mapping[str, Any]]) ->
                 f"training samples. The colour counts the records 1..{len(plane['epochs'])}, "
                 f"taken at epochs {plane['epochs']}.",
             )
-    for (label,), runs in group_runs(results, ("label",)).items():
-        r = min(runs, key=lambda x: x["seed"])
+    for label, r in first.items():
         if r.get("image_shape") and r.get("features"):
             report.figure(
                 f"features_{_slug(label)}",
@@ -356,21 +361,23 @@ def _learning_curves(report: Report, results: Sequence[Mapping[str, Any]], name:
         )
 
 
+Preface = Callable[[Report, list[dict[str, Any]]], None]
+"""``preface(report, summary_rows)``: what a report adds before its conclusion."""
+
+
 def compare_report(
     results: Sequence[Mapping[str, Any]],
     configs: Sequence[Mapping[str, Any]],
     command: str | None = None,
     *,
     title: str | None = None,
-    preface: Callable[[Report, list[dict[str, Any]]], None] | None = None,
+    preface: Preface | None = None,
 ) -> Report:
     """The ``compare`` report: summary, conclusion, curves, gradient flow, information, features.
 
     ``title`` replaces the default title; ``preface(report, summary_rows)`` adds content before
     the conclusion (a reproduction's published numbers).
     """
-    from .plots import gradient_norm_bars
-
     cfg = configs[0]
     rows = summary_rows(results)
     depth = len(cfg["hidden"])
@@ -385,6 +392,35 @@ def compare_report(
     )
     if preface is not None:
         preface(report, rows)
+    _compare_numbers(report, rows)
+    report.heading("Conclusion")
+    report.paragraph(compare_conclusion(rows, cfg, results))
+    report.heading("Summary")
+    _table(
+        report,
+        "summary",
+        rows,
+        columns=SUMMARY_COLUMNS,
+        caption="Test accuracy per method, mean and standard deviation over seeds",
+    )
+    report.paragraph(RATIO_NOTE)
+    report.heading("Learning curves")
+    _learning_curves(report, results, "learning_curves")
+    report.heading("Gradient norm per layer")
+    _gradient_norm_section(report, results)
+    report.heading("Gradient flow, information and features per method")
+    for label, r in _first_seed_runs(results).items():
+        report.paragraph(
+            f"**{label}** (seed {r['seed']}):\n\n" + "\n".join(f"- {s}" for s in r["flow"]["summary"])
+        )
+    _add_method_figures(report, results)
+    report.heading("Runs")
+    _table(report, "runs", _runs_table(results))
+    return report
+
+
+def _compare_numbers(report: Report, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The key numbers: test accuracy per method, and plain BP's gradient ratio at init."""
     for row in rows:
         report.number(
             f"accuracy_{_slug(row['label'])}",
@@ -400,27 +436,16 @@ def compare_report(
             label="plain BP: gradient ratio layer 1 / last hidden at init",
             fmt=".3g",
         )
-    report.heading("Conclusion")
-    report.paragraph(compare_conclusion(rows, cfg, results))
-    report.heading("Summary")
-    _table(
-        report,
-        "summary",
-        rows,
-        columns=SUMMARY_COLUMNS,
-        formats=FORMATS,
-        caption="Test accuracy per method, mean and standard deviation over seeds",
-    )
-    report.paragraph(RATIO_NOTE)
-    report.heading("Learning curves")
-    _learning_curves(report, results, "learning_curves")
-    report.heading("Gradient norm per layer")
-    norm_rows = _norm_rows(results, ("label",))
+
+
+def _gradient_norm_section(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
+    """Norms per layer and method, per-layer statistics, and the bars when BP starts and after."""
+    from .plots import gradient_norm_bars
+
     _table(
         report,
         "gradient_norms",
-        norm_rows,
-        formats=FORMATS,
+        _norm_rows(results, ("label",)),
         caption="||dL/dW|| per layer (output layer last), mean over seeds",
     )
     _table(
@@ -441,18 +466,3 @@ def compare_report(
             gradient_norm_bars(series, title=f"gradient norm per layer {_MOMENTS[moment]}"),
             caption=f"||dL/dW|| per layer {_MOMENTS[moment]}, mean over seeds (log scale).",
         )
-    report.heading("Gradient flow, information and features per method")
-    for (label,), runs in group_runs(results, ("label",)).items():
-        r = min(runs, key=lambda x: x["seed"])
-        report.paragraph(
-            f"**{label}** (seed {r['seed']}):\n\n" + "\n".join(f"- {s}" for s in r["flow"]["summary"])
-        )
-    _add_method_figures(report, results)
-    report.heading("Runs")
-    _table(
-        report,
-        "runs",
-        _runs_table(results),
-        formats=FORMATS,
-    )
-    return report

@@ -22,9 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import unknown_name
-from .experiments import run_configs
 from .report import Report
-from .studies import compare_configs, study_depth_configs
+from .studies import compare_configs, study_depth_configs, sweep_and_report
 
 
 @dataclass(frozen=True)
@@ -305,16 +304,9 @@ def reproduce(
 
     rep = get_reproduction(name)
     configs = rep.configs(quick, seeds, **overrides)
-    results = run_configs(
-        configs,
-        folder,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        overwrite=overwrite,
-        progress=progress,
-        name=f"reproduce-{name}",
-    )
+    options = dict(n_jobs=n_jobs, scheduler=scheduler, overwrite=overwrite, progress=progress)
     build = depth_report if rep.kind == "depth" else compare_report
     title = f"Reproduction {rep.name}: {rep.title}" + (" (quick)" if quick else "")
-    report = build(results, configs, command=command, title=title, preface=_preface(rep, quick))
-    return report, report.write(folder), results
+    preface = _preface(rep, quick)
+    report_args = {"command": command, "title": title, "preface": preface}
+    return sweep_and_report(configs, folder, f"reproduce-{name}", options, build, **report_args)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,41 @@ from .experiments import DEFAULT_METHODS, MAX_DEPTH, ExperimentConfig, check_met
 
 QUICK = {"hidden": [32] * 5, "epochs": 8, "pretrain_epochs": 10, "info_samples": 150, "info_every": 4}
 """The ``--quick`` settings: the same deep shape, narrower, a few epochs; well under a minute."""
+
+
+def sweep_and_report(
+    configs: list[dict[str, Any]],
+    folder: str | Path,
+    name: str,
+    options: Mapping[str, Any],
+    build: Callable[..., Any],
+    **report_args: Any,
+) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """Run ``configs`` as the sweep ``name`` in ``folder``, then write the report there.
+
+    Parameters
+    ----------
+    configs : list of dict
+        One :class:`ExperimentConfig` dict per run.
+    folder : str or Path
+        The sweep goes to ``folder/sweep``, the report's files to ``folder``.
+    name : str
+        The sweep's name (manifest and progress bar).
+    options : mapping
+        ``n_jobs``, ``scheduler``, ``overwrite`` and ``progress`` of :func:`run_configs`.
+    build : callable
+        ``build(results, configs, **report_args) -> Report``.
+
+    Returns
+    -------
+    report : Report
+    files : ReportFiles
+    results : list of dict
+        One :func:`run_one` result per configuration.
+    """
+    results = run_configs(configs, folder, name=name, **options)
+    report = build(results, configs, **report_args)
+    return report, report.write(folder), results
 
 
 def compare_configs(
@@ -63,20 +98,11 @@ def compare(
     results : list of dict
         One :func:`run_one` result per configuration.
     """
-    configs = compare_configs(methods, seeds, quick=quick, **settings)
-    results = run_configs(
-        configs,
-        folder,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        overwrite=overwrite,
-        progress=progress,
-        name="compare",
-    )
     from .experiment_reports import compare_report
 
-    report = compare_report(results, configs, command=command)
-    return report, report.write(folder), results
+    configs = compare_configs(methods, seeds, quick=quick, **settings)
+    options = dict(n_jobs=n_jobs, scheduler=scheduler, overwrite=overwrite, progress=progress)
+    return sweep_and_report(configs, folder, "compare", options, compare_report, command=command)
 
 
 DEPTHS = tuple(range(1, 11))
@@ -130,6 +156,8 @@ def study_depth(
     Default: depths 1-10 of 100 sigmoid (or ReLU) units, methods bp, rbm and relu_he, 2 seeds.
     ``quick``: depths 1, 3, 5 of 32 units, bp and relu_he, 8 epochs (unless given).
     """
+    from .depth_report import depth_report
+
     if quick:
         depths = depths or QUICK_DEPTHS
         methods = methods or QUICK_DEPTH_METHODS
@@ -138,16 +166,5 @@ def study_depth(
     configs = study_depth_configs(
         depths or DEPTHS, methods or ("bp", "rbm", "relu_he"), seeds, width=width or 100, **settings
     )
-    results = run_configs(
-        configs,
-        folder,
-        n_jobs=n_jobs,
-        scheduler=scheduler,
-        overwrite=overwrite,
-        progress=progress,
-        name="study-depth",
-    )
-    from .depth_report import depth_report
-
-    report = depth_report(results, configs, command=command)
-    return report, report.write(folder), results
+    options = dict(n_jobs=n_jobs, scheduler=scheduler, overwrite=overwrite, progress=progress)
+    return sweep_and_report(configs, folder, "study-depth", options, depth_report, command=command)

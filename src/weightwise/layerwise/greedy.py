@@ -35,19 +35,37 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backpropagation.training import History, fit
-from ..checkpoints import (
-    has_checkpoint,
-    load_checkpoint,
-    read_checkpoint_meta,
-    save_checkpoint,
-)
+from ..checkpoints import has_checkpoint
+from ..checks import check_positive_int, in_unit_interval, is_integer
 from ..errors import ConfigError, DataError, WeightwiseError, unknown_name
 from ..net.backend import Array, Random, check_random, namespace
 from ..net.network import Dense, Network
 from ..net.validation import check_matrix, to_network
-from .autoencoder import AE_ACTIVATIONS, AutoEncoder, AutoEncoderHistory
-from .history import LayerEpochInfo, LayerHistory
+from .autoencoder import AE_ACTIVATIONS, AutoEncoder
+from .history import LayerEpochInfo, LayerHistory, PretrainEpochInfo
+from .pretrain_state import (
+    EpochCheckpoint,
+    PretrainResult,
+    SavedPretrain,
+    checkpoint_progress,
+    load_pretrain_checkpoint,
+    save_pretrain_checkpoint,
+)
 from .rbm import BernoulliRBM, GaussianRBM
+
+__all__ = [
+    "LEARNERS",
+    "PROPAGATIONS",
+    "LearnerSpec",
+    "PretrainCallback",
+    "PretrainEpochInfo",
+    "PretrainFinetuneResult",
+    "PretrainResult",
+    "checkpoint_progress",
+    "pretrain",
+    "pretrain_then_finetune",
+    "propagate_up",
+]
 
 PROPAGATIONS = ("mean", "sample")
 
@@ -98,96 +116,7 @@ def _fits_table() -> str:
     return "; ".join(f"{', '.join(names)}: {', '.join(acts)} layers" for acts, names in groups.items())
 
 
-@dataclass
-class PretrainEpochInfo:
-    """What a pre-training callback sees after each epoch of each layer.
-
-    Return True from the callback to stop training the current layer and move up to the next.
-
-    Attributes
-    ----------
-    layer : int
-        1-based index of the layer being trained.
-    n_layers : int
-        Number of layers being pre-trained.
-    learner_name : str
-    epoch, epochs : int
-        1-based epoch just finished, and epochs requested for this layer.
-    learner : object
-    history : LayerHistory
-        This layer's history so far.
-    logs : dict
-        The epoch's row.
-    """
-
-    layer: int
-    n_layers: int
-    learner_name: str
-    epoch: int
-    epochs: int
-    learner: Any
-    history: LayerHistory
-    logs: dict[str, float]
-
-
 PretrainCallback = Callable[[PretrainEpochInfo], "bool | None"]
-
-
-@dataclass
-class PretrainResult:
-    """The learners and their per-layer, per-epoch histories.
-
-    Attributes
-    ----------
-    learners : list
-        ``learners[k]`` trained ``net.layers[k]`` and shares its arrays.
-    histories : list of LayerHistory
-        One per pre-trained layer.
-    names : list of str
-        The learner name used for each layer.
-    seconds : list of float
-        Wall time per layer (training and propagating the data up).
-    propagate : str
-        ``"mean"`` or ``"sample"``.
-    """
-
-    learners: list[Any]
-    histories: list[LayerHistory]
-    names: list[str]
-    seconds: list[float]
-    propagate: str = "mean"
-
-    @property
-    def n_layers(self) -> int:
-        return len(self.learners)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary: per layer, the learner name, seconds and history."""
-        return {
-            "propagate": self.propagate,
-            "layers": [
-                {"layer": k + 1, "learner": name, "seconds": s, "history": h.to_dict()}
-                for k, (name, s, h) in enumerate(
-                    zip(self.names, self.seconds, self.histories, strict=True)
-                )
-            ],
-        }
-
-    def extra_arrays(self) -> dict[str, np.ndarray]:
-        """The learners' own arrays (visible biases, ...) keyed ``"layer{k}.{name}"``, 1-based."""
-        return {
-            f"layer{k + 1}.{key}": arr
-            for k, learner in enumerate(self.learners)
-            for key, arr in learner.extra_arrays().items()
-        }
-
-    def load_extra_arrays(self, arrays: Mapping[str, Any]) -> None:
-        """Inverse of :meth:`extra_arrays`: copy each learner's extras back in place."""
-        for k, learner in enumerate(self.learners):
-            prefix = f"layer{k + 1}."
-            learner.load_extra_arrays(
-                {key[len(prefix) :]: v for key, v in arrays.items() if key.startswith(prefix)}
-            )
 
 
 def _per_layer(value: Any, n_layers: int, what: str) -> list[Any]:
@@ -200,17 +129,6 @@ def _per_layer(value: Any, n_layers: int, what: str) -> list[Any]:
             )
         return list(value)
     return [value] * n_layers
-
-
-def _check_epochs(epochs: Any) -> int:
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ConfigError(f"epochs must be a positive integer (or one per layer), got {epochs!r}")
-    return int(epochs)
-
-
-def _in_unit_interval(V: Array) -> bool:
-    xp = namespace(V)
-    return float(xp.min(V)) >= 0.0 and float(xp.max(V)) <= 1.0
 
 
 def _output_in_unit_interval(layer: Dense) -> bool:
@@ -239,7 +157,7 @@ def _plan(
                 f"Which learners fit which activations: {_fits_table()}"
             )
         if k == 0:
-            unit_input = _in_unit_interval(X)
+            unit_input = in_unit_interval(X)
             source = "the data X"
         else:
             below = net.layers[k - 1]
@@ -384,44 +302,19 @@ def pretrain(
         raise ConfigError("resume=True needs a checkpoint_dir")
     if propagate not in PROPAGATIONS:
         raise unknown_name("propagation", propagate, PROPAGATIONS)
-    n_max = len(net.layers)
-    if n_layers is None:
-        n_layers = n_max - 1
-        if n_layers < 1:
-            raise ConfigError(
-                "the network has no hidden layer to pre-train; pass n_layers=1 to pre-train its "
-                "only layer"
-            )
-    if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)):
-        raise ConfigError(f"n_layers must be an integer, got {n_layers!r}")
-    if not 1 <= n_layers <= n_max:
-        raise ConfigError(
-            f"n_layers must be between 1 and {n_max} (the network's layers), got {n_layers}"
-        )
+    n_layers = _check_n_layers(net, n_layers)
     names = _per_layer(learner, n_layers, "learners")
-    layer_epochs = [_check_epochs(e) for e in _per_layer(epochs, n_layers, "epoch counts")]
+    layer_epochs = [
+        check_positive_int(e, "epochs", "or one per layer")
+        for e in _per_layer(epochs, n_layers, "epoch counts")
+    ]
     if learner_params is None or isinstance(learner_params, Mapping):
         raw_params: list[Any] = [learner_params] * n_layers
     else:
         raw_params = _per_layer(list(learner_params), n_layers, "learner_params dicts")
     params = [dict(p or {}) for p in raw_params]
-
-    xp, dtype, dev = net.xp, net.dtype, net.device
-    X = check_matrix(X, "X")
-    if X.shape[1] != net.sizes[0]:
-        raise DataError(
-            f"X has {X.shape[1]} features but the network's input layer has {net.sizes[0]} units"
-        )
-    V = to_network(X, xp, dtype, dev)
-    V_val = None
-    if validation is not None:
-        V_val = check_matrix(validation, "validation")
-        if V_val.shape[1] != net.sizes[0]:
-            raise DataError(
-                f"validation has {V_val.shape[1]} features but the network's input layer has "
-                f"{net.sizes[0]} units"
-            )
-        V_val = to_network(V_val, xp, dtype, dev)
+    V = _input(net, X, "X")
+    V_val = None if validation is None else _input(net, validation, "validation")
     specs = _plan(net, V, names, params, propagate)
 
     rng = check_random(seed)
@@ -437,24 +330,15 @@ def pretrain(
         "propagate": propagate,
         "n_samples": int(V.shape[0]),
     }
-    saved: _Saved | None = None
+    saved: SavedPretrain | None = None
     if resume and has_checkpoint(checkpoint_dir):
         assert checkpoint_dir is not None
-        saved = _load_pretrain_checkpoint(checkpoint_dir, run, net)
+        saved = load_pretrain_checkpoint(checkpoint_dir, run, net)
         seeds = saved.meta["seeds"]
     result = PretrainResult([], [], list(names), [], propagate)
     for k, spec in enumerate(specs):
         t0 = time.perf_counter()
-        layer = net.layers[k]
-        kwargs = {**spec.defaults, "batch_size": batch_size, "seed": seeds[k], **params[k]}
-        learner_k = spec.build(layer, **kwargs)
-        if learner_k.W is not layer.W or learner_k.b_hidden is not layer.b:
-            raise WeightwiseError(
-                f"learner {spec.name!r} copied layer {k + 1}'s arrays instead of sharing them; "
-                "its from_layer must use layer.W and layer.b as given"
-            )
-        # A diverging learner's error names its layer.
-        learner_k.layer_label = f"layer {k + 1} of {n_layers}"
+        learner_k = _build(spec, net.layers[k], k, n_layers, batch_size, seeds[k], params[k])
         result.learners.append(learner_k)
         history: LayerHistory | None = None
         seconds_before, to_go = 0.0, layer_epochs[k]
@@ -467,9 +351,7 @@ def pretrain(
             ]
             if checkpoint_dir is not None:
                 layer_callbacks.append(
-                    _EpochCheckpoint(
-                        checkpoint_dir, run, seeds, net, result, history, seconds_before, t0
-                    )
+                    EpochCheckpoint(checkpoint_dir, run, seeds, net, result, history, seconds_before, t0)
                 )
             new = learner_k.fit(V, epochs=to_go, callbacks=layer_callbacks, validation=V_val)
             if history is None:
@@ -482,141 +364,63 @@ def pretrain(
         if checkpoint_dir is not None and to_go > 0:
             # The layer is finished (all its epochs, or a callback moved up): say so, so that a
             # resumed run does not train it further.
-            _save_pretrain_checkpoint(checkpoint_dir, run, seeds, net, result, k + 1)
+            save_pretrain_checkpoint(checkpoint_dir, run, seeds, net, result, k + 1)
         if k + 1 < n_layers:
             up_rng = Random(seeds[k] + 1)
-            V = propagate_up(layer, V, propagate, up_rng)
+            V = propagate_up(net.layers[k], V, propagate, up_rng)
             if V_val is not None:
-                V_val = propagate_up(layer, V_val, propagate, up_rng)
+                V_val = propagate_up(net.layers[k], V_val, propagate, up_rng)
     return result
 
 
-# checkpoints ----------------------------------------------------------------------------------
-def checkpoint_progress(folder: str | Path | None) -> list[int] | None:
-    """Epochs finished per layer in the pre-training checkpoint in ``folder``; None if there is none.
-
-    Raises
-    ------
-    ModelFileError
-        When the folder holds an unreadable checkpoint.
-    ConfigError
-        When it holds a checkpoint of something else (a back-propagation run).
-    """
-    if not has_checkpoint(folder):
-        return None
-    assert folder is not None
-    meta = read_checkpoint_meta(folder)  # the arrays are not needed to count epochs
-    _check_pretrain_kind(meta, folder)
-    return [len(h["epoch"]) for h in meta["histories"]]
-
-
-def _check_pretrain_kind(meta: dict[str, Any], folder: str | Path) -> None:
-    if meta.get("kind") != "pretrain":
+def _check_n_layers(net: Network, n_layers: Any) -> int:
+    """The layers to pre-train: by default every layer but the output layer."""
+    n_max = len(net.layers)
+    if n_layers is None:
+        n_layers = n_max - 1
+        if n_layers < 1:
+            raise ConfigError(
+                "the network has no hidden layer to pre-train; pass n_layers=1 to pre-train its "
+                "only layer"
+            )
+    if not is_integer(n_layers):
+        raise ConfigError(f"n_layers must be an integer, got {n_layers!r}")
+    if not 1 <= n_layers <= n_max:
         raise ConfigError(
-            f"the checkpoint in {folder} is not a pre-training checkpoint; use another folder"
+            f"n_layers must be between 1 and {n_max} (the network's layers), got {n_layers}"
         )
+    return int(n_layers)
 
 
-_HISTORY_CLASSES: dict[str, type[LayerHistory]] = {
-    "LayerHistory": LayerHistory,
-    "AutoEncoderHistory": AutoEncoderHistory,
-}
-
-
-def _save_pretrain_checkpoint(
-    folder: str | Path,
-    run: dict[str, Any],
-    seeds: list[int],
-    net: Network,
-    result: PretrainResult,
-    layers_done: int,
-) -> None:
-    """Write the whole pre-training state; ``result`` holds the learners and histories so far."""
-    arrays = {f"param.{i}": w for i, w in enumerate(net.get_weights())}
-    arrays.update({f"extra.{k}": v for k, v in result.extra_arrays().items()})
-    states = []
-    for k, learner in enumerate(result.learners):
-        scalars, state_arrays = learner.training_state()
-        arrays.update({f"state.layer{k + 1}.{name}": v for name, v in state_arrays.items()})
-        states.append(scalars)
-    meta = {
-        **run,
-        "seeds": seeds,
-        "layers_done": layers_done,
-        "histories": [h.to_dict() for h in result.histories],
-        "history_classes": [type(h).__name__ for h in result.histories],
-        "seconds": list(result.seconds),
-        "states": states,
-    }
-    save_checkpoint(folder, arrays, meta)
-
-
-class _Saved(NamedTuple):
-    """A pre-training checkpoint read back (the network's weights are already restored)."""
-
-    arrays: dict[str, np.ndarray]
-    meta: dict[str, Any]
-
-    def restore_learner(self, k: int, learner: Any) -> tuple[LayerHistory, float]:
-        """Give learner ``k`` (0-based) its extras and training state; its history and seconds."""
-        extra, state = f"extra.layer{k + 1}.", f"state.layer{k + 1}."
-        learner.load_extra_arrays(
-            {key[len(extra) :]: v for key, v in self.arrays.items() if key.startswith(extra)}
+def _input(net: Network, X: Any, name: str) -> Array:
+    """``X`` checked against the network's input width, in its namespace, dtype and device."""
+    X = check_matrix(X, name)
+    if X.shape[1] != net.sizes[0]:
+        raise DataError(
+            f"{name} has {X.shape[1]} features but the network's input layer has {net.sizes[0]} units"
         )
-        learner.load_training_state(
-            self.meta["states"][k],
-            {key[len(state) :]: v for key, v in self.arrays.items() if key.startswith(state)},
+    return to_network(X, net.xp, net.dtype, net.device)
+
+
+def _build(
+    spec: LearnerSpec,
+    layer: Dense,
+    k: int,
+    n_layers: int,
+    batch_size: int,
+    seed: int,
+    params: dict[str, Any],
+) -> Any:
+    """Learner ``k`` (0-based) on ``layer``, sharing its arrays and named for its messages."""
+    learner = spec.build(layer, **{**spec.defaults, "batch_size": batch_size, "seed": seed, **params})
+    if learner.W is not layer.W or learner.b_hidden is not layer.b:
+        raise WeightwiseError(
+            f"learner {spec.name!r} copied layer {k + 1}'s arrays instead of sharing them; "
+            "its from_layer must use layer.W and layer.b as given"
         )
-        cls = _HISTORY_CLASSES[self.meta["history_classes"][k]]
-        return cls.from_dict(self.meta["histories"][k]), float(self.meta["seconds"][k])
-
-
-def _load_pretrain_checkpoint(folder: str | Path, run: dict[str, Any], net: Network) -> _Saved:
-    arrays, meta = load_checkpoint(folder)
-    _check_pretrain_kind(meta, folder)
-    different = [key for key, value in run.items() if meta.get(key) != value]
-    if different:
-        said = "; ".join(f"{key} {meta.get(key)!r} there, {run[key]!r} here" for key in different)
-        raise ConfigError(
-            f"the checkpoint in {folder} is from a different pre-training run ({said}); resume "
-            "with the same network, learners, epochs and data, or use another checkpoint_dir"
-        )
-    net.set_weights([arrays[f"param.{i}"] for i in range(len(net.parameters()))])
-    return _Saved(arrays, meta)
-
-
-class _EpochCheckpoint:
-    """A learner callback that checkpoints after every epoch of the layer under way."""
-
-    def __init__(
-        self,
-        folder: str | Path,
-        run: dict[str, Any],
-        seeds: list[int],
-        net: Network,
-        result: PretrainResult,
-        before: LayerHistory | None,
-        seconds_before: float,
-        t0: float,
-    ) -> None:
-        self.folder, self.run, self.seeds, self.net, self.result = folder, run, seeds, net, result
-        self.before, self.seconds_before, self.t0 = before, seconds_before, t0
-
-    def __call__(self, info: LayerEpochInfo) -> None:
-        # This layer's history: the epochs before a resume, then this fit call's.
-        history = type(info.history).from_dict((self.before or info.history).to_dict())
-        if self.before is not None:
-            history.extend(info.history)
-        so_far = PretrainResult(
-            self.result.learners,
-            [*self.result.histories, history],
-            self.result.names,
-            [*self.result.seconds, self.seconds_before + time.perf_counter() - self.t0],
-            self.result.propagate,
-        )
-        _save_pretrain_checkpoint(
-            self.folder, self.run, self.seeds, self.net, so_far, len(self.result.histories)
-        )
+    # A diverging learner's error names its layer.
+    learner.layer_label = f"layer {k + 1} of {n_layers}"
+    return learner
 
 
 def _bind(
@@ -630,7 +434,14 @@ def _bind(
     def layer_callback(info: LayerEpochInfo) -> Any:
         return cb(
             PretrainEpochInfo(
-                layer, n_layers, name, info.epoch, epochs, info.learner, info.history, info.logs
+                layer=layer,
+                n_layers=n_layers,
+                learner_name=name,
+                epoch=info.epoch,
+                epochs=epochs,
+                learner=info.learner,
+                history=info.history,
+                logs=info.logs,
             )
         )
 

@@ -129,3 +129,25 @@ class LayerEpochInfo:
 
 
 LayerCallback = Callable[[LayerEpochInfo], "bool | None"]
+
+
+@dataclass(kw_only=True)
+class PretrainEpochInfo(LayerEpochInfo):
+    """A :class:`LayerEpochInfo` of greedy pre-training: which layer of the stack is training.
+
+    Return True from the callback to stop training the current layer and move up to the next.
+    ``epochs`` is the layer's whole count, also when a resumed run trains only the rest.
+
+    Attributes
+    ----------
+    layer : int
+        1-based index of the layer being trained.
+    n_layers : int
+        Number of layers being pre-trained.
+    learner_name : str
+        The learner's registry name (``"rbm"``, ``"denoising"``, ...).
+    """
+
+    layer: int
+    n_layers: int
+    learner_name: str

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..backpropagation.reference import AdamState, SGDState, adam_step, sgd_step
+from ..checks import check_cd_k
 from ..errors import ConfigError
 from ..net.activations import get_activation, sigmoid, softplus
 from ..net.backend import Array, Random, asarray, is_numpy, namespace
@@ -172,6 +173,25 @@ def _minus_dF_dlog_variance(params: RBMParams, v: Array, h: Array) -> Array:
     return r * r / (2.0 * xp.exp(params.log_variance)) - v * (h @ params.W.T) / (2.0 * _sigma(params))
 
 
+def _gibbs_chain(
+    params: RBMParams, h: Array, cd_k: int, carry_samples: bool, rng: Random
+) -> tuple[Array, Array]:
+    """``(vk, p(h | vk))`` after ``cd_k`` Gibbs steps from the hidden sample ``h``.
+
+    The visible units are sampled at every step but the last, and at the last one too when
+    ``carry_samples``; the hidden units at every step but the last.
+    """
+    for step in range(cd_k):
+        last = step == cd_k - 1
+        v = rbm_propdown(params, h)
+        if carry_samples or not last:
+            v = _sample_visible(params, v, rng)
+        h_prob = rbm_propup(params, v)
+        if not last:
+            h = _bernoulli(h_prob, rng)
+    return v, h_prob
+
+
 def cd_update(
     params: RBMParams,
     state: RBMState,
@@ -263,8 +283,7 @@ def cd_update(
     ``z = log sigma**2``, its own increment ``inc_z = mu inc_z + lr grad_z``, then clipping. Every
     gradient is taken at the parameters before the update.
     """
-    if cd_k < 1:
-        raise ConfigError(f"cd_k must be >= 1, got {cd_k}")
+    check_cd_k(cd_k)
     if learn_variance and not params.gaussian:
         raise ConfigError("learn_variance needs Gaussian visible units (params.log_variance)")
     xp = namespace(v0)
@@ -283,16 +302,7 @@ def cd_update(
         if chain is None or int(chain.shape[0]) < n:
             chain = _initial_chain(params, max(n, n_chains or n), rng)
         h = _bernoulli(rbm_propup(params, chain[:n]), rng)
-    carry_samples = persistent or params.gaussian
-    for step in range(cd_k):
-        last = step == cd_k - 1
-        v = rbm_propdown(params, h)
-        if carry_samples or not last:
-            v = _sample_visible(params, v, rng)
-        h_prob = rbm_propup(params, v)
-        if not last:
-            h = _bernoulli(h_prob, rng)
-    vk, hk = v, h_prob
+    vk, hk = _gibbs_chain(params, h, cd_k, persistent or params.gaussian, rng)
     if persistent:
         assert chain is not None
         chain = xp.concat([vk, chain[n:]], axis=0) if int(chain.shape[0]) > n else vk
@@ -486,13 +496,7 @@ def autoencoder_update(
     """
     xp = namespace(x)
     n = int(x.shape[0])
-    sigma = corruption if noise_std is None else noise_std
-    if noise == "mask" and corruption > 0:
-        x_in = x * xp.astype(rng.random(tuple(x.shape), like=x) >= corruption, x.dtype)
-    elif noise == "gaussian" and sigma > 0:
-        x_in = x + sigma * rng.standard_normal(tuple(x.shape), like=x)
-    else:
-        x_in = x
+    x_in = _corrupt(x, rng, corruption, noise, corruption if noise_std is None else noise_std)
     f = get_activation(activation)
     if f.derivative is None:
         raise ConfigError(f"an auto-encoder needs an elementwise activation, got {f.name!r}")
@@ -510,22 +514,45 @@ def autoencoder_update(
         raise ConfigError(f"unknown loss {loss!r}; valid losses: 'cross_entropy', 'squared_error'")
     delta_v = (x_hat - x) / n
     delta_h = f.derivative(z_h, h) * (delta_v @ W)
-    grads = (
+    grads = [
         x_in.T @ delta_h + delta_v.T @ h + weight_decay * W,
         xp.sum(delta_h, axis=0),
         xp.sum(delta_v, axis=0),
+    ]
+    new, new_state = _optimiser_step(
+        [W, c, b], grads, state, optimizer, learning_rate, momentum, beta1, beta2, epsilon
     )
+    return AEParams(*new), new_state, value
 
-    # The optimiser's step is the plain one of the back-propagation engine's references.
-    thetas = [W, c, b]
+
+def _corrupt(x: Array, rng: Random, corruption: float, noise: str, sigma: float) -> Array:
+    """``x * (U >= corruption)`` (masking) or ``x + sigma N`` (Gaussian); ``x`` without noise."""
+    xp = namespace(x)
+    if noise == "mask" and corruption > 0:
+        return x * xp.astype(rng.random(tuple(x.shape), like=x) >= corruption, x.dtype)
+    if noise == "gaussian" and sigma > 0:
+        return x + sigma * rng.standard_normal(tuple(x.shape), like=x)
+    return x
+
+
+def _optimiser_step(
+    thetas: list[Array],
+    grads: list[Array],
+    state: AEState,
+    optimizer: str,
+    learning_rate: float,
+    momentum: float,
+    beta1: float,
+    beta2: float,
+    epsilon: float,
+) -> tuple[list[Array], AEState]:
+    """The plain SGD or Adam step of the back-propagation engine's references."""
     if optimizer == "sgd":
         sgd = SGDState(list(state.velocity or ()))
-        new, sgd = sgd_step(thetas, list(grads), sgd, learning_rate, momentum)
-        new_state = replace(state, t=state.t + 1, velocity=tuple(sgd.velocity) if momentum else None)
-    elif optimizer == "adam":
+        new, sgd = sgd_step(thetas, grads, sgd, learning_rate, momentum)
+        return new, replace(state, t=state.t + 1, velocity=tuple(sgd.velocity) if momentum else None)
+    if optimizer == "adam":
         adam = AdamState(state.t, list(state.m or ()), list(state.v or ()))
-        new, adam = adam_step(thetas, list(grads), adam, learning_rate, beta1, beta2, epsilon)
-        new_state = replace(state, t=adam.t, m=tuple(adam.m), v=tuple(adam.v))
-    else:
-        raise ConfigError(f"unknown optimizer {optimizer!r}; valid optimizers: 'sgd', 'adam'")
-    return AEParams(*new), new_state, value
+        new, adam = adam_step(thetas, grads, adam, learning_rate, beta1, beta2, epsilon)
+        return new, replace(state, t=adam.t, m=tuple(adam.m), v=tuple(adam.v))
+    raise ConfigError(f"unknown optimizer {optimizer!r}; valid optimizers: 'sgd', 'adam'")

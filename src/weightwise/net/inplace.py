@@ -36,8 +36,27 @@ _MIN_BLAS_SIZE = 4096
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
+def _cblas_signatures(ctype: Any) -> dict[str, tuple[Any, list[Any]]]:
+    """``name: (restype, argtypes)`` of the CBLAS calls used, for one real type (ILP64 ints).
+
+    ``axpy(n, alpha, x, incx, y, incy)``, ``scal(n, alpha, x, incx)``,
+    ``dot(n, x, incx, y, incy)`` and ``gemm(order, transa, transb, m, n, k, alpha, a, lda, b, ldb,
+    beta, c, ldc)``.
+    """
+    i64, ptr, flag = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
+    return {
+        "axpy": (None, [i64, ctype, ptr, i64, ptr, i64]),
+        "scal": (None, [i64, ctype, ptr, i64]),
+        "dot": (ctype, [i64, ptr, i64, ptr, i64]),
+        "gemm": (None, [flag, flag, flag, i64, i64, i64, ctype, ptr, i64, ptr, i64, ctype, ptr, i64]),
+    }
+
+
 def _load_numpy_cblas() -> dict[str, Any] | None:
-    """CBLAS entry points of the OpenBLAS that NumPy's wheels bundle, or None."""
+    """CBLAS entry points of the OpenBLAS that NumPy's wheels bundle, or None.
+
+    Keyed by the routine and NumPy's ``dtype.char`` (``"axpyf"``, ``"gemmd"``, ...).
+    """
     if os.environ.get("WEIGHTWISE_NO_BLAS_KERNELS"):
         return None
     libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
@@ -46,49 +65,11 @@ def _load_numpy_cblas() -> dict[str, Any] | None:
             lib = ctypes.CDLL(path)
             kernels: dict[str, Any] = {}
             for prefix, ctype in (("s", ctypes.c_float), ("d", ctypes.c_double)):
-                axpy = getattr(lib, f"scipy_cblas_{prefix}axpy64_")
-                axpy.restype = None
-                axpy.argtypes = [
-                    ctypes.c_int64,
-                    ctype,
-                    ctypes.c_void_p,
-                    ctypes.c_int64,
-                    ctypes.c_void_p,
-                    ctypes.c_int64,
-                ]
-                scal = getattr(lib, f"scipy_cblas_{prefix}scal64_")
-                scal.restype = None
-                scal.argtypes = [ctypes.c_int64, ctype, ctypes.c_void_p, ctypes.c_int64]
-                dot = getattr(lib, f"scipy_cblas_{prefix}dot64_")
-                dot.restype = ctype
-                dot.argtypes = [
-                    ctypes.c_int64,
-                    ctypes.c_void_p,
-                    ctypes.c_int64,
-                    ctypes.c_void_p,
-                    ctypes.c_int64,
-                ]
-                gemm = getattr(lib, f"scipy_cblas_{prefix}gemm64_")
-                gemm.restype = None
-                gemm.argtypes = [
-                    ctypes.c_int,
-                    ctypes.c_int,
-                    ctypes.c_int,
-                    ctypes.c_int64,
-                    ctypes.c_int64,
-                    ctypes.c_int64,
-                    ctype,
-                    ctypes.c_void_p,
-                    ctypes.c_int64,
-                    ctypes.c_void_p,
-                    ctypes.c_int64,
-                    ctype,
-                    ctypes.c_void_p,
-                    ctypes.c_int64,
-                ]
                 code = "f" if prefix == "s" else "d"  # dtype.char of float32, float64
-                kernels[f"axpy{code}"], kernels[f"scal{code}"] = axpy, scal
-                kernels[f"dot{code}"], kernels[f"gemm{code}"] = dot, gemm
+                for name, (restype, argtypes) in _cblas_signatures(ctype).items():
+                    fn = getattr(lib, f"scipy_cblas_{prefix}{name}64_")
+                    fn.restype, fn.argtypes = restype, argtypes
+                    kernels[name + code] = fn
             return kernels
         except (OSError, AttributeError):
             continue

@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn_expected import expected_failed_checks
 
 from weightwise.datasets import load_digits
 from weightwise.errors import ConfigError, DataError
@@ -239,94 +240,29 @@ def test_pretraining_on_torch_tensors():
 
 
 # scikit-learn's checks on pre-training estimators. The auto-encoders and the Gaussian RBM accept
-# any real data, so they run every check; the Bernoulli RBM refuses data outside [0, 1] (a clear
-# DataError, by design: clipping would silently change the data), which the checks' blobs are.
-# float64: in float32, BLAS can give a row a result one ulp different depending on its position in
-# the batch, which the checks' sample-order invariance (rtol 1e-7 on float64 outputs) may catch.
-CHECKED = [
-    BPClassifier(
+# any real data, so they run every check; the Bernoulli RBM refuses data outside [0, 1] (see
+# sklearn_expected). float64, but for the Bernoulli RBM: in float32, BLAS can give a row a result
+# one ulp different depending on its position in the batch, which the checks' sample-order
+# invariance (rtol 1e-7 on float64 outputs) may catch.
+def _checked(cls, pretrain, learning_rate, max_epochs=40, dtype="float64", **params):
+    return cls(
         (8,),
-        learning_rate=0.02,
-        max_epochs=40,
-        pretrain="denoising",
+        learning_rate=learning_rate,
+        max_epochs=max_epochs,
+        pretrain=pretrain,
         pretrain_epochs=2,
         random_state=0,
-        dtype="float64",
-    ),
-    BPRegressor(
-        (8,),
-        learning_rate=0.02,
-        max_epochs=60,
-        pretrain="autoencoder",
-        pretrain_epochs=2,
-        random_state=0,
-        dtype="float64",
-    ),
-    BPClassifier(
-        (8,),
-        activation="sigmoid",
-        learning_rate=0.05,
-        max_epochs=40,
-        pretrain="gaussian_rbm",
-        pretrain_epochs=2,
-        random_state=0,
-        dtype="float64",
-    ),
-]
-
-
-# pretrain="rbm" (Bernoulli visible units) refuses data outside [0, 1] with a DataError by design
-# (clipping would silently change the data); these checks feed such data (blobs, negative or
-# large values), so they are expected to fail for it. Every other check runs.
-RBM_REFUSES = (
-    "pretrain='rbm' needs data in [0, 1] (Bernoulli visible units); this check feeds data outside "
-    "[0, 1], which is refused with a DataError by design"
-)
-_OUTSIDE_UNIT_CHECKS = [
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit",
-    "check_estimators_dtypes",
-    "check_pipeline_consistency",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_classifier_data_not_an_array",
-    "check_classifiers_classes",
-    "check_estimators_partial_fit_n_features",
-    "check_classifiers_train",
-    "check_classifiers_multilabel_representation_invariance",
-    "check_classifiers_multilabel_output_format_predict",
-    "check_classifiers_multilabel_output_format_predict_proba",
-    "check_classifiers_multilabel_output_format_decision_function",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1feature",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-]
-CHECKED.append(
-    BPClassifier(
-        (8,),
-        activation="sigmoid",
-        learning_rate=0.05,
-        max_epochs=40,
-        pretrain="rbm",
-        pretrain_epochs=2,
-        random_state=0,
+        dtype=dtype,
+        **params,
     )
-)
 
 
-def expected_failed_checks(estimator):
-    if estimator.pretrain == "rbm":
-        return dict.fromkeys(_OUTSIDE_UNIT_CHECKS, RBM_REFUSES)
-    return {}
+CHECKED = [
+    _checked(BPClassifier, "denoising", 0.02),
+    _checked(BPRegressor, "autoencoder", 0.02, max_epochs=60),
+    _checked(BPClassifier, "gaussian_rbm", 0.05, activation="sigmoid"),
+    _checked(BPClassifier, "rbm", 0.05, activation="sigmoid", dtype="float32"),
+]
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)

@@ -8,6 +8,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn_expected import expected_failed_checks
 
 from weightwise.datasets import load_digits
 from weightwise.errors import ConfigError, DataError, ModelFileError
@@ -203,38 +204,7 @@ def test_torch_tensors_in_and_out():
     np.testing.assert_allclose(rbm.transform(X.numpy()), out.numpy(), rtol=1e-6)
 
 
-# scikit-learn's checks. Bernoulli visible units take values in [0, 1] only, and refuse anything
-# else with a DataError (clipping would silently change the data); these checks feed such data
-# (blobs, negative or large values, integers up to 10) and so are expected to fail for them.
-BERNOULLI_REFUSES = (
-    "Bernoulli visible units need data in [0, 1]; this check feeds data outside [0, 1], which is "
-    "refused with a DataError by design"
-)
-_OUTSIDE_UNIT_CHECKS = [
-    "check_estimators_overwrite_params",
-    "check_dont_overwrite_parameters",
-    "check_estimators_fit_returns_self",
-    "check_readonly_memmap_input",
-    "check_n_features_in_after_fitting",
-    "check_positive_only_tag_during_fit",
-    "check_estimators_dtypes",
-    "check_pipeline_consistency",
-    "check_estimators_pickle",
-    "check_f_contiguous_array_estimator",
-    "check_transformer_data_not_an_array",
-    "check_transformer_general",
-    "check_transformer_preserve_dtypes",
-    "check_methods_sample_order_invariance",
-    "check_methods_subset_invariance",
-    "check_fit2d_1sample",
-    "check_fit2d_1feature",
-    "check_dict_unchanged",
-    "check_fit_idempotent",
-    "check_fit_check_is_fitted",
-    "check_n_features_in",
-    "check_fit2d_predict1d",
-]
-
+# scikit-learn's checks; sklearn_expected says which fail by design, and why.
 # The instances the checks run compute in float64: in float32, BLAS may give a row a result one ulp
 # (6e-8) different depending on its position in the batch, which fails the checks' sample-order and
 # subset invariance at their float64 tolerance (rtol 1e-7) on some machines and thread counts.
@@ -245,12 +215,6 @@ CHECKED = [
     DBN((4, 3), n_iter=2, visible="gaussian", monitor_size=0, random_state=0, dtype="float64"),
     StackedAutoEncoder((4, 3), corruption=0.2, n_iter=2, random_state=0, dtype="float64"),
 ]
-
-
-def expected_failed_checks(estimator):
-    if getattr(estimator, "visible", None) == "bernoulli":
-        return dict.fromkeys(_OUTSIDE_UNIT_CHECKS, BERNOULLI_REFUSES)
-    return {}
 
 
 @parametrize_with_checks(CHECKED, expected_failed_checks=expected_failed_checks)

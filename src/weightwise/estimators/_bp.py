@@ -13,7 +13,9 @@ from ..datasets import one_hot
 from ..errors import ConfigError, DataError
 from ..net.activations import get_activation
 from ..net.backend import Array, to_numpy
-from ._base import _ATTR_DOC, _PARAM_DOC, _BaseBP, _is_torch
+from ._base import _BaseBP
+from ._bp_docs import ATTR_DOC, PARAM_DOC
+from ._inputs import is_torch, returned
 
 __all__ = ["BPClassifier", "BPRegressor"]
 
@@ -36,11 +38,11 @@ class BPClassifier(ClassifierMixin, _BaseBP):
     arrays, devices, ``alpha`` and the stopping rules.
 
     Parameters
-    ----------{_PARAM_DOC}
+    ----------{PARAM_DOC}
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels (``arange(n_labels)`` for multi-label targets).{_ATTR_DOC}
+        Class labels (``arange(n_labels)`` for multi-label targets).{ATTR_DOC}
     Examples
     --------
     >>> from weightwise.estimators import BPClassifier
@@ -85,7 +87,7 @@ class BPClassifier(ClassifierMixin, _BaseBP):
         out, like = self._output(X)
         xp = self.network_.xp
         if self._target_type == "multilabel-indicator":
-            return self._returned(xp.astype(out > 0.5, xp.int64), like)
+            return returned(xp.astype(out > 0.5, xp.int64), like)
         if out.shape[1] == 1:
             idx = xp.astype(out[:, 0] > 0.5, xp.int64)
         else:
@@ -94,7 +96,7 @@ class BPClassifier(ClassifierMixin, _BaseBP):
             import torch
 
             classes = torch.as_tensor(self.classes_, device=like[1])
-            return classes[self._returned(idx, like)]
+            return classes[returned(idx, like)]
         return self.classes_[to_numpy(idx)]
 
     def predict_proba(self, X: Any) -> Any:
@@ -106,12 +108,12 @@ class BPClassifier(ClassifierMixin, _BaseBP):
                 out = xp.concat([1.0 - out, out], axis=1)
             elif self.out_activation_ != "softmax":
                 out = out / xp.sum(out, axis=1, keepdims=True)
-        return self._returned(out, like)
+        return returned(out, like)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean accuracy (subset accuracy for multi-label targets)."""
         pred = self.predict(X)
-        y = to_numpy(y) if _is_torch(y) else y
+        y = to_numpy(y) if is_torch(y) else y
         return float(accuracy_score(y, to_numpy(pred), sample_weight=sample_weight))
 
     # targets --------------------------------------------------------------------------------------
@@ -222,9 +224,9 @@ class BPRegressor(RegressorMixin, _BaseBP):
     :mod:`weightwise.estimators` for the conventions on arrays, devices, ``alpha`` and stopping.
 
     Parameters
-    ----------{_PARAM_DOC}
+    ----------{PARAM_DOC}
     Attributes
-    ----------{_ATTR_DOC}
+    ----------{ATTR_DOC}
     """
 
     _y_numeric = True
@@ -249,12 +251,12 @@ class BPRegressor(RegressorMixin, _BaseBP):
         out, like = self._output(X)
         if out.shape[1] == 1:
             out = out[:, 0]
-        return self._returned(out, like)
+        return returned(out, like)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Coefficient of determination R^2 (averaged uniformly over outputs)."""
         pred = to_numpy(self.predict(X))
-        y = to_numpy(y) if _is_torch(y) else y
+        y = to_numpy(y) if is_torch(y) else y
         return float(r2_score(y, pred, sample_weight=sample_weight))
 
     def _encode_targets(self, y: Any, first: bool, incremental: bool, classes: Any) -> np.ndarray:

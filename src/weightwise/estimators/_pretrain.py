@@ -9,13 +9,20 @@ of a saved model so that a reloaded estimator can still reconstruct and sample.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..checks import (
+    check_cd_k,
+    check_fraction,
+    check_positive,
+    check_positive_int,
+    in_unit_interval,
+    is_number,
+)
 from ..errors import ConfigError, DataError, unknown_name
 from ..layerwise.greedy import LEARNERS, PretrainEpochInfo, PretrainResult, pretrain
 from ..layerwise.loop import LayerDivergenceError
@@ -84,31 +91,23 @@ PRETRAIN_ATTR_DOC = """
         :class:`DBN` and :func:`weightwise.layerwise.greedy.pretrain` record it.
 """
 
-# Parameters that hold live objects: never written to a model file.
-UNSAVED_PARAMS = ("callbacks", "pretrain_callbacks")
-
 
 def check_pretrain_params(est: Any) -> None:
     """Validate the pre-training settings, naming the fix; a no-op when ``pretrain`` is None."""
-    check_callbacks(est)
     if est.pretrain is None:
         return
     if not isinstance(est.pretrain, str) or est.pretrain not in LEARNERS:
         raise unknown_name("pretrain", est.pretrain, LEARNERS)
-    for name in ("pretrain_epochs", "pretrain_batch_size", "cd_k"):
-        value = getattr(est, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            what = " (Gibbs steps per RBM update)" if name == "cd_k" else ""
-            raise ConfigError(f"{name} must be an integer >= 1{what}, got {value!r}")
-    checks: dict[str, tuple[Any, Any, str]] = {
-        "pretrain_learning_rate": (est.pretrain_learning_rate, lambda v: 0 < v < np.inf, "> 0"),
-        "corruption": (est.corruption, lambda v: 0 <= v < 1, "in [0, 1)"),
-        "weight_cost": (est.weight_cost, lambda v: 0 <= v < np.inf, ">= 0"),
-    }
-    for name, (value, ok, text) in checks.items():
-        number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-        if value is not None and not (number and ok(value)):
-            raise ConfigError(f"{name} must be {text} or None, got {value!r}")
+    check_positive_int(est.pretrain_epochs, "pretrain_epochs")
+    check_positive_int(est.pretrain_batch_size, "pretrain_batch_size")
+    check_cd_k(est.cd_k)
+    if est.pretrain_learning_rate is not None:
+        check_positive(est.pretrain_learning_rate, "pretrain_learning_rate")
+    if est.corruption is not None:
+        check_fraction(est.corruption, "corruption")
+    cost = est.weight_cost
+    if cost is not None and not (is_number(cost) and 0 <= cost < np.inf):
+        raise ConfigError(f"weight_cost must be >= 0 or None, got {cost!r}")
     if est.pretrain == "autoencoder" and est.corruption:
         raise ConfigError(
             f"corruption={est.corruption!r} makes a denoising auto-encoder: use "
@@ -119,31 +118,6 @@ def check_pretrain_params(est: Any) -> None:
             "pretrain='denoising' with corruption=0 is a plain auto-encoder: use "
             "pretrain='autoencoder', or a corruption in (0, 1) such as 0.25"
         )
-
-
-def check_checkpoint_dir(est: Any) -> None:
-    """``est.checkpoint_dir`` must be None or a folder path."""
-    folder = est.checkpoint_dir
-    if folder is not None and not isinstance(folder, (str, os.PathLike)):
-        raise ConfigError(
-            f"checkpoint_dir must be a folder path (str or pathlib.Path) or None, got {folder!r}"
-        )
-
-
-def check_callbacks(est: Any) -> None:
-    """Each of ``est``'s callback parameters must be None or a sequence of callables."""
-    for name in UNSAVED_PARAMS:
-        value = getattr(est, name, None)
-        if value is None:
-            continue
-        try:
-            ok = not isinstance(value, (str, bytes)) and all(callable(cb) for cb in value)
-        except TypeError:  # not iterable: a single function, say
-            ok = False
-        if not ok:
-            raise ConfigError(
-                f"{name} must be None or a sequence of callables such as [print_epoch], got {value!r}"
-            )
 
 
 def learner_params(est: Any, name: str) -> dict[str, Any]:
@@ -223,7 +197,7 @@ def run_pretraining(
     params = [learner_params(est, n) for n in names]
     if name in AE_LEARNERS:
         for k, p in enumerate(params):
-            if not _unit_input(net, V, k):
+            if not unit_input(net, V, k):
                 # Real-valued input (standardised features, or far from it: the estimator checks
                 # feed values near 100) gets a squared-error auto-encoder trained by Adam, whose
                 # steps do not grow with the input's scale as momentum SGD's do.
@@ -256,12 +230,14 @@ def _report(info: PretrainEpochInfo) -> None:
     )
 
 
-def _unit_input(net: Network, V: Array, k: int) -> bool:
+def unit_input(net: Network, V: Array | None, k: int) -> bool:
     """Whether layer ``k``'s input lies in [0, 1]: the data's range for layer 0, else the
-    output range of the activation below."""
+    output range of the activation below; True when there is no data (a model being loaded,
+    whose saved state says the rest)."""
+    if V is None:
+        return True
     if k == 0:
-        xp = namespace(V)
-        return float(xp.min(V)) >= 0.0 and float(xp.max(V)) <= 1.0
+        return in_unit_interval(V)
     bounds = net.layers[k - 1].activation.bounds
     return bounds is not None and bounds[0] >= 0.0 and bounds[1] <= 1.0
 

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
-import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import ConfigError, DataError, unknown_name
+from ..checks import check_cd_k, check_positive_int, in_unit_interval
+from ..errors import DataError, unknown_name
 from ..layerwise.greedy import PROPAGATIONS, _bind
 from ..layerwise.history import LayerHistory
 from ..net.backend import Array, namespace
 from ..net.network import Network
-from ._transformer import (
-    _check_sizes,
-    _in_unit_interval,
-    _LayerwiseTransformer,
-    _naming_learning_rate,
-    _returned,
-)
+from ._inputs import like_network, returned
+from ._params import check_hidden_sizes
+from ._transformer import _LayerwiseTransformer, _naming_learning_rate
 
 __all__ = ["DBN", "RBM"]
 
@@ -67,8 +62,18 @@ _RBM_PARAM_DOC = """
 """
 
 
+@dataclass(eq=False, repr=False)
 class _RBMStack(_LayerwiseTransformer):
     """What RBM and DBN share: RBM learners and their settings."""
+
+    _: KW_ONLY
+    cd_k: int = 1
+    persistent: bool = False
+    momentum: float = 0.5
+    final_momentum: float = 0.9
+    weight_cost: float = 2e-4
+    visible: str = "bernoulli"
+    monitor_size: int = 256
 
     visible_kinds = ("bernoulli", "gaussian")
 
@@ -94,7 +99,7 @@ class _RBMStack(_LayerwiseTransformer):
         return [first] + ["rbm"] * (n - 1), [self._rbm_params() for _ in range(n)]
 
     def _check_range(self, V: Array) -> None:
-        if self.visible == "bernoulli" and not _in_unit_interval(V):
+        if self.visible == "bernoulli" and not in_unit_interval(V):
             xp = namespace(V)
             raise DataError(
                 f"X has values in [{float(xp.min(V)):g}, {float(xp.max(V)):g}] but Bernoulli "
@@ -105,11 +110,10 @@ class _RBMStack(_LayerwiseTransformer):
     def _check_own_params(self) -> None:
         if self.visible not in self.visible_kinds:
             raise unknown_name("visible unit kind", self.visible, self.visible_kinds)
-        cd_k = self.cd_k
-        if isinstance(cd_k, bool) or not isinstance(cd_k, (int, np.integer)) or cd_k < 1:
-            raise ConfigError(f"cd_k must be an integer >= 1 (Gibbs steps per update), got {cd_k!r}")
+        check_cd_k(self.cd_k)
 
 
+@dataclass(eq=False, repr=False)
 class RBM(_RBMStack):
     __doc__ = f"""Restricted Boltzmann machine as a scikit-learn transformer (CD-k or PCD).
 
@@ -146,50 +150,10 @@ class RBM(_RBMStack):
     (100, 4)
     """
 
-    def __init__(
-        self,
-        n_components: int = 256,
-        *,
-        learning_rate: float | None = None,
-        batch_size: int = 10,
-        n_iter: int = 10,
-        cd_k: int = 1,
-        persistent: bool = False,
-        momentum: float = 0.5,
-        final_momentum: float = 0.9,
-        weight_cost: float = 2e-4,
-        visible: str = "bernoulli",
-        monitor_size: int = 256,
-        random_state: Any = None,
-        dtype: str = "float32",
-        backend: str = "auto",
-        device: Any = None,
-        callbacks: Sequence[Any] | None = None,
-        checkpoint_dir: str | os.PathLike[str] | None = None,
-    ) -> None:
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.cd_k = cd_k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.final_momentum = final_momentum
-        self.weight_cost = weight_cost
-        self.visible = visible
-        self.monitor_size = monitor_size
-        self.random_state = random_state
-        self.dtype = dtype
-        self.backend = backend
-        self.device = device
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
+    n_components: int = 256
 
     def _hidden_sizes(self) -> list[int]:
-        n = self.n_components
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ConfigError(f"n_components must be a positive integer, got {n!r}")
-        return [int(n)]
+        return [check_positive_int(self.n_components, "n_components")]
 
     def _set_history(self, histories: list[LayerHistory]) -> None:
         # The learner's own record spans every fit and partial_fit call.
@@ -236,18 +200,18 @@ class RBM(_RBMStack):
         """
         V, like = self._input(X)
         if self.visible == "gaussian":
-            return _returned(-self.rbm_.free_energy(V), like)
-        return _returned(self.rbm_.score_samples(V), like)
+            return returned(-self.rbm_.free_energy(V), like)
+        return returned(self.rbm_.score_samples(V), like)
 
     def gibbs(self, X: Any) -> Any:
         """One Gibbs step ``v -> h -> v'`` from each row: the visible samples, shape (n, n_features)."""
         V, like = self._input(X)
-        return _returned(self.rbm_.gibbs_vhv(V)[3], like)
+        return returned(self.rbm_.gibbs_vhv(V)[3], like)
 
     def reconstruct(self, X: Any) -> Any:
         """Mean-field reconstruction ``E[v | p(h | v)]``, shape (n_samples, n_features)."""
         V, like = self._input(X)
-        return _returned(self.rbm_.propdown(self.rbm_.propup(V)), like)
+        return returned(self.rbm_.propdown(self.rbm_.propup(V)), like)
 
     def sample(self, n_samples: int, gibbs_steps: int = 1000) -> Any:
         """``n_samples`` visible samples after ``gibbs_steps`` steps of independent Gibbs chains.
@@ -255,9 +219,10 @@ class RBM(_RBMStack):
         Returns an array of the network's library, shape (n_samples, n_features).
         """
         check_is_fitted(self, "network_")
-        return _returned(self.rbm_.sample(n_samples, gibbs_steps), self._like_network())
+        return returned(self.rbm_.sample(n_samples, gibbs_steps), like_network(self.network_))
 
 
+@dataclass(eq=False, repr=False)
 class DBN(_RBMStack):
     __doc__ = f"""Deep belief net: a stack of RBMs trained greedily (Hinton, Osindero and Teh 2006).
 
@@ -283,49 +248,12 @@ class DBN(_RBMStack):
     n_features_in_ : int
     """
 
-    def __init__(
-        self,
-        hidden_layer_sizes: tuple[int, ...] = (256, 256),
-        *,
-        learning_rate: float | None = None,
-        batch_size: int = 10,
-        n_iter: int = 10,
-        cd_k: int = 1,
-        persistent: bool = False,
-        momentum: float = 0.5,
-        final_momentum: float = 0.9,
-        weight_cost: float = 2e-4,
-        visible: str = "bernoulli",
-        propagate: str = "mean",
-        monitor_size: int = 256,
-        random_state: Any = None,
-        dtype: str = "float32",
-        backend: str = "auto",
-        device: Any = None,
-        callbacks: Sequence[Any] | None = None,
-        checkpoint_dir: str | os.PathLike[str] | None = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.cd_k = cd_k
-        self.persistent = persistent
-        self.momentum = momentum
-        self.final_momentum = final_momentum
-        self.weight_cost = weight_cost
-        self.visible = visible
-        self.propagate = propagate
-        self.monitor_size = monitor_size
-        self.random_state = random_state
-        self.dtype = dtype
-        self.backend = backend
-        self.device = device
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
+    hidden_layer_sizes: tuple[int, ...] = (256, 256)
+    _: KW_ONLY
+    propagate: str = "mean"
 
     def _hidden_sizes(self) -> list[int]:
-        return _check_sizes(self.hidden_layer_sizes)
+        return check_hidden_sizes(self.hidden_layer_sizes, allow_empty=False)
 
     def _propagate(self) -> str:
         if self.propagate not in PROPAGATIONS:
@@ -352,4 +280,4 @@ class DBN(_RBMStack):
         for k in range(len(learners) - 1, -1, -1):
             mean, v = learners[k].sample_v_given_h(h)
             h = mean if k == 0 else v
-        return _returned(h, self._like_network())
+        return returned(h, like_network(self.network_))

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
-import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..checks import check_fraction
 from ..errors import ConfigError, unknown_name
 from ..net.backend import Array
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
-from ._base import _is_torch
-from ._transformer import _check_sizes, _in_unit_interval, _LayerwiseTransformer, _returned
+from ._inputs import is_torch, returned
+from ._params import check_hidden_sizes
+from ._pretrain import unit_input
+from ._transformer import _LayerwiseTransformer
 
 __all__ = ["StackedAutoEncoder"]
 
 
+@dataclass(eq=False, repr=False)
 class StackedAutoEncoder(_LayerwiseTransformer):
     """Stacked (denoising) auto-encoders with tied weights (Bengio et al. 2007; Vincent et al. 2010).
 
@@ -67,49 +69,21 @@ class StackedAutoEncoder(_LayerwiseTransformer):
 
     _init = "xavier_uniform"
 
-    def __init__(
-        self,
-        hidden_layer_sizes: tuple[int, ...] = (256, 256),
-        *,
-        activation: str = "sigmoid",
-        corruption: float = 0.0,
-        loss: str | None = None,
-        learning_rate: float | None = None,
-        batch_size: int = 10,
-        n_iter: int = 10,
-        weight_decay: float = 0.0,
-        random_state: Any = None,
-        dtype: str = "float32",
-        backend: str = "auto",
-        device: Any = None,
-        callbacks: Sequence[Any] | None = None,
-        checkpoint_dir: str | os.PathLike[str] | None = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.corruption = corruption
-        self.loss = loss
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.weight_decay = weight_decay
-        self.random_state = random_state
-        self.dtype = dtype
-        self.backend = backend
-        self.device = device
-        self.callbacks = callbacks
-        self.checkpoint_dir = checkpoint_dir
+    hidden_layer_sizes: tuple[int, ...] = (256, 256)
+    _: KW_ONLY
+    activation: str = "sigmoid"
+    corruption: float = 0.0
+    loss: str | None = None
+    weight_decay: float = 0.0
 
     def _hidden_sizes(self) -> list[int]:
-        return _check_sizes(self.hidden_layer_sizes)
+        return check_hidden_sizes(self.hidden_layer_sizes, allow_empty=False)
 
     def _activation(self) -> str:
         return str(self.activation)
 
     def _check_own_params(self) -> None:
-        c = self.corruption
-        if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not 0 <= c < 1:
-            raise ConfigError(f"corruption must be in [0, 1), got {c!r}")
+        check_fraction(self.corruption, "corruption")
         if self.loss not in (None, "cross_entropy", "squared_error"):
             raise unknown_name("loss", self.loss, ("cross_entropy", "squared_error"))
 
@@ -117,14 +91,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         name = "denoising" if self.corruption > 0 else "autoencoder"
         names, params = [], []
         for k in range(len(net.layers)):
-            if V is None:  # loading: the saved state says the loss
-                unit = True
-            elif k == 0:
-                unit = _in_unit_interval(V)
-            else:
-                bounds = net.layers[k - 1].activation.bounds
-                unit = bounds is not None and bounds[0] >= 0.0 and bounds[1] <= 1.0
-            loss = self.loss or ("cross_entropy" if unit else "squared_error")
+            loss = self.loss or ("cross_entropy" if unit_input(net, V, k) else "squared_error")
             # Cross-entropy on [0, 1] inputs trains well by momentum SGD; squared error on
             # unbounded inputs needs Adam, whose step does not grow with the input's scale.
             p: dict[str, Any] = dict(
@@ -147,7 +114,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         check_is_fitted(self, "network_")
         net = self.network_
         like: Any
-        if _is_torch(H):
+        if is_torch(H):
             H = check_matrix(H.detach(), "H")
             like = ("torch", H.device)
         else:
@@ -161,7 +128,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         H = to_network(H, net.xp, net.dtype, net.device)
         for learner in reversed(self.learners_):
             H = learner.decode(H)
-        return _returned(H, like)
+        return returned(H, like)
 
     def reconstruct(self, X: Any) -> Any:
         """``inverse_transform(transform(X))``: encode up, decode down, shape of ``X``."""
@@ -169,4 +136,4 @@ class StackedAutoEncoder(_LayerwiseTransformer):
         H = self.network_.predict(V)
         for learner in reversed(self.learners_):
             H = learner.decode(H)
-        return _returned(H, like)
+        return returned(H, like)

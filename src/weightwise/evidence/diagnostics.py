@@ -52,6 +52,7 @@ import numpy as np
 
 from ..backpropagation.gradients import Gradients, backprop
 from ..backpropagation.training import BatchInfo, EpochInfo, grad_norm_stride
+from ..checks import check_positive_int
 from ..errors import ConfigError
 from ..net.backend import Array, namespace
 from ..net.losses import Loss, get_loss
@@ -274,10 +275,8 @@ class GradientFlow:
         margin: float = SATURATION_MARGIN,
         thresholds: Thresholds | None = None,
     ) -> None:
-        if sample_every is not None and (
-            isinstance(sample_every, bool) or not isinstance(sample_every, int) or sample_every < 1
-        ):
-            raise ConfigError(f"sample_every must be a positive integer or None, got {sample_every!r}")
+        if sample_every is not None:
+            sample_every = check_positive_int(sample_every, "sample_every", "or None")
         if not 0 <= margin < 0.5:
             raise ConfigError(f"margin must be in [0, 0.5), got {margin!r}")
         self.sample_every = sample_every
@@ -455,37 +454,40 @@ class GradientFlow:
             first, last, r = flow_ratio(norms)
             lines.append(f"In epoch {self.epochs[e]}, {_flow_sentence(first, last, r, norms, th)}")
         last_row = len(self.epochs) - 1
-        n_warn = 0
-        for l, name in enumerate(self.activations):
-            sat = self.saturation[last_row][l]
-            if math.isfinite(sat) and sat >= th.saturation:
-                n_warn += 1
-                lines.append(
-                    f"Layer {l + 1} ({name}): {sat:.0%} of its outputs are saturated (within "
-                    f"{self.margin:g} of a bound) in epoch {self.epochs[last_row]}; saturated units "
-                    "pass almost no gradient back."
-                )
-            dead = self.dead_fraction[last_row][l]
-            if math.isfinite(dead) and dead >= th.dead:
-                n_warn += 1
-                lines.append(
-                    f"Layer {l + 1} ({name}): {dead:.0%} of its units are dead (output 0 for every "
-                    f"sampled input) in epoch {self.epochs[last_row]}; they no longer learn."
-                )
-            upd = self.update_ratio[last_row][l]
-            if math.isfinite(upd) and (upd < th.update_low or upd > th.update_high):
-                n_warn += 1
-                verdict = "it barely learns" if upd < th.update_low else "the steps are very large"
-                lines.append(
-                    f"Layer {l + 1} ({name}): one step changes its weights by {upd:.2g} of their norm "
-                    f"in epoch {self.epochs[last_row]}; {verdict}."
-                )
-        if n_warn == 0:
-            lines.append(
+        warnings = [
+            w for l, name in enumerate(self.activations) for w in self._warnings(last_row, l, name)
+        ]
+        if not warnings:
+            warnings.append(
                 f"No layer is saturated (>= {th.saturation:.0%}), has dead units (>= {th.dead:.0%}) "
                 f"or an update ratio outside [{th.update_low:g}, {th.update_high:g}] in the last epoch."
             )
-        return lines
+        return lines + warnings
+
+    def _warnings(self, row: int, l: int, name: str) -> list[str]:
+        """What is wrong with layer ``l`` (activation ``name``) in record ``row``, one sentence each:
+        saturated outputs, dead units, weight steps too small or too large."""
+        th, epoch = self.thresholds, self.epochs[row]
+        sat, dead, upd = self.saturation[row][l], self.dead_fraction[row][l], self.update_ratio[row][l]
+        out = []
+        if math.isfinite(sat) and sat >= th.saturation:
+            out.append(
+                f"Layer {l + 1} ({name}): {sat:.0%} of its outputs are saturated (within "
+                f"{self.margin:g} of a bound) in epoch {epoch}; saturated units "
+                "pass almost no gradient back."
+            )
+        if math.isfinite(dead) and dead >= th.dead:
+            out.append(
+                f"Layer {l + 1} ({name}): {dead:.0%} of its units are dead (output 0 for every "
+                f"sampled input) in epoch {epoch}; they no longer learn."
+            )
+        if math.isfinite(upd) and not th.update_low <= upd <= th.update_high:
+            verdict = "it barely learns" if upd < th.update_low else "the steps are very large"
+            out.append(
+                f"Layer {l + 1} ({name}): one step changes its weights by {upd:.2g} of their norm "
+                f"in epoch {epoch}; {verdict}."
+            )
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict of every statistic (NaN becomes None), the thresholds and the summary."""

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.special import logsumexp
 
+from ..checks import check_positive_int
 from ..errors import ConfigError, DataError, unknown_name
 from ..net.backend import to_numpy
 from ..net.network import Network
@@ -116,8 +117,7 @@ def discretize(
     ndarray of shape (n_samples, n_units) of bin indices ``0 .. n_bins - 1`` (the smallest
     integer dtype that holds them)
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
-        raise ConfigError(f"n_bins must be a positive integer, got {n_bins!r}")
+    n_bins = check_positive_int(n_bins, "n_bins")
     T = np.asarray(T, dtype=np.float64)
     lo, hi = (float(T.min()), float(T.max())) if value_range is None else map(float, value_range)
     if not hi > lo:  # a constant layer: everything in one bin
@@ -323,8 +323,7 @@ class InformationPlane:
         n_bins: int = 30,
         noise_variance: float = 1e-3,
     ) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ConfigError(f"every must be a positive integer, got {every!r}")
+        every = check_positive_int(every, "every")
         get_estimator(estimator)
         self.X = check_matrix(X, "X")
         self.labels = label_ids(y)

@@ -13,7 +13,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -46,6 +46,28 @@ def _new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
     # An Agg canvas makes the figure drawable and savable without pyplot or a display.
     FigureCanvasAgg(fig)
     return fig
+
+
+def _layer_labels(layer_labels: Sequence[str] | None, n_layers: int) -> list[str]:
+    """The given labels, one per layer, or ``"layer 1"``, ``"layer 2"``, ..."""
+    if layer_labels is None:
+        return [f"layer {i + 1}" for i in range(n_layers)]
+    labels = list(layer_labels)
+    if len(labels) != n_layers:
+        raise DataError(f"{len(labels)} layer labels for {n_layers} layers; give one per layer")
+    return labels
+
+
+def _finish_axes(
+    ax: Axes, *, log_y: bool = False, title: str | None = None, grid: Literal["both", "y"] = "both"
+) -> None:
+    """What every line and bar chart ends with: a log scale if asked, a light grid, a legend."""
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(True, axis=grid, alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
 
 
 def _seed_matrix(curves: Any, label: str) -> np.ndarray:
@@ -99,10 +121,7 @@ def _plot_curves(
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    _finish_axes(ax, log_y=log_y)
 
 
 def learning_curves(
@@ -205,11 +224,7 @@ def gradient_flow_heatmap(
     if g.ndim != 2 or g.size == 0:
         raise DataError(f"norms must have shape (n_epochs, n_layers), got {g.shape}")
     n_epochs, n_layers = g.shape
-    labels = (
-        list(layer_labels) if layer_labels is not None else [f"layer {i + 1}" for i in range(n_layers)]
-    )
-    if len(labels) != n_layers:
-        raise DataError(f"{len(labels)} layer labels for {n_layers} layers; give one per layer")
+    labels = _layer_labels(layer_labels, n_layers)
     image = np.ma.masked_where(~(np.isfinite(g) & (g > 0)), g).T  # (n_layers, n_epochs)
     fig = _new_figure(max(5.0, min(12.0, 3.0 + 0.1 * n_epochs)), max(3.0, 1.0 + 0.45 * n_layers))
     ax = fig.add_subplot()
@@ -269,12 +284,7 @@ def depth_plot(
     ax.set_xlabel("hidden layers")
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    if title:
-        ax.set_title(title)
+    _finish_axes(ax, log_y=log_y, title=title)
     return fig
 
 
@@ -310,11 +320,7 @@ def information_plane(
             f"I_XT and I_TY must share a shape (n_epochs, n_layers), got {x.shape}, {y.shape}"
         )
     n_epochs, n_layers = x.shape
-    labels = (
-        list(layer_labels) if layer_labels is not None else [f"layer {i + 1}" for i in range(n_layers)]
-    )
-    if len(labels) != n_layers:
-        raise DataError(f"{len(labels)} layer labels for {n_layers} layers; give one per layer")
+    labels = _layer_labels(layer_labels, n_layers)
     fig = _new_figure(7.0, 5.0)
     ax = fig.add_subplot()
     epochs = np.arange(first_epoch, first_epoch + n_epochs)
@@ -354,10 +360,7 @@ def information_plane(
         bar.update_ticks()
     ax.set_xlabel("I(X;T) [bits]")
     ax.set_ylabel("I(T;Y) [bits]")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    if title:
-        ax.set_title(title)
+    _finish_axes(ax, title=title)
     return fig
 
 
@@ -400,7 +403,6 @@ def _image_grid(
             continue
         img = images[i].reshape(shape)
         if per_image_scale:
-            # Each feature on its own scale: a weight vector's pattern matters, not its size.
             lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
             ax.imshow(img, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1.0, interpolation="nearest")
         else:
@@ -412,6 +414,23 @@ def _image_grid(
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _square_grid(
+    images: np.ndarray,
+    shape: tuple[int, int] | None,
+    n_max: int,
+    n_cols: int | None,
+    *,
+    per_image_scale: bool,
+    cmap: str,
+    title: str | None,
+) -> Figure:
+    """The first ``n_max`` rows of ``images`` (n, h*w) in about as many columns as rows."""
+    hw = _image_shape(images.shape[1], shape)
+    shown = images[: max(1, int(n_max))]
+    cols = int(n_cols) if n_cols else math.ceil(math.sqrt(shown.shape[0]))
+    return _image_grid(shown, hw, cols, per_image_scale=per_image_scale, cmap=cmap, title=title)
 
 
 def feature_grid(
@@ -444,10 +463,8 @@ def feature_grid(
     w = _host(W, "W")
     if w.ndim != 2 or w.size == 0:
         raise DataError(f"W must have shape (n_in, n_units), got {w.shape}")
-    hw = _image_shape(w.shape[0], shape)
-    images = w.T[: max(1, int(n_max))]  # (n_units, n_in)
-    cols = int(n_cols) if n_cols else math.ceil(math.sqrt(images.shape[0]))
-    return _image_grid(images, hw, cols, per_image_scale=True, cmap=cmap, title=title)
+    # Each feature on its own scale: a weight vector's pattern matters, not its size.
+    return _square_grid(w.T, shape, n_max, n_cols, per_image_scale=True, cmap=cmap, title=title)
 
 
 def reconstruction_grid(
@@ -517,10 +534,7 @@ def sample_grid(
     s = _host(samples, "samples")
     if s.ndim != 2 or s.size == 0:
         raise DataError(f"samples must have shape (n_samples, n_features), got {s.shape}")
-    hw = _image_shape(s.shape[1], shape)
-    images = s[: max(1, int(n_max))]
-    cols = int(n_cols) if n_cols else math.ceil(math.sqrt(images.shape[0]))
-    return _image_grid(images, hw, cols, per_image_scale=False, cmap=cmap, title=title)
+    return _square_grid(s, shape, n_max, n_cols, per_image_scale=False, cmap=cmap, title=title)
 
 
 def gradient_norm_bars(
@@ -551,11 +565,7 @@ def gradient_norm_bars(
     if len(sizes) != 1 or 0 in sizes:
         raise DataError(f"every label needs one norm per layer; got lengths {sorted(sizes)}")
     n_layers = sizes.pop()
-    labels = (
-        list(layer_labels) if layer_labels is not None else [f"layer {i + 1}" for i in range(n_layers)]
-    )
-    if len(labels) != n_layers:
-        raise DataError(f"{len(labels)} layer labels for {n_layers} layers; give one per layer")
+    labels = _layer_labels(layer_labels, n_layers)
     fig = _new_figure(max(5.0, 1.0 + 0.7 * n_layers * len(series)), 4.0)
     ax = fig.add_subplot()
     width = 0.8 / len(series)
@@ -565,12 +575,7 @@ def gradient_norm_bars(
         ax.bar(positions + (i - (len(series) - 1) / 2) * width, shown, width, label=label)
     ax.set_xticks(positions, labels)
     ax.set_ylabel(ylabel)
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(fontsize="small")
-    if title:
-        ax.set_title(title)
+    _finish_axes(ax, log_y=log_y, title=title, grid="y")
     return fig
 
 

@@ -107,7 +107,6 @@ def write_pretraining_figures(
     result = FigureSet()
     n_features = int(learners[0].n_visible)
     shape = guess_image_shape(n_features, image_shape)
-    kinds = ", ".join(dict.fromkeys(names))
     sizes = "-".join(map(str, [n_features, *(int(learner.n_hidden) for learner in learners)]))
     if shape is None:
         why = f"{n_features} features are not a square image; give the image shape (HxW)"
@@ -128,30 +127,33 @@ def write_pretraining_figures(
         )
         result.written["reconstructions"] = save_figure(fig, out / "reconstructions.png")
         if can_sample(learners):
-            what = "RBM" if len(learners) == 1 else f"DBN ({len(learners)} layers)"
-            fig = sample_grid(
-                sample_stack(learners, n_samples, gibbs_steps),
-                shape,
-                n_max=n_samples,
-                title=f"samples of the {what}, {gibbs_steps} Gibbs steps",
-            )
-            result.written["samples"] = save_figure(fig, out / "samples.png")
+            path = _samples_figure(out, learners, shape, n_samples, gibbs_steps)
+            result.written["samples"] = path
         else:
             result.skipped["samples"] = "the top learner is an auto-encoder, which has no samples"
     curves = {
         f"layer {k + 1} ({name})": h.reconstruction_error
         for k, (name, h) in enumerate(zip(names, histories, strict=True))
     }
-    fig = learning_curves(
-        curves,
-        ylabel="reconstruction error",
-        title=f"pre-training {sizes} ({kinds})",
-        band="none",
-        log_y=True,
-    )
+    title = f"pre-training {sizes} ({', '.join(dict.fromkeys(names))})"
+    fig = learning_curves(curves, ylabel="reconstruction error", title=title, band="none", log_y=True)
     _mark_points(fig)
     result.written["pretraining_curves"] = save_figure(fig, out / "pretraining_curves.png")
     return result
+
+
+def _samples_figure(
+    out: Path, learners: Sequence[Any], shape: tuple[int, int], n_samples: int, gibbs_steps: int
+) -> Path:
+    """``samples.png``: ``n_samples`` draws of the RBM (or DBN) stack after ``gibbs_steps`` steps."""
+    what = "RBM" if len(learners) == 1 else f"DBN ({len(learners)} layers)"
+    fig = sample_grid(
+        sample_stack(learners, n_samples, gibbs_steps),
+        shape,
+        n_max=n_samples,
+        title=f"samples of the {what}, {gibbs_steps} Gibbs steps",
+    )
+    return save_figure(fig, out / "samples.png")
 
 
 def write_training_curves(out_dir: str | Path, history: Any, label: str = "back-propagation") -> Path:

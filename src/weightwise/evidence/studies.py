@@ -93,10 +93,8 @@ def compare(
 
     Returns
     -------
-    report : Report
-    files : ReportFiles
-    results : list of dict
-        One :func:`run_one` result per configuration.
+    report, files, results
+        As :func:`sweep_and_report` returns them.
     """
     from .experiment_reports import compare_report
 

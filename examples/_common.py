@@ -1,17 +1,16 @@
-"""Shared plumbing of the MNIST reproduction scripts: options, data split, checkpoints, timing.
+"""Shared plumbing of the example scripts: options, the MNIST split, the phases, figures.
 
-The maths lives in the library (``weightwise.layerwise`` for pre-training, ``weightwise.backpropagation``
-for fine-tuning); this module only splits MNIST, drives the learners layer by layer with a
-checkpoint after every epoch, and writes what happened to a JSON file.
+The maths lives in the library: the MNIST scripts pre-train with :func:`weightwise.pretrain` and
+fine-tune with :func:`weightwise.fit`; this module only splits MNIST, calls the two with their
+checkpoint folders, and writes what happened to a JSON file.
 
-Checkpoints (under ``--out``):
+Checkpoints (under ``--out``), each the library's own, resumed exactly with ``resume=True``:
 
-- ``pretrain/layer{k}.npz``: layer ``k``'s ``W`` and ``b``, the learner's own arrays (visible
-  bias), the epochs done and the per-epoch history; written after every epoch, so an interrupted
-  run resumes at the last finished epoch of the layer it was training (the momentum velocity
-  restarts from zero there; everything else is as saved);
-- ``finetune/``: :func:`weightwise.backpropagation.training.fit`'s own checkpoint (weights, optimiser
-  slots, random stream, early-stopping state), resumed exactly with ``resume=True``;
+- ``pretrain/``: :func:`weightwise.pretrain`'s checkpoint (the network's weights, every learner's
+  visible bias, momentum increments or optimiser slots, random stream and history), written after
+  every epoch, so an interrupted run goes on from the last finished epoch;
+- ``finetune/`` (and ``retrain/``): :func:`weightwise.fit`'s checkpoint (weights, optimiser
+  slots, random stream, early-stopping state);
 - ``results.json``: configuration, per-phase wall times, histories and test errors.
 """
 
@@ -22,7 +21,8 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -134,129 +134,69 @@ def test_error(net: Any, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(to_numpy(net.predict(X)).argmax(axis=1) != y))
 
 
-def _save_npz(path: Path, **arrays: Any) -> None:
-    """Write atomically, so a run killed mid-write leaves the previous checkpoint intact."""
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-
-
-def pretrain_greedy(
+def pretrain(
     net: Any,
     X: np.ndarray,
-    make_learner: Callable[[int, Any], Any],
-    epochs: list[int],
+    learner: str,
+    learner_params: list[dict[str, Any]],
+    epochs: int,
+    seed: int,
     ckpt_dir: Path,
-    X_val: np.ndarray | None = None,
     log: Callable[[str], None] = print,
-) -> list[dict[str, Any]]:
-    """Greedy layer-wise pre-training of ``net``'s first ``len(epochs)`` layers, with checkpoints.
+) -> Any:
+    """Greedy layer-wise pre-training of ``net``'s first ``len(learner_params)`` layers, in place.
 
-    The same steps as :func:`weightwise.layerwise.greedy.pretrain` (learner ``k`` built on
-    ``net.layers[k]``, sharing its arrays, trained on the mean activations of the layers below),
-    driven one layer at a time here so that every epoch can be checkpointed and resumed.
-
-    Parameters
-    ----------
-    net : Network
-        Its layers are trained in place.
-    X : array of shape (n_samples, n_in)
-    make_learner : callable
-        ``make_learner(k, layer) -> learner`` for the 0-based layer ``k``.
-    epochs : list of int
-        Epochs per layer.
-    ckpt_dir : Path
-    X_val : array of shape (n_val, n_in), optional
-        Held-out data for the learners' monitoring.
-    log : callable
+    :func:`weightwise.pretrain` with a checkpoint after every epoch in ``ckpt_dir`` (resumed when
+    there is one) and a log line per epoch.
 
     Returns
     -------
-    list of dict
-        Per layer: ``seconds`` (training wall time, summed over resumed runs) and ``history``
-        (one dict per epoch).
+    PretrainResult
     """
-    from weightwise.layerwise.greedy import propagate_up
+    import weightwise as ww
 
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    V, V_val = X, X_val
-    summary = []
-    for k, n_epochs in enumerate(epochs):
-        layer = net.layers[k]
-        learner = make_learner(k, layer)
-        path = ckpt_dir / f"layer{k + 1}.npz"
-        done, seconds, rows = 0, 0.0, []
-        if path.exists():
-            with np.load(path, allow_pickle=False) as saved:
-                layer.W[...] = saved["W"]
-                layer.b[...] = saved["b"]
-                learner.load_extra_arrays({"b_visible": saved["b_visible"]})
-                done, seconds = int(saved["epochs_done"]), float(saved["seconds"])
-                rows = json.loads(str(saved["history"]))
-                if "state_scalars" in saved.files:  # checkpoints from before it was saved lack it
-                    learner.load_training_state(
-                        json.loads(str(saved["state_scalars"])),
-                        {k[6:]: saved[k] for k in saved.files if k.startswith("state.")},
-                    )
-            log(f"layer {k + 1}: resumed after epoch {done} of {n_epochs}")
-        elif hasattr(learner, "init_visible_bias"):
-            # Hinton's guide, section 8: visible biases log(p / (1 - p)) of the data's means.
-            learner.init_visible_bias(V)
-        if hasattr(learner, "n_epochs_"):
-            learner.n_epochs_ = done  # drives the momentum switch and schedule (old checkpoints)
-        saver = _LayerCheckpoint(path, k + 1, n_epochs, layer, learner, done, seconds, rows, log)
-        if n_epochs > done:
-            learner.fit(V, epochs=n_epochs - done, callbacks=[saver], validation=V_val)
-        summary.append({"layer": k + 1, "seconds": saver.seconds, "history": rows})
-        if k + 1 < len(epochs):
-            V = propagate_up(layer, V)
-            V_val = None if V_val is None else propagate_up(layer, V_val)
-    return summary
-
-
-class _LayerCheckpoint:
-    """Per-epoch callback of one layer's learner: log the epoch, save the layer's state."""
-
-    def __init__(
-        self,
-        path: Path,
-        layer_number: int,
-        n_epochs: int,
-        layer: Any,
-        learner: Any,
-        done: int,
-        seconds: float,
-        rows: list[dict[str, float]],
-        log: Callable[[str], None],
-    ) -> None:
-        self.path, self.layer_number, self.n_epochs = path, layer_number, n_epochs
-        self.layer, self.learner, self.log = layer, learner, log
-        self.done, self.seconds, self.rows = done, seconds, rows
-
-    def __call__(self, info: Any) -> None:
-        self.done += 1
-        self.seconds += float(info.logs.get("seconds", math.nan))
-        row = {key: float(v) for key, v in info.logs.items()}
-        row["epoch"] = self.done
-        self.rows.append(row)
-        # The learner's training state too (momentum increments or optimiser slots, random
-        # stream), so a resumed layer goes on exactly as an uninterrupted one.
-        scalars, state = self.learner.training_state()
-        _save_npz(
-            self.path,
-            W=np.asarray(self.layer.W),
-            b=np.asarray(self.layer.b),
-            b_visible=self.learner.extra_arrays()["b_visible"],
-            epochs_done=np.array(self.done),
-            seconds=np.array(self.seconds),
-            history=np.array(json.dumps(self.rows)),
-            state_scalars=np.array(json.dumps(scalars)),
-            **{f"state.{name}": value for name, value in state.items()},
-        )
+    def progress(info: Any) -> None:
         shown = ", ".join(
-            f"{key} {v:.4g}" for key, v in row.items() if key != "epoch" and math.isfinite(v)
+            f"{key} {v:.4g}" for key, v in info.logs.items() if key != "epoch" and math.isfinite(v)
         )
-        self.log(f"layer {self.layer_number} epoch {self.done}/{self.n_epochs}: {shown}")
+        log(f"layer {info.layer} epoch {info.epoch}/{info.epochs}: {shown}")
+
+    return ww.pretrain(
+        net,
+        X,
+        learner,
+        n_layers=len(learner_params),
+        epochs=epochs,
+        learner_params=learner_params,
+        callbacks=[progress],
+        seed=seed,
+        checkpoint_dir=ckpt_dir,
+        resume=True,
+    )
+
+
+def visible_bias(X: np.ndarray, eps: float = 1e-3) -> np.ndarray:
+    """Visible biases ``log(p / (1 - p))`` from the data's unit means (Hinton's guide, 8.1).
+
+    ``p`` is clipped to ``[eps, 1 - eps]`` so that units always off stay finite.
+    """
+    p = np.clip(X.mean(axis=0), eps, 1.0 - eps)
+    return np.log(p / (1.0 - p)).astype(X.dtype)
+
+
+@contextmanager
+def figure(path: str) -> Iterator[Any]:
+    """The examples' figure: a 5.5 x 3.2 inch axes to draw on, saved to ``path`` on leaving."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
+    yield ax
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def finetune(
@@ -434,15 +374,16 @@ def run(
     script: str,
     title: str,
     build: Callable[[], Any],
-    make_learner: Callable[[int, Any], Any] | None,
-    n_pretrain: int = 0,
+    learner: str | None = None,
+    learner_params: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The whole reproduction: pre-train (if ``make_learner``), fine-tune, test, write results.
+    """The whole reproduction: pre-train (if ``learner``), fine-tune, test, write results.
 
     Phases, each resumable from its checkpoints under ``args.out``:
 
-    1. ``pretrain``: greedy layer-wise pre-training of the first ``n_pretrain`` layers on all
-       60,000 training images (no labels used, as the papers did);
+    1. ``pretrain``: :func:`weightwise.pretrain` with ``learner`` on the first
+       ``len(learner_params)`` layers (one dict of learner settings per layer), on all 60,000
+       training images (no labels used, as the papers did);
     2. ``finetune``: BP on the first 50,000, with ``--patience`` early stopping on the validation
        loss or error (``--monitor``) of the last 10,000 (the best epoch's weights are kept), then
        the test error;
@@ -462,12 +403,13 @@ def run(
 
     def start(full: bool = False) -> Any:
         net = build()
-        if make_learner is not None:
-            layers = pretrain_greedy(
-                net, data.X_all, make_learner, [args.epochs] * n_pretrain, out / "pretrain", log=log
+        if learner is not None and learner_params:
+            result = pretrain(
+                net, data.X_all, learner, learner_params, args.epochs, args.seed, out / "pretrain", log
             )
             if results.phase("pretrain") is None:
-                results.record("pretrain", seconds=sum(la["seconds"] for la in layers), layers=layers)
+                layers = result.to_dict()["layers"]
+                results.record("pretrain", seconds=sum(result.seconds), layers=layers)
         if args.top_first > 0:
             train_top_layer(net, data, args.top_first, args.seed, full)
         return net

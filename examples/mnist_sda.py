@@ -2,13 +2,14 @@
 
 Vincent, Larochelle, Lajoie, Bengio and Manzagol (2010): each hidden layer is a denoising
 auto-encoder with tied weights, trained to reconstruct its clean input from a copy in which a
-fraction of the components (the corruption level) was set to zero, with the cross-entropy loss of
-a sigmoid decoder; layer ``k`` trains on the mean activations of the layers below, first layer
-first (50 epochs per layer by default: 10 gave 1.35% here, 25 gave 1.30-1.31%). A softmax layer is
-then put on top, trained alone for 6 epochs (``--top-first``), and back-propagation fine-tunes the
-whole 784-1000-1000-1000-10 net with cross-entropy (Adam, learning rate 1e-3 times 0.9 per epoch,
-30 epochs) on the first 50,000 training images, validated on the last 10,000; ``--retrain-full``
-then fine-tunes again on all 60,000. Measured here: 1.21% test error with ``--retrain-full``.
+fraction of the components (the corruption level) was set to zero, with the cross-entropy loss of a
+sigmoid decoder; layer ``k`` trains on the mean activations of the layers below, first layer first,
+by ``weightwise.pretrain`` (50 epochs per layer by default: 10 gave 1.35% here, 25 gave 1.30-1.31%).
+A softmax layer is then put on top, trained alone for 6 epochs (``--top-first``), and
+back-propagation fine-tunes the whole 784-1000-1000-1000-10 net with cross-entropy (Adam, learning
+rate 1e-3 times 0.9 per epoch, 30 epochs) on the first 50,000 training images, validated on the last
+10,000; ``--retrain-full`` then fine-tunes again on all 60,000. Measured here: 1.21% test error with
+``--retrain-full``.
 
 Published: 1.28% test error (Vincent et al. 2010, Table 3, SdA-3).
 
@@ -17,8 +18,7 @@ Run::
     python examples/mnist_sda.py --quick --out /tmp/repro/sda_quick
     nohup nice -n 5 python examples/mnist_sda.py --retrain-full --out /tmp/repro/sda > sda.log 2>&1 &
 
-Interrupt it at any time; the same command resumes from the checkpoints under ``--out``.
-"""
+Interrupt it at any time; the same command resumes from the checkpoints under ``--out``."""
 
 from __future__ import annotations
 
@@ -57,7 +57,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if len(corruption) != 3:
         p.error(f"--corruption takes one level or three, got {len(corruption)}")
 
-    from weightwise.layerwise.autoencoder import AutoEncoder
     from weightwise.net.network import Network
 
     def build() -> Any:
@@ -65,20 +64,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             SIZES, "sigmoid", output_activation="softmax", init="xavier_uniform", seed=args.seed
         )
 
-    def dae(k: int, layer: Any) -> Any:
-        return AutoEncoder.from_layer(
-            layer,
-            corruption=corruption[k],
+    params = [
+        dict(
+            corruption=level,
             noise="mask",
             loss="cross_entropy",
             learning_rate=args.lr,
             momentum=0.9,
             batch_size=100,
-            seed=args.seed + 1000 * (k + 1),
         )
-
+        for level in corruption
+    ]
     title = f"SdA-3 {'-'.join(map(str, SIZES))}, masking {corruption}"
-    return c.run(args, "mnist_sda.py", title, build, dae, n_pretrain=3)
+    return c.run(args, "mnist_sda.py", title, build, "denoising", params)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ Run ``python examples/pretraining_fix.py`` (``--quick`` for one seed and fewer e
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +37,10 @@ import numpy as np
 import weightwise as ww
 from weightwise.datasets import load_digits
 from weightwise.layerwise.greedy import pretrain
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import figure  # noqa: E402
 
 METHODS = {
     "bp_normal": "plain BP, N(0, 1) init",
@@ -106,22 +112,14 @@ def spread(init: str, seed: int, X: np.ndarray, depth: int, width: int) -> list[
 
 def plot(curves: dict[str, list[float]], path: str) -> None:
     """Test accuracy against fine-tuning epochs (0: before BP), one line per method (seed 0)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
-    for method, curve in curves.items():
-        ax.plot(np.arange(len(curve)), curve, label=METHODS[method])
-    ax.set_xlabel("BP fine-tuning epochs done")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1)
-    ax.set_title("Digits, 5 sigmoid hidden layers of 64")
-    ax.legend(fontsize=8, loc="center right")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path) as ax:
+        for method, curve in curves.items():
+            ax.plot(np.arange(len(curve)), curve, label=METHODS[method])
+        ax.set_xlabel("BP fine-tuning epochs done")
+        ax.set_ylabel("test accuracy")
+        ax.set_ylim(0, 1)
+        ax.set_title("Digits, 5 sigmoid hidden layers of 64")
+        ax.legend(fontsize=8, loc="center right")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -21,7 +21,9 @@ Run ``python examples/relu_he.py`` (``--quick`` for fewer depths and seeds).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +31,10 @@ import numpy as np
 import weightwise as ww
 from weightwise.datasets import load_digits
 from weightwise.evidence.diagnostics import gradient_norms_at
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import figure  # noqa: E402
 
 WIDTH = 32
 SETUPS = {  # label: (hidden activation, initialiser)
@@ -88,21 +94,15 @@ def train_relu(seed: int, epochs: int, depth: int = 5, width: int = 64) -> tuple
 
 def plot(norms: dict[str, np.ndarray], path: str) -> None:
     """Per-layer gradient norms (log scale) of one deep network per setup."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
-    for (label, n), marker in zip(norms.items(), "os^D", strict=False):
-        ax.semilogy(np.arange(1, len(n) + 1), n, marker + "-", ms=4, label=label)
-    ax.set_xlabel("layer (1 = next to the input; last = output)")
-    ax.set_ylabel("||dLoss/dW||")
-    ax.set_title(f"{len(next(iter(norms.values()))) - 1} hidden layers of {WIDTH}: gradient per layer")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path) as ax:
+        for (label, n), marker in zip(norms.items(), "os^D", strict=False):
+            ax.semilogy(np.arange(1, len(n) + 1), n, marker + "-", ms=4, label=label)
+        ax.set_xlabel("layer (1 = next to the input; last = output)")
+        ax.set_ylabel("||dLoss/dW||")
+        ax.set_title(
+            f"{len(next(iter(norms.values()))) - 1} hidden layers of {WIDTH}: gradient per layer"
+        )
+        ax.legend(fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

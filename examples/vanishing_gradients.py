@@ -23,6 +23,8 @@ Run ``python examples/vanishing_gradients.py`` (``--quick`` for fewer depths and
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,10 @@ import numpy as np
 import weightwise as ww
 from weightwise.datasets import load_digits
 from weightwise.evidence.diagnostics import gradient_norms_at
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import figure  # noqa: E402
 
 WIDTH = 32
 INITS = {"normal": "textbook N(0, 1)", "standard": "U(+-1/sqrt(n_in))"}
@@ -94,23 +100,15 @@ def weight_moves(depth: int, seed: int, epochs: int, X: np.ndarray, Y: np.ndarra
 
 def plot(norms: dict[str, np.ndarray], path: str) -> None:
     """Per-layer gradient norms (log scale) of one deep network per initialisation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
-    for (init, n), marker in zip(norms.items(), "os", strict=False):
-        ax.semilogy(np.arange(1, len(n) + 1), n, marker + "-", label=f"sigmoid, {INITS[init]}")
-    ax.set_xlabel("layer (1 = next to the input; last = output)")
-    ax.set_ylabel("||dLoss/dW||")
-    ax.set_title(
-        f"Deep sigmoid net, {len(next(iter(norms.values()))) - 1} hidden layers: gradient per layer"
-    )
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path) as ax:
+        for (init, n), marker in zip(norms.items(), "os", strict=False):
+            ax.semilogy(np.arange(1, len(n) + 1), n, marker + "-", label=f"sigmoid, {INITS[init]}")
+        ax.set_xlabel("layer (1 = next to the input; last = output)")
+        ax.set_ylabel("||dLoss/dW||")
+        ax.set_title(
+            f"Deep sigmoid net, {len(next(iter(norms.values()))) - 1} hidden layers: gradient per layer"
+        )
+        ax.legend(fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -19,12 +19,18 @@ Run ``python examples/weight_loss_neuron.py`` (``--quick`` for fewer weeks of da
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import weightwise as ww
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import figure  # noqa: E402
 
 TRUE_W = (0.30, 0.45)  # kg lost per week per hour of exercise, per 100 kcal/day cut
 TRUE_B = 0.10  # kg lost per week doing neither (the body's own drift)
@@ -120,28 +126,20 @@ def train(
 
 def plot(result: NeuronResult, path: str) -> None:
     """Weights against epochs, with the true values as dashed lines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     ep, w1, w2, b, _ = (np.array(c) for c in zip(*result.trace, strict=True))
-    fig, ax = plt.subplots(figsize=(5.5, 3.2), dpi=100)
-    for values, truth, label, colour in (
-        (w1, TRUE_W[0], "w1 exercise", "C0"),
-        (w2, TRUE_W[1], "w2 diet", "C1"),
-        (b, TRUE_B, "b", "C2"),
-    ):
-        ax.plot(np.maximum(ep, 0.5), values, "o-", ms=3, color=colour, label=label)
-        ax.axhline(truth, color=colour, ls="--", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("epoch (full batch, log scale)")
-    ax.set_ylabel("weight")
-    ax.set_title("Delta rule: the weights find the true ones (dashed)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path) as ax:
+        for values, truth, label, colour in (
+            (w1, TRUE_W[0], "w1 exercise", "C0"),
+            (w2, TRUE_W[1], "w2 diet", "C1"),
+            (b, TRUE_B, "b", "C2"),
+        ):
+            ax.plot(np.maximum(ep, 0.5), values, "o-", ms=3, color=colour, label=label)
+            ax.axhline(truth, color=colour, ls="--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xlabel("epoch (full batch, log scale)")
+        ax.set_ylabel("weight")
+        ax.set_title("Delta rule: the weights find the true ones (dashed)")
+        ax.legend(fontsize=8)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

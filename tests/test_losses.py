@@ -29,8 +29,12 @@ def _naive(loss: str, a: np.ndarray, y: np.ndarray) -> float:
     raise AssertionError(loss)
 
 
-@pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize(("loss", "output"), PAIRS)
+EVERY_PAIR_AND_REDUCTION = pytest.mark.parametrize(
+    ("loss", "output", "reduction"), [(loss, out, r) for loss, out in PAIRS for r in ("sum", "mean")]
+)
+
+
+@EVERY_PAIR_AND_REDUCTION
 def test_value_matches_naive_formula(
     loss: str, output: str, reduction: str, rng: np.random.Generator, make_targets: Targets
 ) -> None:
@@ -44,8 +48,7 @@ def test_value_matches_naive_formula(
     assert got == pytest.approx(want, rel=1e-12)
 
 
-@pytest.mark.parametrize("reduction", ["sum", "mean"])
-@pytest.mark.parametrize(("loss", "output"), PAIRS)
+@EVERY_PAIR_AND_REDUCTION
 def test_delta_is_the_gradient_of_the_value(
     loss: str, output: str, reduction: str, rng: np.random.Generator, make_targets: Targets
 ) -> None:

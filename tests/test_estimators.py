@@ -164,14 +164,12 @@ def test_warm_start_continues(blobs):
 
 def test_early_stopping_records_validation_scores(digits):
     Xtr, _, ytr, _ = digits
-    clf = BPClassifier(
+    clf = small(
         hidden_layer_sizes=(32,),
-        learning_rate=0.01,
         early_stopping=True,
         validation_fraction=0.2,
         n_iter_no_change=3,
         max_epochs=200,
-        random_state=0,
     ).fit(Xtr, ytr)
     assert clf.history_.stop_reason == "early_stopping"
     assert clf.n_iter_ < 200

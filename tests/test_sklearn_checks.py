@@ -8,28 +8,27 @@ from sklearn_expected import expected_failed_checks
 
 from weightwise.estimators import BPClassifier, BPRegressor
 
+
 # Small networks and few epochs keep the ~100 fits of the check suite fast; the learning rate is
 # raised so that the checks' accuracy (> 0.83) and R^2 (> 0.5) floors are still reached.
 # float64: in float32, BLAS can give a row a result one ulp different depending on its position in
 # the batch, which the checks' sample-order invariance (rtol 1e-7 on float64 outputs) may catch.
+def _small(cls, **params):
+    return cls(hidden_layer_sizes=(16,), random_state=0, dtype="float64", **params)
+
+
 ESTIMATORS = [
-    BPClassifier(
-        hidden_layer_sizes=(16,), learning_rate=0.02, max_epochs=40, random_state=0, dtype="float64"
-    ),
-    BPRegressor(
-        hidden_layer_sizes=(16,), learning_rate=0.02, max_epochs=60, random_state=0, dtype="float64"
-    ),
+    _small(BPClassifier, learning_rate=0.02, max_epochs=40),
+    _small(BPRegressor, learning_rate=0.02, max_epochs=60),
     # The textbook's output layer and loss (sigmoid units, squared error) with momentum SGD.
-    BPClassifier(
-        hidden_layer_sizes=(16,),
+    _small(
+        BPClassifier,
         activation="sigmoid",
         output_activation="sigmoid",
         loss="squared_error",
         solver="sgd",
         learning_rate=0.5,
         max_epochs=40,
-        random_state=0,
-        dtype="float64",
     ),
 ]
 # The same checks pass with backend="torch" (measured: 0 failures for both estimators), but take

@@ -80,13 +80,8 @@ class _SavedEstimator:
     def load(cls, path: str | os.PathLike[str], backend: str = "numpy", device: Any = None) -> Any:
         """Read an estimator written by :meth:`save`; its learners can reconstruct and sample again.
 
-        Parameters
-        ----------
-        path : str or path-like
-        backend : {"numpy", "torch"}
-            Library of the loaded network's arrays.
-        device : str, optional
-            PyTorch device.
+        ``path``, ``backend`` (the library of the loaded arrays) and ``device`` are those of
+        :func:`weightwise.io.load_network`.
 
         Raises
         ------

@@ -167,23 +167,21 @@ class Random:
     # device draws -----------------------------------------------------------------------------
     def random(self, shape: tuple[int, ...], like: Array) -> Array:
         """U[0, 1) draws with the namespace, dtype and device of ``like``."""
-        xp = namespace(like)
-        if is_torch(xp):
-            import torch
-
-            gen = self._torch_generator(like.device)
-            return torch.rand(shape, generator=gen, dtype=like.dtype, device=like.device)
-        return self.numpy.random(size=shape, dtype=like.dtype)
+        return self._draw("rand", self.numpy.random, shape, like)
 
     def standard_normal(self, shape: tuple[int, ...], like: Array) -> Array:
         """N(0, 1) draws with the namespace, dtype and device of ``like``."""
-        xp = namespace(like)
-        if is_torch(xp):
+        return self._draw("randn", self.numpy.standard_normal, shape, like)
+
+    def _draw(self, torch_name: str, numpy_draw: Any, shape: tuple[int, ...], like: Array) -> Array:
+        """Draws of ``torch.<torch_name>`` on ``like``'s device, or of ``numpy_draw`` on the host."""
+        if is_torch(namespace(like)):
             import torch
 
             gen = self._torch_generator(like.device)
-            return torch.randn(shape, generator=gen, dtype=like.dtype, device=like.device)
-        return self.numpy.standard_normal(size=shape, dtype=like.dtype)
+            draw = getattr(torch, torch_name)
+            return draw(shape, generator=gen, dtype=like.dtype, device=like.device)
+        return numpy_draw(size=shape, dtype=like.dtype)
 
     def _torch_generator(self, dev: Any) -> Any:
         import torch

@@ -20,12 +20,8 @@ here read and update them in place. What differs between Bernoulli and Gaussian 
 the visible conditional, its sample and the visible-bias gradient (and, when learned, the
 ``log sigma**2`` step), each one function below.
 
-References
-----------
-Hinton (2002). Training products of experts by minimizing contrastive divergence. Neural Comput.
-Hinton (2010). A practical guide to training restricted Boltzmann machines. UTML TR 2010-003.
-Tieleman (2008). Training restricted Boltzmann machines using approximations to the likelihood
-gradient. ICML.
+The papers (Hinton 2002, Tieleman 2008, Hinton's practical guide) are cited in
+:mod:`weightwise.layerwise.reference`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import check_fraction
 from ..errors import ConfigError, DataError
 from .base import one_line
 
@@ -73,8 +74,7 @@ def load_split(
         X, y, _ = datasets.load_csv(path, target)
     else:
         X, y = datasets.load_npz(path)
-    if not 0.0 <= test_size < 1.0:
-        raise ConfigError(f"--test-size must be in [0, 1), got {test_size}")
+    check_fraction(test_size, "--test-size")
     if test_size == 0.0:
         return Split(X, None, y, None, path.name)
     from sklearn.model_selection import train_test_split
@@ -204,8 +204,7 @@ def load_unlabelled(
         split = load_split(data, mnist_path=mnist_path, download=download)
         return split.X_train, split.X_test, split.name
     X = read_features(data, target)
-    if not 0.0 <= held_out < 1.0:
-        raise ConfigError(f"--test-size must be in [0, 1), got {held_out}")
+    check_fraction(held_out, "--test-size")
     name = Path(data).name
     n_held = int(round(held_out * X.shape[0]))
     if n_held == 0 or n_held == X.shape[0]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_fraction
 from ..errors import ConfigError, DataError
 from .options import parse_layers
 from .stack import RBM_LEARNERS
@@ -69,10 +70,8 @@ def learner_params(
         raise ConfigError(
             f"--cd-k must be an integer >= 1 (Gibbs steps per contrastive-divergence update), got {cd_k}"
         )
-    if corruption is not None and not 0.0 <= corruption < 1.0:
-        raise ConfigError(
-            f"--corruption must be in [0, 1) (the fraction of inputs masked to 0), got {corruption}"
-        )
+    if corruption is not None:
+        check_fraction(corruption, "--corruption", "the fraction of inputs masked to 0")
     if weight_cost is not None and weight_cost < 0:
         raise ConfigError(f"--weight-cost must be >= 0, got {weight_cost}")
     unused = [

@@ -5,7 +5,7 @@ layer-wise learners, the model files and the back-propagation engine, and prints
 progress bars. Nothing here does maths. One module per command (``train``, ``pretrain``,
 ``predict``/``info``, ``gradcheck``, ``xor``, and :mod:`.evidence` for ``compare``,
 ``study depth`` and ``reproduce``); :mod:`.base` holds the typer app and the error
-handling they share.
+handling they share, :mod:`.options` the options several commands take, declared once.
 
 Exit codes: 0 success; 2 usage errors (typer's: an unknown option, a value of the wrong type);
 1 for data or model errors, printed as one line ``error: <problem>; <fix>`` with no traceback

@@ -1,9 +1,10 @@
 """The evidence commands: ``weightwise compare``, ``weightwise study depth``, ``weightwise reproduce``.
 
-:func:`register` adds them to the main typer app. Each runs a sweep of stored, resumable runs
-(:mod:`weightwise.evidence.sweep`: joblib with ``--n-jobs``, a Dask cluster with ``--scheduler``),
-writes a report folder (HTML, Markdown, JSON, CSV, PNG) under ``--out``, prints a summary table and
-says where the report is. Nothing here does maths; see :mod:`weightwise.evidence.experiments`.
+:func:`register` adds them to a typer app (the main one, or a test's). Each runs a sweep of
+stored, resumable runs (:mod:`weightwise.evidence.sweep`: joblib with ``--n-jobs``, a Dask
+cluster with ``--scheduler``), writes a report folder (HTML, Markdown, JSON, CSV, PNG) under
+``--out``, prints a summary table and says where the report is. Nothing here does maths; see
+:mod:`weightwise.evidence.experiments`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def _ints(spec: str, option: str) -> list[int]:
 
 
 def _names(spec: str) -> list[str]:
+    """``"bp, rbm"`` as ``["bp", "rbm"]``."""
     return [s for s in spec.replace(" ", "").split(",") if s]
 
 
@@ -110,6 +112,7 @@ def _show(report: Any, files: Any, table: str) -> None:
 
 
 def _seeds(seeds: int | None, default: int) -> int:
+    """``--seeds``, checked, or ``default`` when not given."""
     if seeds is None:
         return default
     if seeds < 1:
@@ -118,6 +121,7 @@ def _seeds(seeds: int | None, default: int) -> int:
 
 
 def _check_jobs(n_jobs: int) -> int:
+    """``--n-jobs``, checked: a positive number of processes, or -1."""
     if n_jobs == 0 or n_jobs < -1:
         raise ConfigError(
             f"--n-jobs must be a positive number of processes or -1 (all cores), got {n_jobs}"
@@ -129,6 +133,10 @@ DataOpt = Annotated[str, typer.Option("--data", help=_DATA_HELP)]
 MnistOpt = Annotated[
     Path | None, typer.Option("--mnist-path", help="Folder of the MNIST IDX files (raw or .gz).")
 ]
+EpochsOpt = Annotated[int | None, typer.Option(help="BP epochs (default 30).")]
+PretrainEpochsOpt = Annotated[int | None, typer.Option(help="Pre-training epochs per layer.")]
+NTrainOpt = Annotated[int | None, typer.Option(help="Use a subset of the training data.")]
+NTestOpt = Annotated[int | None, typer.Option(help="Use a subset of the test data.")]
 JobsOpt = Annotated[
     int, typer.Option("--n-jobs", help="Parallel runs (joblib processes; -1: all cores).")
 ]
@@ -136,6 +144,7 @@ SchedOpt = Annotated[
     str | None,
     typer.Option("--scheduler", metavar="ADDRESS", help="Run on this Dask scheduler (tcp://host:8786)."),
 ]
+ReportOpt = Annotated[Path, typer.Option(help="Report folder (runs are stored in OUT/sweep).")]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Discard another sweep's stored runs in --out.")
 ]
@@ -143,251 +152,273 @@ ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Pro
 QuickOpt = Annotated[bool, typer.Option("--quick", help="A small, fast variant (well under a minute).")]
 
 
+def _sweep(
+    n_jobs: int, scheduler: str | None, overwrite: bool, progress: bool, command: str
+) -> dict[str, Any]:
+    """How a sweep runs: the keyword arguments every evidence entry point takes alike."""
+    return {
+        "n_jobs": _check_jobs(n_jobs),
+        "scheduler": scheduler,
+        "overwrite": overwrite,
+        "progress": progress,
+        "command": command,
+    }
+
+
+def _path(path: Path | None) -> str | None:
+    """``--mnist-path`` as the sweeps store it: text, so a run's settings stay JSON."""
+    return None if path is None else str(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# compare
+
+
+def compare(
+    data: DataOpt = "digits",
+    mnist_path: MnistOpt = None,
+    depth: Annotated[int | None, typer.Option(help="Hidden layers (default 5).")] = None,
+    widths: Annotated[
+        str | None,
+        typer.Option(help="Hidden widths: one for all layers or one per layer, e.g. 100."),
+    ] = None,
+    epochs: EpochsOpt = None,
+    pretrain_epochs: PretrainEpochsOpt = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="Seeds per method, 0..N-1 (default 3; 1 with --quick).")
+    ] = None,
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated: bp, bp_normal, rbm, dae, ae, relu_he.")
+    ] = ("bp,rbm,dae,relu_he"),
+    n_train: NTrainOpt = None,
+    n_test: NTestOpt = None,
+    n_jobs: JobsOpt = 1,
+    scheduler: SchedOpt = None,
+    out: ReportOpt = Path("weightwise-compare"),
+    overwrite: OverwriteOpt = False,
+    quick: QuickOpt = False,
+    progress: ProgressOpt = True,
+) -> None:
+    """Train one deep network four ways and compare: plain BP from random weights, RBM
+    pre-training + BP, denoising auto-encoder pre-training + BP, ReLU + He init + BP.
+
+    Default: 5 sigmoid hidden layers of 100 units on the built-in digits, 30 epochs, 3 seeds.
+    Finished runs are stored in OUT/sweep; running the same command again resumes.
+    """
+    from ..evidence.experiments import check_methods
+    from ..evidence.studies import compare as run_compare
+
+    method_list = check_methods(_names(methods))
+    hidden = _hidden(depth, widths)
+    command = _command(
+        "compare",
+        data=data,
+        mnist_path=mnist_path,
+        depth=depth,
+        widths=widths,
+        epochs=epochs,
+        pretrain_epochs=pretrain_epochs,
+        seeds=seeds,
+        methods=methods,
+        n_train=n_train,
+        n_test=n_test,
+        out=out,
+        quick=quick,
+    )
+    report, files, _ = run_compare(
+        out,
+        method_list,
+        _seeds(seeds, 1 if quick else 3),
+        quick=quick,
+        **_sweep(n_jobs, scheduler, overwrite, progress, command),
+        data=data,
+        mnist_path=_path(mnist_path),
+        hidden=hidden,
+        epochs=epochs,
+        pretrain_epochs=pretrain_epochs,
+        n_train=n_train,
+        n_test=n_test,
+    )
+    _show(report, files, "summary")
+
+
+# --------------------------------------------------------------------------------------------------
+# study depth
+
+
+def study_depth(
+    depths: Annotated[
+        str | None, typer.Option(help="Depths, e.g. 1-10 or 1,3,5 (default 1-10).")
+    ] = None,
+    width: Annotated[int | None, typer.Option(help="Units per hidden layer (default 100).")] = None,
+    widths: Annotated[
+        str | None, typer.Option(help="Same as --width (one width for all layers).")
+    ] = None,
+    methods: Annotated[
+        str | None, typer.Option(help="Comma-separated (default bp,rbm,relu_he).")
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="Seeds per method and depth (default 2; 1 with --quick).")
+    ] = None,
+    epochs: EpochsOpt = None,
+    pretrain_epochs: PretrainEpochsOpt = None,
+    data: DataOpt = "digits",
+    mnist_path: MnistOpt = None,
+    n_train: NTrainOpt = None,
+    n_test: NTestOpt = None,
+    n_jobs: JobsOpt = 1,
+    scheduler: SchedOpt = None,
+    out: ReportOpt = Path("weightwise-depth"),
+    overwrite: OverwriteOpt = False,
+    quick: QuickOpt = False,
+    progress: ProgressOpt = True,
+) -> None:
+    """Test error, gradient norm per layer and time against depth (1-10 hidden layers by
+    default): does back-propagation stop working beyond about 7 layers, and what changes it?"""
+    from ..evidence.experiments import check_methods
+    from ..evidence.studies import study_depth as run_study
+
+    depth_list = None if depths is None else _ints(depths, "--depths")
+    method_list = None if methods is None else check_methods(_names(methods))
+    width = _study_width(width, widths)
+    seeds = _seeds(seeds, 1 if quick else 2)
+    command = _command(
+        "study depth",
+        depths=depths,
+        width=width,
+        methods=methods,
+        seeds=seeds,
+        epochs=epochs,
+        pretrain_epochs=pretrain_epochs,
+        data=data,
+        mnist_path=mnist_path,
+        n_train=n_train,
+        n_test=n_test,
+        out=out,
+        quick=quick,
+    )
+    settings: dict[str, Any] = {
+        "epochs": epochs,
+        "pretrain_epochs": pretrain_epochs,
+        "data": data,
+        "n_train": n_train,
+        "n_test": n_test,
+        "mnist_path": _path(mnist_path),
+    }
+    report, files, _ = run_study(
+        out,
+        depth_list,
+        method_list,
+        seeds,
+        width=width,
+        quick=quick,
+        **_sweep(n_jobs, scheduler, overwrite, progress, command),
+        **{k: v for k, v in settings.items() if v is not None},
+    )
+    _show(report, files, "depth")
+
+
+def _study_width(width: int | None, widths: str | None) -> int | None:
+    """The one width of every hidden layer, from ``--width`` or ``--widths``; None: the default."""
+    from ..evidence.experiments import MAX_WIDTH
+
+    if widths is not None:
+        w = _ints(widths, "--widths")
+        if len(w) != 1:
+            raise ConfigError("study depth takes one --width for every layer; give a single number")
+        width = w[0]
+    if width is not None and not 1 <= width <= MAX_WIDTH:
+        raise ConfigError(f"--width must be in 1..{MAX_WIDTH}, got {width}")
+    return width
+
+
+# --------------------------------------------------------------------------------------------------
+# reproduce
+
+
+def reproduce(
+    name: Annotated[str | None, typer.Argument(help="Which reproduction (see --list).")] = None,
+    list_: Annotated[
+        bool, typer.Option("--list", help="Name the reproductions and their sources.")
+    ] = False,
+    quick: QuickOpt = False,
+    seeds: Annotated[int, typer.Option(help="Seeds per method.")] = 1,
+    data: Annotated[
+        str | None, typer.Option(help="Override the data (default: MNIST, as published).")
+    ] = None,
+    mnist_path: MnistOpt = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the BP epochs.")] = None,
+    n_train: Annotated[int | None, typer.Option(help="Override the training subset size.")] = None,
+    n_jobs: JobsOpt = 1,
+    scheduler: SchedOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default weightwise-NAME).")] = None,
+    overwrite: OverwriteOpt = False,
+    progress: ProgressOpt = True,
+) -> None:
+    """Reproduce a paper's experiment with its published numbers side by side (hinton2006,
+    vincent2010, erhan2010, glorot2010). --quick runs a subset in minutes."""
+    from ..evidence.reproductions import get_reproduction
+    from ..evidence.reproductions import reproduce as run_reproduction
+
+    if list_ or name is None:
+        _list_reproductions(must_name=not list_)
+        return
+    get_reproduction(name)
+    seeds = _seeds(seeds, 1)
+    folder = out if out is not None else Path(f"weightwise-{name}")
+    command = _command(
+        f"reproduce {name}",
+        quick=quick,
+        seeds=seeds,
+        data=data,
+        mnist_path=mnist_path,
+        epochs=epochs,
+        n_train=n_train,
+        out=folder,
+    )
+    report, files, _ = run_reproduction(
+        name,
+        folder,
+        quick=quick,
+        seeds=seeds,
+        **_sweep(n_jobs, scheduler, overwrite, progress, command),
+        data=data,
+        mnist_path=_path(mnist_path),
+        epochs=epochs,
+        n_train=n_train,
+    )
+    _show(report, files, "published")
+
+
+def _list_reproductions(must_name: bool) -> None:
+    """The table of reproductions; then, where a NAME was needed (``must_name``), the error."""
+    from rich.table import Table
+
+    from ..evidence.reproductions import REPRODUCTIONS
+
+    table = Table(title="Reproductions")
+    for col in ("name", "what", "source"):
+        table.add_column(col)
+    for r in REPRODUCTIONS.values():
+        table.add_row(r.name, r.title, r.source)
+    console.print(table)
+    if must_name:
+        raise ConfigError(
+            f"name a reproduction: weightwise reproduce NAME, one of {', '.join(REPRODUCTIONS)}"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# registration
+
+
 def register(app: typer.Typer) -> None:
     """Add ``compare``, ``study depth`` and ``reproduce`` to ``app`` (the ``weightwise`` command)."""
-
-    @app.command()
-    @_user_errors_exit_1
-    def compare(
-        data: DataOpt = "digits",
-        mnist_path: MnistOpt = None,
-        depth: Annotated[int | None, typer.Option(help="Hidden layers (default 5).")] = None,
-        widths: Annotated[
-            str | None,
-            typer.Option(help="Hidden widths: one for all layers or one per layer, e.g. 100."),
-        ] = None,
-        epochs: Annotated[int | None, typer.Option(help="BP epochs (default 30).")] = None,
-        pretrain_epochs: Annotated[
-            int | None, typer.Option(help="Pre-training epochs per layer.")
-        ] = None,
-        seeds: Annotated[
-            int | None, typer.Option(help="Seeds per method, 0..N-1 (default 3; 1 with --quick).")
-        ] = None,
-        methods: Annotated[
-            str, typer.Option(help="Comma-separated: bp, bp_normal, rbm, dae, ae, relu_he.")
-        ] = ("bp,rbm,dae,relu_he"),
-        n_train: Annotated[int | None, typer.Option(help="Use a subset of the training data.")] = None,
-        n_test: Annotated[int | None, typer.Option(help="Use a subset of the test data.")] = None,
-        n_jobs: JobsOpt = 1,
-        scheduler: SchedOpt = None,
-        out: Annotated[Path, typer.Option(help="Report folder (runs are stored in OUT/sweep).")] = Path(
-            "weightwise-compare"
-        ),
-        overwrite: OverwriteOpt = False,
-        quick: QuickOpt = False,
-        progress: ProgressOpt = True,
-    ) -> None:
-        """Train one deep network four ways and compare: plain BP from random weights, RBM
-        pre-training + BP, denoising auto-encoder pre-training + BP, ReLU + He init + BP.
-
-        Default: 5 sigmoid hidden layers of 100 units on the built-in digits, 30 epochs, 3 seeds.
-        Finished runs are stored in OUT/sweep; running the same command again resumes.
-        """
-        from ..evidence.experiments import check_methods
-        from ..evidence.studies import compare as run_compare
-
-        method_list = check_methods(_names(methods))
-        hidden = _hidden(depth, widths)
-        command = _command(
-            "compare",
-            data=data,
-            mnist_path=mnist_path,
-            depth=depth,
-            widths=widths,
-            epochs=epochs,
-            pretrain_epochs=pretrain_epochs,
-            seeds=seeds,
-            methods=methods,
-            n_train=n_train,
-            n_test=n_test,
-            out=out,
-            quick=quick,
-        )
-        seeds = _seeds(seeds, 1 if quick else 3)
-        report, files, _ = run_compare(
-            out,
-            method_list,
-            seeds,
-            quick=quick,
-            n_jobs=_check_jobs(n_jobs),
-            scheduler=scheduler,
-            overwrite=overwrite,
-            progress=progress,
-            command=command,
-            data=data,
-            mnist_path=None if mnist_path is None else str(mnist_path),
-            hidden=hidden,
-            epochs=epochs,
-            pretrain_epochs=pretrain_epochs,
-            n_train=n_train,
-            n_test=n_test,
-        )
-        _show(report, files, "summary")
-
+    app.command("compare")(_user_errors_exit_1(compare))
     study = typer.Typer(help="Studies over many runs: test error against depth.", no_args_is_help=True)
+    study.command("depth")(_user_errors_exit_1(study_depth))
     app.add_typer(study, name="study")
-
-    @study.command("depth")
-    @_user_errors_exit_1
-    def study_depth(
-        depths: Annotated[
-            str | None, typer.Option(help="Depths, e.g. 1-10 or 1,3,5 (default 1-10).")
-        ] = None,
-        width: Annotated[int | None, typer.Option(help="Units per hidden layer (default 100).")] = None,
-        widths: Annotated[
-            str | None, typer.Option(help="Same as --width (one width for all layers).")
-        ] = None,
-        methods: Annotated[
-            str | None, typer.Option(help="Comma-separated (default bp,rbm,relu_he).")
-        ] = None,
-        seeds: Annotated[
-            int | None, typer.Option(help="Seeds per method and depth (default 2; 1 with --quick).")
-        ] = None,
-        epochs: Annotated[int | None, typer.Option(help="BP epochs (default 30).")] = None,
-        pretrain_epochs: Annotated[
-            int | None, typer.Option(help="Pre-training epochs per layer.")
-        ] = None,
-        data: DataOpt = "digits",
-        mnist_path: MnistOpt = None,
-        n_train: Annotated[int | None, typer.Option(help="Use a subset of the training data.")] = None,
-        n_test: Annotated[int | None, typer.Option(help="Use a subset of the test data.")] = None,
-        n_jobs: JobsOpt = 1,
-        scheduler: SchedOpt = None,
-        out: Annotated[Path, typer.Option(help="Report folder (runs are stored in OUT/sweep).")] = Path(
-            "weightwise-depth"
-        ),
-        overwrite: OverwriteOpt = False,
-        quick: QuickOpt = False,
-        progress: ProgressOpt = True,
-    ) -> None:
-        """Test error, gradient norm per layer and time against depth (1-10 hidden layers by
-        default): does back-propagation stop working beyond about 7 layers, and what changes it?"""
-        from ..evidence.experiments import MAX_WIDTH, check_methods
-        from ..evidence.studies import study_depth as run_study
-
-        depth_list = None if depths is None else _ints(depths, "--depths")
-        method_list = None if methods is None else check_methods(_names(methods))
-        if widths is not None:
-            w = _ints(widths, "--widths")
-            if len(w) != 1:
-                raise ConfigError("study depth takes one --width for every layer; give a single number")
-            width = w[0]
-        if width is not None and not 1 <= width <= MAX_WIDTH:
-            raise ConfigError(f"--width must be in 1..{MAX_WIDTH}, got {width}")
-        seeds = _seeds(seeds, 1 if quick else 2)
-        command = _command(
-            "study depth",
-            depths=depths,
-            width=width,
-            methods=methods,
-            seeds=seeds,
-            epochs=epochs,
-            pretrain_epochs=pretrain_epochs,
-            data=data,
-            mnist_path=mnist_path,
-            n_train=n_train,
-            n_test=n_test,
-            out=out,
-            quick=quick,
-        )
-        settings = {
-            "epochs": epochs,
-            "pretrain_epochs": pretrain_epochs,
-            "data": data,
-            "n_train": n_train,
-            "n_test": n_test,
-            "mnist_path": None if mnist_path is None else str(mnist_path),
-        }
-        report, files, _ = run_study(
-            out,
-            depth_list,
-            method_list,
-            seeds,
-            width=width,
-            quick=quick,
-            n_jobs=_check_jobs(n_jobs),
-            scheduler=scheduler,
-            overwrite=overwrite,
-            progress=progress,
-            command=command,
-            **{k: v for k, v in settings.items() if v is not None},
-        )
-        _show(report, files, "depth")
-
-    @app.command()
-    @_user_errors_exit_1
-    def reproduce(
-        name: Annotated[str | None, typer.Argument(help="Which reproduction (see --list).")] = None,
-        list_: Annotated[
-            bool, typer.Option("--list", help="Name the reproductions and their sources.")
-        ] = False,
-        quick: QuickOpt = False,
-        seeds: Annotated[int, typer.Option(help="Seeds per method.")] = 1,
-        data: Annotated[
-            str | None, typer.Option(help="Override the data (default: MNIST, as published).")
-        ] = None,
-        mnist_path: MnistOpt = None,
-        epochs: Annotated[int | None, typer.Option(help="Override the BP epochs.")] = None,
-        n_train: Annotated[int | None, typer.Option(help="Override the training subset size.")] = None,
-        n_jobs: JobsOpt = 1,
-        scheduler: SchedOpt = None,
-        out: Annotated[
-            Path | None, typer.Option(help="Report folder (default weightwise-NAME).")
-        ] = None,
-        overwrite: OverwriteOpt = False,
-        progress: ProgressOpt = True,
-    ) -> None:
-        """Reproduce a paper's experiment with its published numbers side by side (hinton2006,
-        vincent2010, erhan2010, glorot2010). --quick runs a subset in minutes."""
-        from rich.table import Table
-
-        from ..evidence.reproductions import REPRODUCTIONS, get_reproduction
-        from ..evidence.reproductions import reproduce as run_reproduction
-
-        if list_ or name is None:
-            table = Table(title="Reproductions")
-            for col in ("name", "what", "source"):
-                table.add_column(col)
-            for r in REPRODUCTIONS.values():
-                table.add_row(r.name, r.title, r.source)
-            console.print(table)
-            if name is None and not list_:
-                raise ConfigError(
-                    f"name a reproduction: weightwise reproduce NAME, one of {', '.join(REPRODUCTIONS)}"
-                )
-            return
-        get_reproduction(name)
-        if seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
-        folder = out if out is not None else Path(f"weightwise-{name}")
-        command = _command(
-            f"reproduce {name}",
-            quick=quick,
-            seeds=seeds,
-            data=data,
-            mnist_path=mnist_path,
-            epochs=epochs,
-            n_train=n_train,
-            out=folder,
-        )
-        report, files, _ = run_reproduction(
-            name,
-            folder,
-            quick=quick,
-            seeds=seeds,
-            n_jobs=_check_jobs(n_jobs),
-            scheduler=scheduler,
-            overwrite=overwrite,
-            progress=progress,
-            command=command,
-            data=data,
-            mnist_path=None if mnist_path is None else str(mnist_path),
-            epochs=epochs,
-            n_train=n_train,
-        )
-        _show(report, files, "published")
-
-    _ = (compare, study_depth, reproduce)  # registered on the app by the decorators
+    app.command("reproduce")(_user_errors_exit_1(reproduce))
 
 
-__all__: Sequence[str] = ["register"]
+__all__: Sequence[str] = ["compare", "register", "reproduce", "study_depth"]

@@ -62,9 +62,7 @@ def gradcheck(
     parameter: keep the network small.
     """
     from ..backpropagation.gradcheck import gradcheck as run_gradcheck
-    from ..net.backend import Random
     from ..net.losses import get_loss
-    from ..net.network import Network
 
     sizes = parse_layers(layers)
     if len(sizes) < 2:
@@ -76,6 +74,42 @@ def gradcheck(
         output_activation = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(
             loss_fn.name, "identity"
         )
+    net, X, Y = _random_problem(sizes, activation, output_activation, init, loss_fn, samples, seed)
+    result = run_gradcheck(net, X, Y, loss_fn, reduction=reduction, eps=eps)
+    title = (
+        f"gradcheck {'-'.join(map(str, sizes))}, {','.join(net.activation_names)}, "
+        f"{loss_fn.name} ({reduction}), {samples} samples, float64"
+    )
+    console.print(_error_table(net, result, title))
+    worst = result.max_rel_error
+    if worst < GRADCHECK_TOLERANCE:
+        console.print(f"[bold green]PASS[/bold green]: max relative error {worst:.2e} < 1e-6")
+        return
+    hint = _kink_hint(net, X, eps)
+    console.print(f"[bold red]FAIL[/bold red]: max relative error {worst:.2e} >= 1e-6{hint}")
+    raise typer.Exit(1)
+
+
+def _random_problem(
+    sizes: list[int],
+    activation: str,
+    output_activation: str,
+    init: str,
+    loss_fn: Any,
+    samples: int,
+    seed: int,
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """A float64 network of ``sizes`` and a batch ``(X, Y)`` that fits ``loss_fn``, all from ``seed``.
+
+    Returns
+    -------
+    net : Network
+    X : ndarray of shape (samples, sizes[0])
+    Y : ndarray of shape (samples, sizes[-1])
+    """
+    from ..net.backend import Random
+    from ..net.network import Network
+
     rng = Random(seed)
     net = Network.create(
         sizes, parse_activation(activation), output_activation, init, rng, dtype="float64"
@@ -88,13 +122,12 @@ def gradcheck(
         layer.b[...] = rng.normal(0.1, (layer.n_out,))
     X = rng.numpy.normal(size=(samples, sizes[0]))
     Y = _gradcheck_targets(loss_fn.name, output_activation, samples, sizes[-1], rng.numpy)
-    result = run_gradcheck(net, X, Y, loss_fn, reduction=reduction, eps=eps)
-    near_kink = sum(int(np.sum(np.abs(z) < 10 * eps)) for z in net.forward(X).zs)
+    return net, X, Y
 
-    table = Table(
-        title=f"gradcheck {'-'.join(map(str, sizes))}, {','.join(net.activation_names)}, "
-        f"{loss_fn.name} ({reduction}), {samples} samples, float64"
-    )
+
+def _error_table(net: Any, result: Any, title: str) -> Table:
+    """Per layer: the largest relative error of ``W`` and of ``b``, and whether both pass."""
+    table = Table(title=title)
     for col in ("layer", "W shape", "max rel. error W", "max rel. error b", ""):
         table.add_column(col, justify="right")
     for l, (layer, eW, eb) in enumerate(
@@ -108,17 +141,16 @@ def gradcheck(
             f"{eb:.2e}",
             "[green]ok[/green]" if ok else "[red]too large[/red]",
         )
-    console.print(table)
-    worst = result.max_rel_error
-    if worst < GRADCHECK_TOLERANCE:
-        console.print(f"[bold green]PASS[/bold green]: max relative error {worst:.2e} < 1e-6")
-        return
+    return table
+
+
+def _kink_hint(net: Any, X: np.ndarray, eps: float) -> str:
+    """Why a ReLU network may fail: pre-activations within 10h of the kink at 0, if any."""
     kink = {"relu", "leaky_relu"} & set(net.activation_names)
-    hint = (
+    near_kink = sum(int(np.sum(np.abs(z) < 10 * eps)) for z in net.forward(X).zs)
+    if not (kink and near_kink):
+        return ""
+    return (
         f"; {near_kink} pre-activations lie within 10h of a {'/'.join(sorted(kink))} kink at 0, "
         "where differences are wrong: try another --seed"
-        if kink and near_kink
-        else ""
     )
-    console.print(f"[bold red]FAIL[/bold red]: max relative error {worst:.2e} >= 1e-6{hint}")
-    raise typer.Exit(1)

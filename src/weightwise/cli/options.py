@@ -1,4 +1,8 @@
-"""Options shared by the training commands, and parsing of option strings (layers, activations)."""
+"""Options shared by the commands, declared once, and parsing of option strings (layers, activations).
+
+Each ``...Option`` is an ``Annotated`` type a command names as a parameter's type (with its default
+beside it), so the same option reads and helps the same in every command that takes it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,14 @@ import typer
 
 from ..errors import ConfigError, DataError
 
-# Options every training command shares, declared once.
+# Where the data come from (the train and pretrain commands).
+MnistPathOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder of the four MNIST IDX files (default: $WEIGHTWISE_DATA)."),
+]
+DownloadOption = Annotated[bool, typer.Option("--download", help="Download missing MNIST files first.")]
+
+# How the arrays are held and where they train.
 DtypeOption = Annotated[Literal["float32", "float64"], typer.Option(help="Float precision.")]
 BackendOption = Annotated[Literal["numpy", "torch"], typer.Option(help="Array library that trains.")]
 DeviceOption = Annotated[
@@ -30,6 +41,23 @@ ResumeOption = Annotated[
         "--resume",
         help="Continue the run saved in --checkpoint-dir (give the same options as before).",
     ),
+]
+
+# Greedy pre-training: ``pretrain`` and ``train --pretrain`` set the learners alike.
+CdKOption = Annotated[
+    int | None, typer.Option(help="Gibbs steps per contrastive divergence (CD) update of the RBMs (1).")
+]
+PersistentOption = Annotated[
+    bool,
+    typer.Option("--persistent", help="Persistent CD (RBMs): the Gibbs chains carry over."),
+]
+WeightCostOption = Annotated[float | None, typer.Option(help="L2 weight cost of the RBMs (2e-4).")]
+CorruptionOption = Annotated[
+    float | None,
+    typer.Option(help="Fraction of inputs masked to 0 by the denoising auto-encoder, in [0, 1) (0.25)."),
+]
+GibbsStepsOption = Annotated[
+    int, typer.Option(min=1, help="Gibbs steps of each sampling chain (samples figure).")
 ]
 
 

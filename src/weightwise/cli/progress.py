@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -18,8 +18,23 @@ from rich.progress import (
 
 from .base import err_console
 
+B = TypeVar("B", bound="_Bars")
 
-class EpochProgress:
+
+class _Bars:
+    """A rich ``Progress`` drawn while the instance is used as a context manager."""
+
+    progress: Progress
+
+    def __enter__(self: B) -> B:
+        self.progress.start()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.progress.stop()
+
+
+class EpochProgress(_Bars):
     """A rich progress bar driven as a ``fit`` callback: epoch, loss, accuracy and time left.
 
     Use it as a context manager and pass the instance in ``callbacks``; it never stops training
@@ -64,13 +79,6 @@ class EpochProgress:
         self.task = self.progress.add_task("train", total=epochs, loss="-", acc="-", val="-")
         self.last_epoch = 0
 
-    def __enter__(self) -> EpochProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
     def __call__(self, info: Any) -> None:
         """Advance to ``info.epoch``; ``info.logs`` holds ``loss``, ``metric``, ``val_metric``."""
         logs = info.logs
@@ -96,7 +104,7 @@ def _fmt(value: Any, spec: str) -> str:
     return "-" if math.isnan(v) else format(v, spec)
 
 
-class LayerProgress:
+class LayerProgress(_Bars):
     """Rich progress bars for greedy pre-training: one row per layer, advanced every epoch.
 
     Pass the instance to :func:`~weightwise.layerwise.greedy.pretrain` in ``callbacks``; it never
@@ -146,10 +154,6 @@ class LayerProgress:
             for k, ((name, n_in, n_out), e) in enumerate(zip(layers, per_layer, strict=True))
         ]
 
-    def __enter__(self) -> LayerProgress:
-        self.progress.start()
-        return self
-
     def __exit__(self, exc_type: object, *exc: object) -> None:
         if exc_type is not None:
             # An error (a bad setting found before training, a divergence): rows of layers that
@@ -157,7 +161,7 @@ class LayerProgress:
             for task in self.progress.tasks:
                 if not task.completed:
                     self.progress.update(task.id, visible=False)
-        self.progress.stop()
+        super().__exit__(exc_type, *exc)
 
     def restore(self, epochs_done: Sequence[int]) -> None:
         """Show the epochs a resumed run had already finished, per layer from the bottom."""
@@ -193,37 +197,22 @@ def _finite(value: Any) -> bool:
 class PipelineProgress:
     """Progress of pre-training then fine-tuning: the layer rows, then the epoch bar.
 
-    rich draws one live display at a time, so the fine-tuning bar (an :class:`EpochProgress`)
-    is made when the first back-propagation epoch ends, after the layer rows have stopped. Pass
-    :meth:`pretrain_callback` in the estimator's ``pretrain_callbacks`` and the instance itself in
-    its ``callbacks``.
+    rich draws one live display at a time, so the fine-tuning bar is started when the first
+    back-propagation epoch ends, after the layer rows have stopped. Pass :meth:`pretrain_callback`
+    in the estimator's ``pretrain_callbacks`` and the instance itself in its ``callbacks``.
 
     Parameters
     ----------
-    layers : sequence of (str, int, int)
-        Per pre-trained layer: learner name, inputs, outputs.
-    pretrain_epochs, epochs : int
-        Epochs per pre-trained layer; the fine-tuning epoch limit.
-    accuracy, validation : bool
-        As for :class:`EpochProgress`.
-    console : rich Console, optional
-    enabled : bool
+    layers : LayerProgress
+        The rows of the pre-trained layers.
+    fine_tuning : EpochProgress
+        The bar of back-propagation, not yet started.
     """
 
-    def __init__(
-        self,
-        layers: Sequence[tuple[str, int, int]],
-        pretrain_epochs: int,
-        epochs: int,
-        accuracy: bool = True,
-        validation: bool = False,
-        console: Console | None = None,
-        enabled: bool = True,
-    ) -> None:
-        self.layers = LayerProgress(layers, pretrain_epochs, console=console, enabled=enabled)
-        self.bp: EpochProgress | None = None
-        self.epochs, self.accuracy, self.validation = epochs, accuracy, validation
-        self.console, self.enabled = console, enabled
+    def __init__(self, layers: LayerProgress, fine_tuning: EpochProgress) -> None:
+        self.layers = layers
+        self.bp = fine_tuning
+        self.bp_started = False
 
     def __enter__(self) -> PipelineProgress:
         self.layers.__enter__()
@@ -231,7 +220,7 @@ class PipelineProgress:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.layers.__exit__(exc_type, *exc)
-        if self.bp is not None:
+        if self.bp_started:
             self.bp.__exit__(exc_type, *exc)
 
     def pretrain_callback(self, info: Any) -> None:
@@ -239,11 +228,9 @@ class PipelineProgress:
         self.layers(info)
 
     def __call__(self, info: Any) -> None:
-        """Advance the fine-tuning bar (an ``EpochInfo``), making it on the first call."""
-        if self.bp is None:
+        """Advance the fine-tuning bar (an ``EpochInfo``), starting it on the first call."""
+        if not self.bp_started:
             self.layers.progress.stop()
-            self.bp = EpochProgress(
-                self.epochs, self.accuracy, self.validation, self.console, self.enabled
-            )
             self.bp.__enter__()
+            self.bp_started = True
         self.bp(info)

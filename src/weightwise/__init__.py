@@ -47,6 +47,12 @@ _LAZY = {
     "BernoulliRBM": "layerwise.rbm",
     "GaussianRBM": "layerwise.rbm",
     "AutoEncoder": "layerwise.autoencoder",
+    "to_torch": "interop",
+    "from_torch": "interop",
+    "export_torch": "interop",
+    "load_torch": "interop",
+    "export_onnx": "interop",
+    "TensorBoard": "interop",
 }
 
 

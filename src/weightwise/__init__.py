@@ -66,6 +66,7 @@ _SUBMODULES = {
     "errors",
     "estimators",
     "evidence",
+    "interop",
     "io",
     "layerwise",
     "net",

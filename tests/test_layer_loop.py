@@ -17,10 +17,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cli_helpers import invoke
 from sklearn.datasets import load_digits
-from typer.testing import CliRunner
 
-from weightwise import cli
 from weightwise._util import callbacks_stop
 from weightwise.backpropagation.training import fit
 from weightwise.errors import DivergenceError
@@ -34,8 +33,6 @@ from weightwise.net.network import Network
 
 # Overflow and invalid-value warnings on the way to NaN are what these tests provoke.
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +70,9 @@ def test_finding_cli_pretrain_gaussian_rbm_exits_1_and_writes_no_nan_stack(tmp_p
     cwd = os.getcwd()
     os.chdir(tmp_path)  # the finding's command writes its default file in the working folder
     try:
-        result = runner.invoke(
-            cli.app,
-            [
-                "pretrain", "--data", "digits", "--learner", "gaussian_rbm", "--scale", "standard",
-                "--layers", "64-32", "--lr", "0.5", "--out", str(out),
-            ],
+        result = invoke(
+            "pretrain", "--data", "digits", "--learner", "gaussian_rbm", "--scale", "standard",
+            "--layers", "64-32", "--lr", "0.5", "--out", out,
         )  # fmt: skip
         written = sorted(p.name for p in tmp_path.iterdir())
     finally:
@@ -462,12 +456,9 @@ def test_bp_regressor_autoencoder_pretraining_names_pretrain_learning_rate() -> 
 
 def test_cli_train_pretrain_divergence_names_pretrain_lr_and_saves_nothing(tmp_path: Path) -> None:
     out = tmp_path / "model.safetensors"
-    result = runner.invoke(
-        cli.app,
-        [
-            "train", "--data", "digits", "--layers", "64-16-10", "--epochs", "1", "--pretrain", "rbm",
-            "--pretrain-epochs", "1", "--pretrain-lr", "1e8", "--out", str(out), "--no-progress",
-        ],
+    result = invoke(
+        "train", "--data", "digits", "--layers", "64-16-10", "--epochs", "1", "--pretrain", "rbm",
+        "--pretrain-epochs", "1", "--pretrain-lr", "1e8", "--out", out, "--no-progress",
     )  # fmt: skip
     assert result.exit_code == 1, result.output
     last = result.stderr.strip().splitlines()[-1]

@@ -227,3 +227,51 @@ def test_failing_run_keeps_finished_runs(tmp_path: Path) -> None:
         run_sweep([{"x": 9}], fn, tmp_path / "d", n_jobs=0)
     with pytest.raises(ConfigError, match="list of dicts"):
         run_sweep({"x": 9}, fn, tmp_path / "e")  # type: ignore[arg-type]
+
+
+_WORKERS_SCRIPT = """
+import os, sys, time
+from weightwise.evidence.sweep import run_sweep
+
+def slow(config):
+    (__import__("pathlib").Path(sys.argv[2]) / str(os.getpid())).write_text("")
+    time.sleep(60)
+    return {"x": config["x"]}
+
+run_sweep([{"x": i} for i in range(4)], slow, sys.argv[1], n_jobs=2, progress=False)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:  # a zombie is dead: it only waits to be reaped
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_exit_soon_after_the_sweep_is_killed(tmp_path: Path) -> None:
+    """Finding 12: a kill -9 of a --n-jobs 2 sweep must not leave its workers running."""
+    script = tmp_path / "workers.py"
+    script.write_text(_WORKERS_SCRIPT)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "sweep"), str(pids)])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(pids.iterdir())) < 2:
+            assert proc.poll() is None, "the sweep ended before its workers started"
+            assert time.monotonic() < deadline, "no two workers within 60 s"
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    workers = [int(p.name) for p in pids.iterdir()]
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:  # do not leave them behind even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"workers {left} still running 5 s after the sweep was killed"

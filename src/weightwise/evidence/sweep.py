@@ -21,14 +21,15 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import threading
 import time
-import uuid
 from collections.abc import Callable, Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._util import atomic_write_bytes
 from ..checks import is_integer
 from ..errors import ConfigError, WeightwiseError
 from ..io import jsonable
@@ -95,16 +96,7 @@ def sweep_id(configs: Sequence[Mapping[str, Any]]) -> str:
 
 def _atomic_write(path: Path, text: str) -> None:
     """Write ``text`` so that ``path`` is either absent, the old file, or the whole new file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _result_json(result: Any, key: str, config: dict[str, Any]) -> Any:
@@ -235,7 +227,50 @@ def _run_joblib(fn: RunFn, pending: list[tuple[str, dict[str, Any]]], n_jobs: in
 
     # Unordered: each result arrives (and is stored) the moment its run ends, not in config order.
     parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from parallel(delayed(_timed_call)(fn, key, config) for key, config in pending)
+    me = os.getpid()
+    yield from parallel(delayed(_worker_call)(fn, key, config, me) for key, config in pending)
+
+
+def _worker_call(fn: RunFn, key: str, config: dict[str, Any], parent: int) -> tuple[str, Any, float]:
+    """:func:`_timed_call` in a joblib worker that exits as soon as the sweep's process dies."""
+    _exit_with_parent(parent)
+    return _timed_call(fn, key, config)
+
+
+_WATCHED_PARENT: int | None = None
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker process, start (once) a thread that ends the process when ``parent`` dies.
+
+    A ``kill -9`` of the sweep gives it no chance to stop its pool, and loky's workers would
+    otherwise idle for minutes (or finish a long run nobody will store). The thread polls twice a
+    second: the worker's parent process id changes when its parent dies (it is re-parented), and
+    for a worker that is not a direct child, the sweep's pid stops existing.
+    """
+    global _WATCHED_PARENT
+    if parent == os.getpid() or _WATCHED_PARENT == parent:
+        return
+    _WATCHED_PARENT = parent
+    direct = os.getppid() == parent
+
+    def alive() -> bool:
+        if direct:
+            return os.getppid() == parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:  # e.g. EPERM: it exists
+            return True
+        return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="weightwise-sweep-parent-watch", daemon=True).start()
 
 
 def _connect(scheduler: str, timeout: float) -> Any:

@@ -3,7 +3,7 @@
 A thin layer over the library: it parses options, loads data, hands them to the estimators, the
 layer-wise learners, the model files and the back-propagation engine, and prints rich tables and
 progress bars. Nothing here does maths. One module per command (``train``, ``pretrain``,
-``predict``/``info``, ``gradcheck``, ``xor``, and :mod:`.evidence` for ``compare``,
+``predict``/``info``, ``export``, ``gradcheck``, ``xor``, and :mod:`.evidence` for ``compare``,
 ``study depth`` and ``reproduce``); :mod:`.base` holds the typer app and the error
 handling they share, :mod:`.options` the options several commands take, declared once.
 
@@ -21,6 +21,7 @@ from .. import __version__
 from . import train as _train  # noqa: F401
 from . import pretrain as _pretrain  # noqa: F401
 from . import model as _model  # noqa: F401
+from . import export as _export  # noqa: F401
 from . import gradcheck as _gradcheck  # noqa: F401
 from . import xor as _xor  # noqa: F401
 

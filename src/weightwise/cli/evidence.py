@@ -17,6 +17,7 @@ import typer
 
 from ..errors import ConfigError
 from .base import _user_errors_exit_1, console
+from .options import TensorBoardOption, tensorboard_note
 
 _DATA_HELP = "digits (built in), mnist (IDX files; see --mnist-path), or a .npz file holding X and y."
 
@@ -165,6 +166,23 @@ def _sweep(
     }
 
 
+def _run_log(folder: Path | None) -> Any:
+    """``--tensorboard`` as the runs take it: a plain folder and the class each run builds its
+    callback from, in its own process (see :class:`weightwise.evidence.experiments.RunLog`).
+
+    The folder is checked here, once, so that an unwritable one is one line before any run.
+    """
+    if folder is None:
+        return None
+    from ..evidence.experiments import RunLog
+    from ..interop import TensorBoard
+
+    TensorBoard(folder).close()  # creates the folder; refuses an unwritable one, or no tensorboardX
+    for stray in folder.glob("events.out.tfevents.*"):
+        stray.unlink()  # that check's empty event file: the runs log in subfolders
+    return RunLog(str(folder), TensorBoard)
+
+
 def _path(path: Path | None) -> str | None:
     """``--mnist-path`` as the sweeps store it: text, so a run's settings stay JSON."""
     return None if path is None else str(path)
@@ -198,12 +216,15 @@ def compare(
     overwrite: OverwriteOpt = False,
     quick: QuickOpt = False,
     progress: ProgressOpt = True,
+    tensorboard: TensorBoardOption = None,
 ) -> None:
     """Train one deep network four ways and compare: plain BP from random weights, RBM
     pre-training + BP, denoising auto-encoder pre-training + BP, ReLU + He init + BP.
 
     Default: 5 sigmoid hidden layers of 100 units on the built-in digits, 30 epochs, 3 seeds.
-    Finished runs are stored in OUT/sweep; running the same command again resumes.
+    Finished runs are stored in OUT/sweep; running the same command again resumes. With
+    --tensorboard DIR each run logs to DIR/METHOD/seed_N (runs already stored are reused and log
+    nothing).
     """
     from ..evidence.experiments import check_methods
     from ..evidence.studies import compare as run_compare
@@ -231,6 +252,7 @@ def compare(
         _seeds(seeds, 1 if quick else 3),
         quick=quick,
         **_sweep(n_jobs, scheduler, overwrite, progress, command),
+        log=_run_log(tensorboard),
         data=data,
         mnist_path=_path(mnist_path),
         hidden=hidden,
@@ -240,6 +262,7 @@ def compare(
         n_test=n_test,
     )
     _show(report, files, "summary")
+    tensorboard_note(tensorboard)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -272,9 +295,13 @@ def study_depth(
     overwrite: OverwriteOpt = False,
     quick: QuickOpt = False,
     progress: ProgressOpt = True,
+    tensorboard: TensorBoardOption = None,
 ) -> None:
     """Test error, gradient norm per layer and time against depth (1-10 hidden layers by
-    default): does back-propagation stop working beyond about 7 layers, and what changes it?"""
+    default): does back-propagation stop working beyond about 7 layers, and what changes it?
+
+    With --tensorboard DIR each run logs to DIR/depth_D/METHOD/seed_N (runs already stored in
+    OUT/sweep are reused and log nothing)."""
     from ..evidence.experiments import check_methods
     from ..evidence.studies import study_depth as run_study
 
@@ -313,9 +340,11 @@ def study_depth(
         width=width,
         quick=quick,
         **_sweep(n_jobs, scheduler, overwrite, progress, command),
+        log=_run_log(tensorboard),
         **{k: v for k, v in settings.items() if v is not None},
     )
     _show(report, files, "depth")
+    tensorboard_note(tensorboard)
 
 
 def _study_width(width: int | None, widths: str | None) -> int | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -60,6 +60,18 @@ GibbsStepsOption = Annotated[
     int, typer.Option(min=1, help="Gibbs steps of each sampling chain (samples figure).")
 ]
 
+# Watching a run live: train, pretrain, compare and study depth.
+TensorBoardOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--tensorboard",
+        metavar="DIR",
+        help="Log to TensorBoard in DIR as training goes: loss, accuracy, learning rate, "
+        "per-layer gradient norms and update ratios, pre-training errors, histograms and "
+        "images (compare and study: one subfolder per run). Watch with: tensorboard --logdir DIR",
+    ),
+]
+
 
 def check_checkpoint_options(
     checkpoint_dir: Path | None, resume: bool, found: bool, what: str
@@ -98,6 +110,30 @@ def check_checkpoint_options(
     if resume and not found:
         return f"no checkpoint in {checkpoint_dir} yet: starting afresh"
     return f"resuming the {what} run saved in {checkpoint_dir}" if resume else None
+
+
+def open_tensorboard(log_dir: Path | None, examples: Any = None) -> Any:
+    """The :class:`weightwise.interop.TensorBoard` callback of ``--tensorboard``, or None.
+
+    Built before training, so an unwritable folder (or a missing tensorboardX) is one line
+    before any epoch. The caller closes it (``close()``) when training ends.
+    """
+    if log_dir is None:
+        return None
+    from ..interop import TensorBoard
+
+    return TensorBoard(log_dir, examples=None if examples is None else examples[:16])
+
+
+def tensorboard_note(log_dir: Path | None) -> None:
+    """Say where the logs are and how to look at them."""
+    if log_dir is not None:
+        from .base import console
+
+        console.print(
+            f"TensorBoard logs in [bold]{log_dir}[/bold]: tensorboard --logdir {log_dir}",
+            highlight=False,
+        )
 
 
 def interrupted(checkpoint_dir: Path | None) -> typer.Exit:

@@ -31,10 +31,13 @@ from .options import (
     MnistPathOption,
     PersistentOption,
     ResumeOption,
+    TensorBoardOption,
     WeightCostOption,
     check_checkpoint_options,
     interrupted,
+    open_tensorboard,
     parse_activation,
+    tensorboard_note,
 )
 from .pretrain_options import (
     check_visible_range,
@@ -168,6 +171,7 @@ def pretrain(
     progress: ProgressOption = True,
     checkpoint_dir: CheckpointDirOption = None,
     resume: ResumeOption = False,
+    tensorboard: TensorBoardOption = None,
 ) -> None:
     """Pre-train an unsupervised stack greedily, first layer first, and save it.
 
@@ -209,15 +213,22 @@ def pretrain(
     net = _network(sizes, activation, init, seed, dtype, backend, device)
     _print_data(name, X, X_held, scale, note)
     bar = _layer_rows(names, sizes, epochs, progress, done if resume else None)
-    result = _pretrain(
-        net, X, X_held, names, params, bar, epochs, batch_size, propagate, seed, checkpoint_dir, resume
-    )
+    tb = open_tensorboard(tensorboard, X if X_held is None else X_held)
+    try:
+        result = _pretrain(
+            net, X, X_held, names, params, bar, epochs, batch_size, propagate, seed,
+            checkpoint_dir, resume, live=[] if tb is None else [tb],
+        )  # fmt: skip
+    finally:
+        if tb is not None:
+            tb.close()
     console.print(
         pretraining_table(result, sizes, f"{stack_kind(names)} {'-'.join(map(str, sizes))} on {name}")
     )
     _save(net, result, params, scaling, name, scale, seed, out, checkpoint_dir)
     if figures is not None:
         _write_figures(figures, result, X if X_held is None else X_held, shape, gibbs_steps)
+    tensorboard_note(tensorboard)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -303,8 +314,10 @@ def _pretrain(
     seed: int,
     checkpoint_dir: Path | None,
     resume: bool,
+    live: Sequence[Any] = (),
 ) -> Any:
-    """Greedy pre-training of ``net``'s layers under ``bar``; a Ctrl-C or a divergence ends as one line.
+    """Greedy pre-training of ``net``'s layers under ``bar`` (and the ``live`` callbacks, such as
+    TensorBoard's); a Ctrl-C or a divergence ends as one line.
 
     Returns
     -------
@@ -324,7 +337,7 @@ def _pretrain(
                 batch_size=batch_size,
                 propagate=propagate,
                 learner_params=params,
-                callbacks=[bar],
+                callbacks=[bar, *live],
                 validation=X_held,
                 seed=seed,
                 checkpoint_dir=checkpoint_dir,

@@ -18,15 +18,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFileError
-
-PRETRAINED = "pretrained"
-"""Metadata key of a pre-trained stack."""
+from ..layerwise.stack import INPUT_OFFSET, INPUT_SCALE, PRETRAINED
 
 RBM_LEARNERS = ("rbm", "gaussian_rbm")
 AE_LEARNERS = ("autoencoder", "denoising")
-
-INPUT_OFFSET, INPUT_SCALE = "input.offset", "input.scale"
-"""Extra arrays of ``--scale``: the stack was trained on ``(X - offset) / scale``."""
 
 
 @dataclass

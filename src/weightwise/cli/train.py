@@ -25,13 +25,16 @@ from .options import (
     MnistPathOption,
     PersistentOption,
     ResumeOption,
+    TensorBoardOption,
     WeightCostOption,
     check_checkpoint_options,
     interrupted,
+    open_tensorboard,
     parse_activation,
     parse_batch_size,
     parse_layers,
     split_layers,
+    tensorboard_note,
 )
 from .pretrain_options import pretrain_learner_names, pretrain_options
 from .pretrain_report import PretrainFigures, pretraining_table_from_histories, report_figures
@@ -201,6 +204,7 @@ def train(
     progress: ProgressOption = True,
     checkpoint_dir: CheckpointDirOption = None,
     resume: ResumeOption = False,
+    tensorboard: TensorBoardOption = None,
 ) -> None:
     """Train a network by back-propagation, report train and test metrics and save the model.
 
@@ -210,6 +214,8 @@ def train(
     - weightwise train --data table.csv --target label --hidden 32-16 --solver sgd --lr 0.1
     - weightwise train --data mnist --mnist-path ~/data/mnist --layers 784-500-500-10 --batch-size 128
     - weightwise train --data digits --layers 64-100-100-10 --pretrain rbm --pretrain-epochs 20
+    - weightwise train --data digits --layers 64-100-100-10 --activation sigmoid --tensorboard
+      logs/bp (then: tensorboard --logdir logs)
     - weightwise train --data mnist --layers 784-500-500-10 --checkpoint-dir ckpt (after Ctrl-C, the
       same command with --resume continues from the last finished epoch)
     """
@@ -223,9 +229,18 @@ def train(
     _print_data(split, note)
     snapshot = _pretraining_figures(figures, pretrain, split, gibbs_steps)
     bar = _progress_bar(params, split, snapshot, options)
-    est = _fit(cls(**params, callbacks=[bar]), split, bar, checkpoint_dir)
+    tb = open_tensorboard(tensorboard, split.X_train)
+    live = [] if tb is None else [tb]
+    if pretrain is not None:
+        params["pretrain_callbacks"] = [*params["pretrain_callbacks"], *live]
+    try:
+        est = _fit(cls(**params, callbacks=[bar, *live]), split, bar, checkpoint_dir)
+    finally:
+        if tb is not None:
+            tb.close()
     _print_summary(est, split, task, loss, pretrain)
     console.print(f"model saved to [bold]{est.save(out)}[/bold]")
+    tensorboard_note(tensorboard)
     if figures is not None:
         _write_figures(figures, snapshot, est.history_, pretrain)
 

@@ -37,9 +37,10 @@ pre-training) and after training; :class:`~.diagnostics.GradientFlow` records th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,38 @@ def check_methods(methods: Sequence[str]) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class RunLog:
+    """Live logging of runs (TensorBoard): where, and what builds the callback inside each run.
+
+    Plain values only (a path, field names, an importable class), so a run in a joblib or Dask
+    worker builds its own callback there. It is an argument of the run, not part of its
+    configuration: a run's key, and so its stored result, is the same with or without logging
+    (logging never changes what a run computes). A run whose result is already stored is not
+    run again, so it logs nothing.
+
+    Attributes
+    ----------
+    folder : str
+        The parent folder; each run logs to its own subfolder (``folder/rbm/seed_0``).
+    make : callable
+        ``make(log_dir, examples=X[:16])`` -> a callback for :func:`~weightwise.fit` and
+        :func:`~weightwise.pretrain` with a ``close()`` (``weightwise.interop.TensorBoard``,
+        passed in by the caller: the evidence floor does not import the interop floor above it).
+    by : tuple of str
+        The configuration fields that name a run's subfolder, in order (``"depth"`` too).
+    """
+
+    folder: str
+    make: Callable[..., Any]
+    by: tuple[str, ...] = ("method", "seed")
+
+    def run_folder(self, cfg: ExperimentConfig) -> Path:
+        """``folder/<method>/seed_<seed>`` (and ``depth_<d>`` where ``by`` names it)."""
+        parts = [cfg.method if k == "method" else f"{k}_{getattr(cfg, k)}" for k in self.by]
+        return Path(self.folder).joinpath(*parts)
+
+
 # --------------------------------------------------------------------------------------------------
 # one run
 
@@ -282,7 +315,7 @@ def _ratio(norms: Any) -> float | None:
     return r if math.isfinite(r) else None
 
 
-def run_one(config: Mapping[str, Any]) -> dict[str, Any]:
+def run_one(config: Mapping[str, Any], *, log: RunLog | None = None) -> dict[str, Any]:
     """Train one network as ``config`` says and measure it; JSON values only.
 
     BLAS runs single-threaded inside a run: runs are parallel across processes (``n_jobs``) or
@@ -294,6 +327,8 @@ def run_one(config: Mapping[str, Any]) -> dict[str, Any]:
     ----------
     config : dict
         An :class:`ExperimentConfig` as a dict (see :meth:`ExperimentConfig.to_dict`).
+    log : RunLog, optional
+        Log the run live (pre-training and fine-tuning) to its own subfolder of ``log.folder``.
 
     Returns
     -------
@@ -313,10 +348,10 @@ def run_one(config: Mapping[str, Any]) -> dict[str, Any]:
 
     cfg = ExperimentConfig.from_dict(config)
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run(cfg)
+        return _run(cfg, log)
 
 
-def _run(cfg: ExperimentConfig) -> dict[str, Any]:
+def _run(cfg: ExperimentConfig, log: RunLog | None = None) -> dict[str, Any]:
     """The body of :func:`run_one` for a validated configuration."""
     from ..net.network import Network
     from .diagnostics import GradientFlow, gradient_norms_at
@@ -334,15 +369,20 @@ def _run(cfg: ExperimentConfig) -> dict[str, Any]:
     g_idx = np.sort(pick[: cfg.grad_samples or None])
     Xg, Yg = ds.X_train[g_idx], Ytr[g_idx]
     grad_init = gradient_norms_at(net, Xg, Yg, "cross_entropy")
-    pretrain_seconds = _pretrain(net, ds.X_train, cfg, method)
-    grad_start = gradient_norms_at(net, Xg, Yg, "cross_entropy")
-
-    flow = GradientFlow(sample_every=4)
-    plane = _information_plane(cfg, ds.X_train, ds.y_train, pick)
-    callbacks: list[Any] = [flow] if plane is None else [flow, plane]
-    t0 = time.perf_counter()
-    curves, stop_reason, diverged = _finetune(net, ds, Ytr, Yte, cfg, callbacks)
-    finetune_seconds = time.perf_counter() - t0
+    logger = None if log is None else log.make(log.run_folder(cfg), examples=ds.X_train[:16])
+    live = [] if logger is None else [logger]
+    try:
+        pretrain_seconds = _pretrain(net, ds.X_train, cfg, method, live)
+        grad_start = gradient_norms_at(net, Xg, Yg, "cross_entropy")
+        flow = GradientFlow(sample_every=4)
+        plane = _information_plane(cfg, ds.X_train, ds.y_train, pick)
+        callbacks: list[Any] = [flow, *([] if plane is None else [plane]), *live]
+        t0 = time.perf_counter()
+        curves, stop_reason, diverged = _finetune(net, ds, Ytr, Yte, cfg, callbacks)
+        finetune_seconds = time.perf_counter() - t0
+    finally:
+        if logger is not None:
+            logger.close()
     grad_final = gradient_norms_at(net, Xg, Yg, "cross_entropy")
 
     test_acc = _accuracy(net, ds.X_test, ds.y_test)
@@ -388,7 +428,9 @@ _FLOW_KEYS = (
 """What a run keeps of its :class:`~.diagnostics.GradientFlow` record."""
 
 
-def _pretrain(net: Any, X: np.ndarray, cfg: ExperimentConfig, method: Method) -> float:
+def _pretrain(
+    net: Any, X: np.ndarray, cfg: ExperimentConfig, method: Method, callbacks: Sequence[Any] = ()
+) -> float:
     """Greedy layer-wise pre-training as the method says (none for plain BP); its seconds."""
     from ..layerwise.greedy import pretrain
 
@@ -402,6 +444,7 @@ def _pretrain(net: Any, X: np.ndarray, cfg: ExperimentConfig, method: Method) ->
         epochs=cfg.pretrain_epochs,
         batch_size=cfg.batch_size,
         learner_params={"learning_rate": cfg.pretrain_learning_rate, **method.learner_params},
+        callbacks=list(callbacks),
         seed=cfg.seed,
     )
     return time.perf_counter() - t0
@@ -487,15 +530,19 @@ def run_configs(
     overwrite: bool = False,
     progress: bool = True,
     name: str | None = None,
+    log: RunLog | None = None,
 ) -> list[dict[str, Any]]:
-    """Validate every configuration first (a typo fails before any run), then run the sweep."""
+    """Validate every configuration first (a typo fails before any run), then run the sweep.
+
+    ``log`` goes to every run beside its configuration (:class:`RunLog`), never into it.
+    """
     from .sweep import run_sweep
 
     for c in configs:
         ExperimentConfig.from_dict(c)
     return run_sweep(
         list(configs),
-        run_one,
+        run_one if log is None else functools.partial(run_one, log=log),
         Path(folder) / "sweep",
         n_jobs=n_jobs,
         scheduler=scheduler,

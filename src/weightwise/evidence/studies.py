@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .experiments import DEFAULT_METHODS, MAX_DEPTH, ExperimentConfig, check_methods, run_configs
+from .experiments import (
+    DEFAULT_METHODS,
+    MAX_DEPTH,
+    ExperimentConfig,
+    RunLog,
+    check_methods,
+    run_configs,
+)
 
 QUICK = {"hidden": [32] * 5, "epochs": 8, "pretrain_epochs": 10, "info_samples": 150, "info_every": 4}
 """The ``--quick`` settings: the same deep shape, narrower, a few epochs; well under a minute."""
@@ -33,7 +41,7 @@ def sweep_and_report(
     name : str
         The sweep's name (manifest and progress bar).
     options : mapping
-        ``n_jobs``, ``scheduler``, ``overwrite`` and ``progress`` of :func:`run_configs`.
+        ``n_jobs``, ``scheduler``, ``overwrite``, ``progress`` and ``log`` of :func:`run_configs`.
     build : callable
         ``build(results, configs, **report_args) -> Report``.
 
@@ -87,9 +95,12 @@ def compare(
     overwrite: bool = False,
     progress: bool = True,
     command: str | None = None,
+    log: RunLog | None = None,
     **settings: Any,
 ) -> tuple[Any, Any, list[dict[str, Any]]]:
     """Train one deep network several ways over several seeds and write the report to ``folder``.
+
+    ``log`` logs every run live, each to ``log.folder/<method>/seed_<seed>``.
 
     Returns
     -------
@@ -99,7 +110,8 @@ def compare(
     from .experiment_reports import compare_report
 
     configs = compare_configs(methods, seeds, quick=quick, **settings)
-    options = dict(n_jobs=n_jobs, scheduler=scheduler, overwrite=overwrite, progress=progress)
+    log = None if log is None else dataclasses.replace(log, by=("method", "seed"))
+    options = dict(n_jobs=n_jobs, scheduler=scheduler, overwrite=overwrite, progress=progress, log=log)
     return sweep_and_report(configs, folder, "compare", options, compare_report, command=command)
 
 
@@ -147,12 +159,14 @@ def study_depth(
     overwrite: bool = False,
     progress: bool = True,
     command: str | None = None,
+    log: RunLog | None = None,
     **settings: Any,
 ) -> tuple[Any, Any, list[dict[str, Any]]]:
     """Test error, gradient norms per layer and time against depth; the report goes to ``folder``.
 
     Default: depths 1-10 of 100 sigmoid (or ReLU) units, methods bp, rbm and relu_he, 2 seeds.
-    ``quick``: depths 1, 3, 5 of 32 units, bp and relu_he, 8 epochs (unless given).
+    ``quick``: depths 1, 3, 5 of 32 units, bp and relu_he, 8 epochs (unless given). ``log`` logs
+    every run live, each to ``log.folder/depth_<d>/<method>/seed_<seed>``.
     """
     from .depth_report import depth_report
 
@@ -164,5 +178,6 @@ def study_depth(
     configs = study_depth_configs(
         depths or DEPTHS, methods or ("bp", "rbm", "relu_he"), seeds, width=width or 100, **settings
     )
-    options = dict(n_jobs=n_jobs, scheduler=scheduler, overwrite=overwrite, progress=progress)
+    log = None if log is None else dataclasses.replace(log, by=("depth", "method", "seed"))
+    options = dict(n_jobs=n_jobs, scheduler=scheduler, overwrite=overwrite, progress=progress, log=log)
     return sweep_and_report(configs, folder, "study-depth", options, depth_report, command=command)

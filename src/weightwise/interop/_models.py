@@ -17,15 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..layerwise.stack import INPUT_OFFSET, INPUT_SCALE, PRETRAINED
 from ..net.network import Network
 
 KINDS = ("network", "classifier", "regressor", "transformer")
-
-# How weightwise pretrain's model files record the input scaling the stack was trained with
-# (weightwise.cli.stack: PRETRAINED, INPUT_OFFSET, INPUT_SCALE). Read here as data, not imported:
-# the command line is a floor above.
-_PRETRAINED_KEY = "pretrained"
-_OFFSET, _SCALE = "input.offset", "input.scale"
 
 
 @dataclass(frozen=True)
@@ -129,13 +124,13 @@ def _from_file(path: Path) -> Exportable:
                 f"{path} holds a {kind} model, which this version of weightwise cannot read"
             )
         return resolve(cls.load(path))
-    record = meta.get(_PRETRAINED_KEY)
+    record = meta.get(PRETRAINED)
     how = record.get("scale", "none") if isinstance(record, dict) else "none"
     scaling = None
-    if how != "none" and _OFFSET in extras and _SCALE in extras:
+    if how != "none" and INPUT_OFFSET in extras and INPUT_SCALE in extras:
         scaling = InputScaling(
-            np.asarray(extras[_OFFSET], np.float64),
-            np.asarray(extras[_SCALE], np.float64),
+            np.asarray(extras[INPUT_OFFSET], np.float64),
+            np.asarray(extras[INPUT_SCALE], np.float64),
             clip=how == "minmax",
         )
     return Exportable(net, "network", path.name, scaling=scaling)

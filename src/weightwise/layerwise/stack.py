@@ -14,6 +14,14 @@ from typing import Any
 from ..errors import ConfigError
 from ..net.backend import Array
 
+# How a model file records a pre-trained stack (written by ``weightwise pretrain``, read by its
+# ``info``/``predict`` and by :mod:`weightwise.interop`): one definition, on the floor both stand on.
+PRETRAINED = "pretrained"
+"""Metadata key of a model file holding a pre-trained stack: its learners and how to rebuild them."""
+
+INPUT_OFFSET, INPUT_SCALE = "input.offset", "input.scale"
+"""Extra arrays of ``pretrain --scale``: the stack was trained on ``(X - offset) / scale``."""
+
 
 def is_rbm(learner: Any) -> bool:
     """True for an RBM learner (it can be Gibbs-sampled), False for an auto-encoder."""

@@ -1,0 +1,79 @@
+"""The README's result tables are written from stored results, and the stored results still hold.
+
+``tools/results_tables.py`` writes each generated README block from ``docs/results/NAME.json``; here
+each block must equal what its stored file renders to, and the stored ``compare`` results must equal
+a fresh ``weightwise compare`` run (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+TOOLS = Path(__file__).resolve().parent.parent / "tools"
+
+
+def _tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("results_tables", TOOLS / "results_tables.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["results_tables"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+rt = _tool()
+
+
+@pytest.mark.parametrize("name", sorted(rt.BLOCKS))
+def test_readme_block_is_written_from_its_stored_file(name: str) -> None:
+    assert rt.readme_block(name) == rt.BLOCKS[name](rt.load(name)), (
+        f"README block {name!r} was edited by hand or its stored file changed: "
+        "run `python tools/results_tables.py write`"
+    )
+
+
+def test_a_changed_number_is_caught() -> None:
+    stored = rt.load("compare")
+    stored["rows"][0]["test_accuracy"] += 0.001
+    assert rt.compare_block(stored) != rt.readme_block("compare")
+
+
+RATIOS = [(1 / 2576.3, "1/2,576"), (0.14, "1/7"), (0.8, "0.8×"), (1.53, "1.5×"), (None, "n/a")]
+
+
+@pytest.mark.parametrize(("ratio", "text"), RATIOS)
+def test_ratio_text(ratio: float | None, text: str) -> None:
+    assert rt.ratio_text(ratio) == text
+
+
+def test_chance_is_the_dead_run_rule_for_balanced_classes() -> None:
+    assert rt.at_chance(0.19, 10) and not rt.at_chance(0.20, 10)
+    assert not rt.at_chance(0.1, None)
+
+
+def test_stored_compare_results_are_what_compare_gives_now() -> None:
+    """A fresh `weightwise compare` (the default settings, every seed) against the stored file.
+
+    On a machine like the one that made the file (same CPU, NumPy and BLAS) the printed table must
+    be the same to the last digit. Elsewhere another BLAS may round differently and a run can end
+    a few test images apart, so the means must agree within two standard errors (at least half a
+    point) and the gradient ratios within a factor of 1.5.
+    """
+    stored = rt.load("compare")
+    fresh = rt.run_compare(stored["seeds"])
+    assert fresh["settings"] == stored["settings"], "the default compare settings changed: re-store"
+    if fresh["machine"] == stored["machine"]:
+        assert rt.compare_table(fresh) == rt.compare_table(stored)
+        return
+    for new, old in zip(fresh["rows"], stored["rows"], strict=True):
+        assert new["label"] == old["label"]
+        spread = max(0.005, 2 * old["test_accuracy_std"] / math.sqrt(old["runs"]))
+        assert abs(new["test_accuracy"] - old["test_accuracy"]) <= spread, new["label"]
+        for key in ("grad_ratio_start", "grad_ratio_final"):
+            assert abs(math.log(new[key] / old[key])) <= math.log(1.5), (new["label"], key)

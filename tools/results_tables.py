@@ -1,0 +1,218 @@
+"""The README's result tables, written from stored results: never typed by hand.
+
+    python tools/results_tables.py compare   # run `weightwise compare`, store docs/results/compare.json
+    python tools/results_tables.py write     # rewrite the README's generated blocks from docs/results/
+    python tools/results_tables.py check     # exit 1 when a block differs from its stored file
+
+A generated block sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` in README.md;
+``tests/test_results_tables.py`` holds each block equal to its stored file, and the stored compare
+results equal to a fresh `weightwise compare` run (see docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "docs" / "results"
+README = ROOT / "README.md"
+
+
+# --------------------------------------------------------------------------------------------------
+# running and storing
+
+
+def machine() -> dict[str, Any]:
+    """What a figure was measured on: enough to tell whether a rerun should agree to the last digit."""
+    import numpy as np
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = ""
+    try:
+        blas = str(np.show_config(mode="dicts")["Build Dependencies"]["blas"].get("version", ""))  # type: ignore[func-returns-value,index]
+    except Exception:  # noqa: BLE001 - an older NumPy without show_config(mode=...): no BLAS version
+        pass
+    return {
+        "machine": platform.machine(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+    }
+
+
+def run_compare(seeds: int = 3) -> dict[str, Any]:
+    """Run the default `weightwise compare` in a scratch folder; its summary as stored results."""
+    from weightwise import __version__
+    from weightwise.evidence.experiment_reports import summary_rows
+    from weightwise.evidence.studies import compare, compare_configs
+
+    settings = {k: v for k, v in compare_configs(seeds=1)[0].items() if k not in ("method", "seed")}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        _, _, results = compare(tmp, seeds=seeds, progress=False, command="weightwise compare")
+        wall = time.perf_counter() - t0
+    rows = [
+        {k: row[k] for k in ("label", "method", "runs", "test_accuracy", "test_accuracy_std")}
+        | {k: row[k] for k in ("grad_ratio_start", "grad_ratio_final")}
+        for row in summary_rows(results)
+    ]
+    return {
+        "command": "weightwise compare",
+        "weightwise": __version__,
+        "date": dt.date.today().isoformat(),
+        "wall_seconds": round(wall, 1),
+        "machine": machine(),
+        "settings": settings,
+        "seeds": seeds,
+        "n_classes": 10 if settings["data"] == "digits" else None,
+        "rows": rows,
+        "runs": [
+            {"label": r["label"], "seed": r["seed"], "test_accuracy": r["test_accuracy"]}
+            for r in results
+        ],
+    }
+
+
+def store(name: str, results: Mapping[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(results, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def load(name: str) -> dict[str, Any]:
+    return dict(json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8")))
+
+
+# --------------------------------------------------------------------------------------------------
+# rendering
+
+
+def ratio_text(r: float | None) -> str:
+    """A gradient ratio as a reader compares it: ``1/2,576`` below one half, ``1.5×`` above."""
+    if r is None:
+        return "n/a"
+    return f"1/{1 / r:,.0f}" if r < 0.5 else f"{r:.2g}×"
+
+
+def at_chance(accuracy: float, n_classes: int | None) -> bool:
+    """The dead-run rule's chance level (weightwise.backpropagation.health), for balanced classes."""
+    if not n_classes:
+        return False
+    c = 1.0 / n_classes
+    return accuracy <= c + 0.1 * (1.0 - c)
+
+
+def compare_table(results: Mapping[str, Any]) -> str:
+    """The table of methods and the sentence on plain BP: what a rerun must reproduce."""
+    n = results["seeds"]
+    lines = [
+        f"| method | test accuracy (mean ± std over {n} seeds) "
+        "| gradient of layer 1 / last hidden layer when BP starts | after training |",
+        "|---|---|---|---|",
+    ]
+    for row in results["rows"]:
+        acc = f"{100 * row['test_accuracy']:.2f}% ± {100 * row['test_accuracy_std']:.2f}%"
+        if at_chance(row["test_accuracy"], results["n_classes"]):
+            acc += " (chance)"
+        lines.append(
+            f"| {row['label']} | {acc} | {ratio_text(row['grad_ratio_start'])} | "
+            f"{ratio_text(row['grad_ratio_final'])} |"
+        )
+    bp = next((r for r in results["rows"] if r["method"] == "bp"), None)
+    if bp is not None and bp["grad_ratio_start"] and bp["grad_ratio_start"] < 0.5:
+        chance = at_chance(bp["test_accuracy"], results["n_classes"])
+        lines += [
+            "",
+            f"Under plain BP the error signal that reaches the first layer is "
+            f"{1 / bp['grad_ratio_start']:,.0f} times weaker than at the last hidden layer"
+            + (", and the network never leaves chance level." if chance else "."),
+        ]
+    return "\n".join(lines)
+
+
+def compare_block(results: Mapping[str, Any]) -> str:
+    s = results["settings"]
+    depth, width = len(s["hidden"]), s["hidden"][0]
+    m = results["machine"]
+    intro = (
+        f"Measured with `{results['command']}` on {m['cores']} cores ({m['cpu']}), "
+        f"{results['date']}: {s['data']}, {depth} hidden layers of {width} units, {s['epochs']} epochs "
+        f"of SGD with batch {s['batch_size']}, learning rate {s['learning_rate']:g}, momentum "
+        f"{s['momentum']:g}, softmax cross-entropy, {results['seeds']} seeds; "
+        f"{results['wall_seconds']:.0f} s wall. Stored in "
+        "[docs/results/compare.json](docs/results/compare.json), written here by "
+        "`python tools/results_tables.py write`."
+    )
+    return intro + "\n\n" + compare_table(results)
+
+
+BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {"compare": compare_block}
+"""Each generated README block by name: its stored file is ``docs/results/NAME.json``."""
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(<!-- results:{name} -->\n)(.*?)(\n<!-- /results:{name} -->)", re.S)
+
+
+def readme_block(name: str, text: str | None = None) -> str:
+    """The current text of README block ``name``."""
+    text = README.read_text(encoding="utf-8") if text is None else text
+    match = _pattern(name).search(text)
+    if match is None:
+        raise SystemExit(f"README.md has no block <!-- results:{name} -->")
+    return match.group(2)
+
+
+def write() -> list[str]:
+    """Rewrite every block from its stored file; the names of the blocks that changed."""
+    text = README.read_text(encoding="utf-8")
+    changed = []
+    for name, render in BLOCKS.items():
+        new = render(load(name))
+        if readme_block(name, text) != new:
+            changed.append(name)
+            text = _pattern(name).sub(lambda m, new=new: m.group(1) + new + m.group(3), text)
+    README.write_text(text, encoding="utf-8")
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("what", choices=["compare", "write", "check"])
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args(argv)
+    if args.what == "compare":
+        print(f"stored {store('compare', run_compare(args.seeds))}")
+        return 0
+    if args.what == "write":
+        print("rewrote: " + (", ".join(write()) or "nothing (up to date)"))
+        return 0
+    stale = [n for n, render in BLOCKS.items() if readme_block(n) != render(load(n))]
+    for name in stale:
+        print(f"README block {name!r} differs from docs/results/{name}.json: run write", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -86,7 +86,7 @@ def digits_csv(path: Path, n: int = 240, labels: object = None) -> Path:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ([], ["train", "pretrain", "predict", "info", "gradcheck", "xor"]),
+        ([], ["train", "pretrain", "predict", "info", "export", "gradcheck", "xor"]),
         (["train"], ["--data", "--layers", "--hidden", "--epochs", "--early-stopping", "--out"]),
         (["train"], ["--pretrain", "--pretrain-epochs", "--cd-k", "--corruption", "--figures"]),
         (
@@ -96,6 +96,11 @@ def digits_csv(path: Path, n: int = 240, labels: object = None) -> Path:
         (["pretrain"], ["--corruption", "--seed", "--out", "--figures", "--scale", "DBN"]),
         (["predict"], ["MODEL", "DATA", "--out", "--target", "--proba"]),
         (["info"], ["MODEL", "architecture"]),
+        (["export"], ["MODEL", "--to", "onnx", "torch", "--out", "--logits"]),
+        (["train"], ["--tensorboard", "DIR"]),
+        (["pretrain"], ["--tensorboard", "DIR"]),
+        (["compare"], ["--tensorboard", "DIR"]),
+        (["study", "depth"], ["--tensorboard", "DIR"]),
         (["gradcheck"], ["--layers", "--activation", "--loss", "--samples", "--seed", "1e-6"]),
         (["xor"], ["--seeds", "--lr", "--epochs"]),
     ],

@@ -142,7 +142,7 @@ def test_write_produces_every_file(report: Report, tmp_path: Path) -> None:
         "table_depth.csv",
         "table_methods.csv",
     ]
-    assert _png_size(files.figures["curves"].read_bytes()) == (500, 400)  # 5 x 4 inches at dpi 100
+    assert _png_size(files.figures["curves"].read_bytes()) == (480, 400)  # 4.8 x 4 inches, dpi 100
 
 
 def test_html_numbers_are_the_json_numbers(report: Report, tmp_path: Path) -> None:

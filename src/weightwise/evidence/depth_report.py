@@ -25,6 +25,7 @@ from .experiment_reports import (
     summary_rows,
 )
 from .report import Report
+from .report_text import literal
 
 
 def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02) -> str:
@@ -51,7 +52,7 @@ def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02)
             reach = r["depth"]
         deepest_ok[method] = reach
         parts.append(
-            f"- {group[0]['label']}: lowest test error {_pct(best['test_error'])} with "
+            f"- {literal(group[0]['label'])}: lowest test error {_pct(best['test_error'])} with "
             f"{best['depth']} hidden layer(s); {_pct(deep['test_error'])} with {deep['depth']}; "
             f"within {tolerance * 100:.0f} points of its best at every depth up to {reach} layers."
         )
@@ -84,7 +85,7 @@ def _norms_by_depth_figure(results: Sequence[Mapping[str, Any]], method: str) ->
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.0, 4.5), layout="constrained")
+    fig = Figure(figsize=(8.0, 4.8), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for i, ((depth,), runs) in enumerate(sorted(group_runs(results, ("depth",)).items())):
@@ -105,7 +106,9 @@ def _norms_by_depth_figure(results: Sequence[Mapping[str, Any]], method: str) ->
     ax.set_xlabel("layer (1 = next to the input; the last is the output layer)")
     ax.set_ylabel("||dL/dW||")
     ax.set_title(
-        f"{method}\n||dL/dW|| per layer: dashed at init, solid after training", fontsize="medium"
+        f"{method}: does the gradient reach layer 1 in deeper nets?\n"
+        "||dL/dW|| per layer, dashed at init, solid after training",
+        fontsize="medium",
     )
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", ncol=2)
@@ -149,22 +152,32 @@ def depth_report(
             label=f"test error, {group[0]['label']}, {deep['depth']} hidden layers",
             fmt=".2%",
         )
+    # The answer first: the conclusion, its numbers and the error against depth; then details.
     report.heading("Conclusion")
     report.paragraph(depth_conclusion(rows))
-    report.heading("Test error against depth")
-    _against_depth_figures(report, results)
+    report.key_numbers()
+    _error_figure(report, results)
+    report.heading("Per method and depth")
     _table(report, "depth", rows, columns=DEPTH_COLUMNS, caption="Per method and depth, over seeds")
     report.paragraph(RATIO_NOTE)
-    report.heading("Gradient norm per layer at initialisation and after training")
+    report.heading("Does the gradient reach the first layer of a deeper net?")
     for (method,), runs in group_runs(results, ("method",)).items():
         report.figure(
             f"norms_{method}",
             _norms_by_depth_figure(runs, runs[0]["label"]),
             caption=f"{runs[0]['label']}: ||dL/dW|| per layer for each depth, mean over seeds.",
         )
-    _table(report, "gradient_norms", _norm_rows(results, ("method", "depth")))
-    report.heading("Runs")
-    _table(report, "runs", _runs_table(results, with_depth=True))
+    report.heading("How long does a deeper net take?")
+    _time_figure(report, results)
+    report.heading("Details")
+    _table(
+        report,
+        "gradient_norms",
+        _norm_rows(results, ("method", "depth")),
+        caption="||dL/dW|| per layer (the last layer is the output layer), mean over seeds",
+        collapsed=True,
+    )
+    _table(report, "runs", _runs_table(results, with_depth=True), caption="Every run", collapsed=True)
     return report
 
 
@@ -183,23 +196,58 @@ DEPTH_COLUMNS = [
 """The columns of the per-method-and-depth table."""
 
 
-def _against_depth_figures(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
-    """Test error and seconds per run against depth, one line per method label."""
+CLASSES = {"digits": 10, "mnist": 10}
+"""Classes of the built-in data sets (for the chance line) when a run does not store its own."""
+
+
+def _chance(results: Sequence[Mapping[str, Any]]) -> tuple[float, str] | None:
+    """The test error of guessing (1 - 1/K for K classes) and its legend label, when known."""
+    r0 = results[0]
+    k = r0.get("n_classes") or CLASSES.get(str(r0.get("data", "")).split(" ")[0].lower())
+    if not k:
+        return None
+    return 1.0 - 1.0 / int(k), f"chance: guessing among {k} classes"
+
+
+def _error_figure(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
+    """Test error against depth, one line per method label, with the chance line."""
     from .plots import depth_plot
 
-    by_depth = group_runs(results, ("label", "depth"))
     errors: dict[str, dict[int, list[Any]]] = {}
-    seconds: dict[str, dict[int, list[Any]]] = {}
-    for (label, depth), runs in by_depth.items():
+    for (label, depth), runs in group_runs(results, ("label", "depth")).items():
         errors.setdefault(label, {})[depth] = [x["test_error"] for x in runs]
-        seconds.setdefault(label, {})[depth] = [x["seconds"] for x in runs]
+    chance = _chance(results)
     report.figure(
         "error_vs_depth",
-        depth_plot(errors, ylabel="test error", title="test error against depth"),
-        caption="Mean over seeds, bars one standard deviation.",
+        depth_plot(
+            errors,
+            ylabel="test error",
+            title="Does a deeper net make more mistakes?",
+            reference=chance,
+        ),
+        caption="Test error against the number of hidden layers, mean over seeds, bars one "
+        "standard deviation"
+        + (f"; the dashed line is {chance[1]} ({chance[0]:.0%} error)." if chance else "."),
     )
+
+
+def _time_figure(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
+    """Seconds per epoch of back-propagation against depth (start-up and pre-training excluded)."""
+    from .plots import depth_plot
+
+    per_epoch: dict[str, dict[int, list[Any]]] = {}
+    for (label, depth), runs in group_runs(results, ("label", "depth")).items():
+        per_epoch.setdefault(label, {})[depth] = [
+            x["finetune_seconds"] / max(1, len(x["curves"]["loss"])) for x in runs
+        ]
     report.figure(
         "seconds_vs_depth",
-        depth_plot(seconds, ylabel="seconds per run", title="time per run"),
-        caption="Wall time per run (pre-training included), mean over seeds.",
+        depth_plot(
+            per_epoch,
+            ylabel="seconds per epoch of back-propagation",
+            title="How much longer does an epoch take in a deeper net?",
+        ),
+        caption="Seconds per epoch of back-propagation (fine-tuning time / epochs), mean over "
+        "seeds. Loading the data, building the net, the gradient measurements and pre-training "
+        "are left out: they are paid once per run, not per epoch, and would hide the trend.",
     )

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .report import Report
+from .report_text import literal
 
 # --------------------------------------------------------------------------------------------------
 # summaries over seeds
@@ -134,6 +135,38 @@ FORMATS = {
     "grad_norm_start": ".3g",
     "grad_norm_final": ".3g",
 }
+HEADERS = {
+    "method": "key",
+    "label": "method",
+    "runs": "seeds",
+    "seed": "seed",
+    "depth": "hidden layers",
+    "layer": "layer",
+    "test_accuracy": "test accuracy",
+    "test_accuracy_std": "± std",
+    "test_error": "test error",
+    "test_error_std": "± std",
+    "train_accuracy": "training accuracy",
+    "grad_ratio_init": "gradient ratio at init",
+    "grad_ratio_start": "gradient ratio when BP starts",
+    "grad_ratio_final": "gradient ratio after training",
+    "grad_norm_init": "||dL/dW|| at init",
+    "grad_norm_start": "||dL/dW|| when BP starts",
+    "grad_norm_final": "||dL/dW|| after training",
+    "delta_norm_first": "||delta||, first epoch",
+    "delta_norm_last": "||delta||, last epoch",
+    "saturation_first": "saturated, first epoch",
+    "saturation_last": "saturated, last epoch",
+    "activation_std_last": "output spread, last epoch",
+    "seconds": "seconds per run",
+    "diverged": "diverged runs",
+    "system": "system",
+    "published_test_error": "published test error",
+    "published_note": "note",
+    "measured_test_error": "measured test error",
+    "measured_std": "± std",
+}
+"""What a reader sees above each column (the CSV files and results.json keep the names)."""
 _MOMENTS = {
     "start": "when back-propagation starts (after any pre-training)",
     "final": "after training",
@@ -153,11 +186,20 @@ def _table(
     columns: Sequence[str] | None = None,
     formats: Mapping[str, str] = FORMATS,
     caption: str | None = None,
+    collapsed: bool | None = None,
 ) -> None:
-    """Add a table of dict rows, each known column with its format from ``formats``."""
+    """Add a table of dict rows, each known column with its format from ``formats`` and its
+    header from :data:`HEADERS`."""
     cols = list(columns) if columns is not None else list(rows[0]) if rows else []
     fmts = {c: formats[c] for c in cols if c in formats}
-    report.table(name, rows, columns=cols, formats=fmts, caption=caption)
+    report.table(
+        name, rows, columns=cols, formats=fmts, caption=caption, headers=HEADERS, collapsed=collapsed
+    )
+
+
+def layer_names(n_layers: int) -> list[str]:
+    """Tick labels of a net's layers: ``1`` (next to the input) ... and ``output`` for the last."""
+    return [str(i + 1) for i in range(n_layers - 1)] + ["output"]
 
 
 def _slug(label: str) -> str:
@@ -193,7 +235,7 @@ def compare_conclusion(rows: Sequence[Mapping[str, Any]], cfg: Mapping[str, Any]
     bullets = []
     for row in rows:
         bullets.append(
-            f"- {row['label']}: "
+            f"- {literal(row['label'])}: "
             f"test accuracy {_pm(row['test_accuracy'], row['test_accuracy_std'], row['runs'])} "
             f"over {row['runs']} seed(s); layer 1 received {_one_over(row['grad_ratio_start'])} "
             f"the gradient of layer {len(cfg['hidden'])} when back-propagation started, "
@@ -212,7 +254,8 @@ def compare_conclusion(rows: Sequence[Mapping[str, Any]], cfg: Mapping[str, Any]
             else "within about twice the spread over seeds, so not clearly a difference"
         )
         parts.append(
-            f"Best: **{best['label']}** ({_pct(best['test_accuracy'])}); worst: **{worst['label']}** "
+            f"Best: **{literal(best['label'])}** ({_pct(best['test_accuracy'])}); "
+            f"worst: **{literal(worst['label'])}** "
             f"({_pct(worst['test_accuracy'])}); the gap of {gap * 100:.2f} points is {verdict}."
         )
     bp = next((r for r in rows if r["method"] == "bp"), None)
@@ -301,46 +344,74 @@ def _first_seed_runs(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[
 
 
 def _add_method_figures(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
-    """Per method (first seed): gradient-flow heat maps, then information planes, then features."""
-    from .plots import feature_grid, gradient_flow_heatmap, information_plane
+    """Per method (first seed), each kind side by side on one scale: gradient flow, information
+    planes, first-layer features."""
+    from .method_figures import feature_panels, gradient_flow_panels, information_plane_panels
 
     first = _first_seed_runs(results)
-    for label, r in first.items():
-        grad = [_as_float(row) for row in r["flow"]["grad_norm"]]
-        if grad:
-            report.figure(
-                f"flow_{_slug(label)}",
-                gradient_flow_heatmap(grad, title=f"{label}: gradient norm per layer and epoch"),
-                caption=f"{label} (seed {r['seed']}): RMS of ||dL/dW|| per layer (up) and epoch "
-                "(across); the top row is the output layer.",
+    seeds = sorted({r["seed"] for r in first.values()})
+    seed_note = f"seed {seeds[0]}" if len(seeds) == 1 else "the lowest seed of each method"
+    grads = {k: [_as_float(row) for row in r["flow"]["grad_norm"]] for k, r in first.items()}
+    grads = {k: g for k, g in grads.items() if g}
+    if grads:
+        n_layers = max(len(g[0]) for g in grads.values())
+        report.heading("Where does the gradient vanish during training?")
+        report.figure(
+            "flow_per_method",
+            gradient_flow_panels(
+                grads,
+                title="Where does the gradient vanish? ||dL/dW|| per layer and epoch",
+                layer_names=layer_names(n_layers),
+            ),
+            caption=f"RMS of ||dL/dW|| per layer (up; the top row is the output layer) and epoch "
+            f"(across), {seed_note}. All panels share one colour scale, so a darker cell is a "
+            "smaller gradient whichever method it belongs to.",
+        )
+        for label, r in first.items():
+            report.paragraph(
+                f"**{literal(label)}** (seed {r['seed']}):\n\n"
+                + "\n".join(f"- {s}" for s in r["flow"]["summary"])
             )
-    for label, r in first.items():
-        plane = r.get("info_plane")
-        if plane and plane["I_XT"]:
-            report.figure(
-                f"info_{_slug(label)}",
-                information_plane(
-                    plane["I_XT"],
-                    plane["I_TY"],
-                    title=f"{label}: information plane",
-                    layer_labels=[f"layer {l}" for l in plane["layers"]],
-                    first_epoch=1,
-                ),
-                caption=f"{label} (seed {r['seed']}): I(X;T) and I(T;Y) in bits per hidden layer, "
-                f"KDE estimator (noise variance {plane['noise_variance']:g}) on {plane['n_samples']} "
-                f"training samples. The colour counts the records 1..{len(plane['epochs'])}, "
-                f"taken at epochs {plane['epochs']}.",
-            )
-    for label, r in first.items():
-        if r.get("image_shape") and r.get("features"):
-            report.figure(
-                f"features_{_slug(label)}",
-                feature_grid(
-                    np.array(r["features"]), tuple(r["image_shape"]), title=f"{label}: layer 1"
-                ),
-                caption=f"{label} (seed {r['seed']}): weights into the first hidden units after "
-                "training, each on its own grey scale.",
-            )
+    planes = {k: r["info_plane"] for k, r in first.items() if r.get("info_plane")}
+    planes = {k: p for k, p in planes.items() if p["I_XT"]}
+    if planes:
+        p0 = next(iter(planes.values()))
+        report.heading("What does each layer keep about the input and the label?")
+        report.figure(
+            "info_per_method",
+            information_plane_panels(
+                planes, title="Does a layer forget its input while keeping the label?"
+            ),
+            caption="The information plane (Shwartz-Ziv and Tishby 2017). Across: I(X;T), how "
+            "many bits the layer's output T still carries about the input X (at most "
+            f"log2 {p0['n_samples']} = {math.log2(p0['n_samples']):.1f} bits for "
+            f"{p0['n_samples']} distinct samples); up: I(T;Y), how many bits it carries about the "
+            "label Y. A path moving left late in training is compression. KDE estimator (noise "
+            f"variance {p0['noise_variance']:g}), {seed_note}; the colour is the epoch of each "
+            f"record (epochs {', '.join(map(str, p0['epochs']))}). Axes span at least 0.5 bits, "
+            "so a flat path stays flat.",
+        )
+    shapes = {tuple(r["image_shape"]) for r in first.values() if r.get("image_shape")}
+    feats = {
+        f"{label}: {_when(r)}": np.array(r["features"])
+        for label, r in first.items()
+        if r.get("image_shape") and r.get("features")
+    }
+    if feats and len(shapes) == 1:
+        report.heading("What did the first layer learn?")
+        report.figure(
+            "features_per_method",
+            feature_panels(feats, shapes.pop(), title="First-layer weights after training"),
+            caption=f"Weights into the first hidden units of each method after fine-tuning "
+            f"(for plain BP: after training from random weights), {seed_note}; each on its own "
+            "grey scale.",
+        )
+
+
+def _when(r: Mapping[str, Any]) -> str:
+    """When a run's features were taken, in a panel title."""
+    pretrained = (r.get("pretrain_seconds") or 0) > 0
+    return "after fine-tuning" if pretrained else "after BP training"
 
 
 def _learning_curves(report: Report, results: Sequence[Mapping[str, Any]], name: str) -> None:
@@ -356,8 +427,13 @@ def _learning_curves(report: Report, results: Sequence[Mapping[str, Any]], name:
     if loss:
         report.figure(
             name,
-            learning_curve_panels({"training loss": loss, "test accuracy": acc}, log_y=[True, False]),
-            caption="Mean over seeds with one standard deviation; the test set is only monitored.",
+            learning_curve_panels(
+                {"training loss": loss, "test accuracy": acc},
+                log_y=[True, False],
+                title="Which method learns, and how well does it do on unseen digits?",
+            ),
+            caption="Training loss (log scale) and test accuracy per epoch of back-propagation, "
+            "mean over seeds with one standard deviation; the test set is only monitored.",
         )
 
 
@@ -393,8 +469,11 @@ def compare_report(
     if preface is not None:
         preface(report, rows)
     _compare_numbers(report, rows)
+    # The answer first: the conclusion, its numbers and the key figure; then the details.
     report.heading("Conclusion")
     report.paragraph(compare_conclusion(rows, cfg, results))
+    report.key_numbers()
+    _learning_curves(report, results, "learning_curves")
     report.heading("Summary")
     _table(
         report,
@@ -404,18 +483,12 @@ def compare_report(
         caption="Test accuracy per method, mean and standard deviation over seeds",
     )
     report.paragraph(RATIO_NOTE)
-    report.heading("Learning curves")
-    _learning_curves(report, results, "learning_curves")
-    report.heading("Gradient norm per layer")
-    _gradient_norm_section(report, results)
-    report.heading("Gradient flow, information and features per method")
-    for label, r in _first_seed_runs(results).items():
-        report.paragraph(
-            f"**{label}** (seed {r['seed']}):\n\n" + "\n".join(f"- {s}" for s in r["flow"]["summary"])
-        )
+    report.heading("Does the error signal reach the first layer?")
+    _gradient_norm_figures(report, results)
     _add_method_figures(report, results)
-    report.heading("Runs")
-    _table(report, "runs", _runs_table(results))
+    report.heading("Details")
+    _gradient_norm_tables(report, results)
+    _table(report, "runs", _runs_table(results), caption="Every run", collapsed=True)
     return report
 
 
@@ -438,15 +511,14 @@ def _compare_numbers(report: Report, rows: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
-def _gradient_norm_section(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
-    """Norms per layer and method, per-layer statistics, and the bars when BP starts and after."""
-    from .plots import gradient_norm_bars
-
+def _gradient_norm_tables(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
+    """Norms per layer and method, and per-layer statistics (collapsed: details)."""
     _table(
         report,
         "gradient_norms",
         _norm_rows(results, ("label",)),
-        caption="||dL/dW|| per layer (output layer last), mean over seeds",
+        caption="||dL/dW|| per layer (the last layer is the output layer), mean over seeds",
+        collapsed=True,
     )
     _table(
         report,
@@ -455,14 +527,31 @@ def _gradient_norm_section(report: Report, results: Sequence[Mapping[str, Any]])
         caption="Per layer, mean over seeds: back-propagated error ||delta|| and saturated "
         "fraction (outputs within 0.01 of a sigmoid/tanh bound) in the first and last epoch, "
         "and the spread of the outputs in the last epoch (Glorot and Bengio 2010, figures 3-7)",
+        collapsed=True,
     )
+
+
+_QUESTIONS = {
+    "start": "Does the gradient reach layer 1 when back-propagation starts?",
+    "final": "Does the gradient reach layer 1 after training?",
+}
+
+
+def _gradient_norm_figures(report: Report, results: Sequence[Mapping[str, Any]]) -> None:
+    """Bars of ||dL/dW|| per layer and method, when BP starts and after training."""
+    from .plots import gradient_norm_bars
+
     for moment in ("start", "final"):
         series = {
             label: _as_float(_mean_curve([r[f"grad_norm_{moment}"] for r in runs]))
             for (label,), runs in group_runs(results, ("label",)).items()
         }
+        n_layers = len(next(iter(series.values())))
+        fig = gradient_norm_bars(series, title=_QUESTIONS[moment], layer_labels=layer_names(n_layers))
+        fig.axes[0].set_xlabel("layer (1 = next to the input)")
         report.figure(
             f"grad_norms_{moment}",
-            gradient_norm_bars(series, title=f"gradient norm per layer {_MOMENTS[moment]}"),
-            caption=f"||dL/dW|| per layer {_MOMENTS[moment]}, mean over seeds (log scale).",
+            fig,
+            caption=f"||dL/dW|| per layer {_MOMENTS[moment]}, mean over seeds (log scale); "
+            "a bar far below the output layer's is a gradient that vanished on its way down.",
         )

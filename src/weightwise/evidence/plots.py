@@ -10,14 +10,12 @@ HTML report embeds).
 from __future__ import annotations
 
 import io
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -25,49 +23,31 @@ from matplotlib.ticker import MaxNLocator
 from ..errors import DataError
 from ..net.backend import to_numpy
 
-DPI = 100
-"""Resolution of saved figures: a 6.4 x 4.8 inch figure becomes 640 x 480 pixels."""
+# Re-exported: the image grids live in their own module but are plots like the others.
+from .image_grids import feature_grid, reconstruction_grid, sample_grid
+from .plot_base import DPI, MAX_WIDTH, wrap_title
+from .plot_base import finish_axes as _finish_axes
+from .plot_base import host as _host
+from .plot_base import layer_labels as _layer_labels
+from .plot_base import new_figure as _new_figure
+
+__all__ = [
+    "DPI",
+    "depth_plot",
+    "feature_grid",
+    "figure_png",
+    "gradient_flow_heatmap",
+    "gradient_norm_bars",
+    "information_plane",
+    "learning_curve_panels",
+    "learning_curves",
+    "reconstruction_grid",
+    "sample_grid",
+    "save_figure",
+]
+
 
 _BANDS = ("std", "minmax", "none")
-
-
-def _host(x: Any, name: str) -> np.ndarray:
-    """``x`` as a float64 NumPy array; nested lists and tensors are accepted."""
-    try:
-        if hasattr(x, "__array_namespace__") or hasattr(x, "detach"):
-            x = to_numpy(x)
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be numbers in a rectangular array: {exc}") from exc
-
-
-def _new_figure(width: float = 6.4, height: float = 4.8) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    # An Agg canvas makes the figure drawable and savable without pyplot or a display.
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _layer_labels(layer_labels: Sequence[str] | None, n_layers: int) -> list[str]:
-    """The given labels, one per layer, or ``"layer 1"``, ``"layer 2"``, ..."""
-    if layer_labels is None:
-        return [f"layer {i + 1}" for i in range(n_layers)]
-    labels = list(layer_labels)
-    if len(labels) != n_layers:
-        raise DataError(f"{len(labels)} layer labels for {n_layers} layers; give one per layer")
-    return labels
-
-
-def _finish_axes(
-    ax: Axes, *, log_y: bool = False, title: str | None = None, grid: Literal["both", "y"] = "both"
-) -> None:
-    """What every line and bar chart ends with: a log scale if asked, a light grid, a legend."""
-    if log_y:
-        ax.set_yscale("log")
-    ax.grid(True, axis=grid, alpha=0.3)
-    ax.legend(fontsize="small")
-    if title:
-        ax.set_title(title)
 
 
 def _seed_matrix(curves: Any, label: str) -> np.ndarray:
@@ -186,12 +166,12 @@ def learning_curve_panels(
     flags = [log_y] * len(panels) if isinstance(log_y, bool) else list(log_y)
     if len(flags) != len(panels):
         raise DataError(f"log_y has {len(flags)} flags for {len(panels)} panels; give one per panel")
-    fig = _new_figure(5.0 * len(panels), 4.0)
+    fig = _new_figure(min(MAX_WIDTH, 4.8 * len(panels)), 4.0)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (ylabel, curves), flag in zip(axes, panels.items(), flags, strict=True):
         _plot_curves(ax, curves, ylabel=ylabel, band=band, log_y=flag, first_epoch=first_epoch)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(wrap_title(title, fig))
     return fig
 
 
@@ -202,6 +182,7 @@ def gradient_flow_heatmap(
     layer_labels: Sequence[str] | None = None,
     colorbar_label: str = "gradient norm ||dL/dW||",
     first_epoch: int = 1,
+    value_range: tuple[float, float] | None = None,
 ) -> Figure:
     """Heat map of a per-layer quantity over training: layers up, epochs across, log colour scale.
 
@@ -215,6 +196,9 @@ def gradient_flow_heatmap(
         are zero or not finite are drawn blank (a log scale has no place for them).
     layer_labels : sequence of str, optional
         One label per layer (default ``"layer 1"``, ...).
+    value_range : (low, high), optional
+        The colour scale's range; give the same one to heat maps that are compared (default:
+        this map's smallest and largest positive values).
 
     Returns
     -------
@@ -226,13 +210,9 @@ def gradient_flow_heatmap(
     n_epochs, n_layers = g.shape
     labels = _layer_labels(layer_labels, n_layers)
     image = np.ma.masked_where(~(np.isfinite(g) & (g > 0)), g).T  # (n_layers, n_epochs)
-    fig = _new_figure(max(5.0, min(12.0, 3.0 + 0.1 * n_epochs)), max(3.0, 1.0 + 0.45 * n_layers))
+    fig = _new_figure(max(5.0, min(MAX_WIDTH, 3.0 + 0.1 * n_epochs)), max(3.0, 1.0 + 0.45 * n_layers))
     ax = fig.add_subplot()
-    if image.count():
-        lo, hi = float(image.min()), float(image.max())
-        norm: Normalize = LogNorm(vmin=lo, vmax=hi if hi > lo else lo * 10.0)
-    else:
-        norm = Normalize(vmin=0.0, vmax=1.0)
+    norm = log_norm(image, value_range)
     mesh = ax.imshow(
         image,
         aspect="auto",
@@ -246,8 +226,20 @@ def gradient_flow_heatmap(
     ax.set_xlabel("epoch")
     fig.colorbar(mesh, ax=ax, label=colorbar_label)
     if title:
-        ax.set_title(title)
+        ax.set_title(wrap_title(title, fig))
     return fig
+
+
+def log_norm(values: Any, value_range: tuple[float, float] | None = None) -> Normalize:
+    """A log colour scale over ``value_range`` or the positive finite ``values`` (linear 0-1 if none)."""
+    if value_range is None:
+        v = np.asarray(np.ma.filled(values, np.nan), dtype=float)
+        v = v[np.isfinite(v) & (v > 0)]
+        if not v.size:
+            return Normalize(vmin=0.0, vmax=1.0)
+        value_range = (float(v.min()), float(v.max()))
+    lo, hi = value_range
+    return LogNorm(vmin=lo, vmax=hi if hi > lo else lo * 10.0)
 
 
 def depth_plot(
@@ -256,6 +248,7 @@ def depth_plot(
     ylabel: str = "test error",
     title: str | None = None,
     log_y: bool = False,
+    reference: tuple[float, str] | None = None,
 ) -> Figure:
     """A measure against depth, one line per method, with error bars over seeds.
 
@@ -264,6 +257,8 @@ def depth_plot(
     results : mapping of str to mapping of int to array-like
         ``method -> (depth -> values over seeds)``; the point is the mean, the bar one standard
         deviation (none for a single seed).
+    reference : (float, str), optional
+        A horizontal dashed line and its legend label, e.g. ``(0.9, "chance (10 classes)")``.
 
     Returns
     -------
@@ -281,6 +276,8 @@ def depth_plot(
         mean = np.array([np.nanmean(v) if np.isfinite(v).any() else np.nan for v in values])
         std = np.array([np.nanstd(v) if np.isfinite(v).sum() > 1 else 0.0 for v in values])
         ax.errorbar(depths, mean, yerr=std, marker="o", capsize=3, label=method)
+    if reference is not None:
+        ax.axhline(reference[0], color="0.4", linestyle="--", linewidth=1, label=reference[1])
     ax.set_xlabel("hidden layers")
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -298,6 +295,8 @@ def information_plane(
     title: str | None = None,
     layer_labels: Sequence[str] | None = None,
     first_epoch: int = 1,
+    epochs: Sequence[int] | None = None,
+    min_span: float = 0.5,
 ) -> Figure:
     """The information plane of Shwartz-Ziv and Tishby (2017): I(X;T) across, I(T;Y) up.
 
@@ -308,7 +307,11 @@ def information_plane(
     Parameters
     ----------
     I_XT, I_TY : array-like of shape (n_epochs, n_layers)
-        Mutual information in bits per epoch and hidden layer.
+        Mutual information in bits per recorded epoch and hidden layer.
+    epochs : sequence of int, optional
+        The epoch of each record (e.g. 1, 3, 6, ...); default ``first_epoch``, ``first_epoch + 1``...
+    min_span : float
+        Each axis spans at least this many bits, so that noise in a flat path is not magnified.
 
     Returns
     -------
@@ -323,10 +326,48 @@ def information_plane(
     labels = _layer_labels(layer_labels, n_layers)
     fig = _new_figure(7.0, 5.0)
     ax = fig.add_subplot()
-    epochs = np.arange(first_epoch, first_epoch + n_epochs)
-    norm = Normalize(vmin=epochs[0], vmax=max(epochs[-1], epochs[0] + 1))
+    points = plane_paths(ax, x, y, labels, _record_epochs(epochs, first_epoch, n_epochs))
+    if points is not None:
+        bar = fig.colorbar(points, ax=ax, label="epoch")
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
+    ax.set_xlabel("I(X;T) [bits]")
+    ax.set_ylabel("I(T;Y) [bits]")
+    set_min_span(ax, x, y, min_span)
+    _finish_axes(ax, title=title)
+    return fig
+
+
+def _record_epochs(epochs: Sequence[int] | None, first: int, n: int) -> np.ndarray:
+    if epochs is None:
+        return np.arange(first, first + n)
+    out = np.asarray(list(epochs), dtype=float)
+    if out.shape != (n,):
+        raise DataError(f"{out.size} epochs for {n} records; give one epoch per record")
+    return out
+
+
+def set_min_span(ax: Axes, x: np.ndarray, y: np.ndarray, min_span: float) -> None:
+    """Widen each axis about its data to at least ``min_span`` (a flat path stays flat)."""
+    for values, setter in ((x, ax.set_xlim), (y, ax.set_ylim)):
+        v = values[np.isfinite(values)]
+        if v.size and float(v.max() - v.min()) < min_span:
+            mid = float(v.max() + v.min()) / 2
+            setter(mid - min_span / 2 - 0.05 * min_span, mid + min_span / 2 + 0.05 * min_span)
+
+
+def plane_paths(
+    ax: Axes,
+    x: np.ndarray,
+    y: np.ndarray,
+    labels: Sequence[str],
+    epochs: np.ndarray,
+    norm: Normalize | None = None,
+) -> Any:
+    """One path per layer (colour and marker), its points coloured by epoch; the last scatter."""
+    norm = norm or Normalize(vmin=epochs[0], vmax=max(epochs[-1], epochs[0] + 1))
     points = None
-    for layer in range(n_layers):
+    for layer in range(x.shape[1]):
         colour = f"C{layer % 10}"
         marker = _LAYER_MARKERS[layer % len(_LAYER_MARKERS)]
         # The line carries the layer's marker only so that the legend shows it; the scatter
@@ -354,187 +395,7 @@ def information_plane(
             s=28,
             zorder=3,
         )
-    if points is not None:
-        bar = fig.colorbar(points, ax=ax, label="epoch")
-        bar.locator = MaxNLocator(integer=True)
-        bar.update_ticks()
-    ax.set_xlabel("I(X;T) [bits]")
-    ax.set_ylabel("I(T;Y) [bits]")
-    _finish_axes(ax, title=title)
-    return fig
-
-
-def _image_shape(n_features: int, shape: tuple[int, int] | None) -> tuple[int, int]:
-    if shape is None:
-        side = math.isqrt(n_features)
-        if side * side != n_features:
-            raise DataError(
-                f"cannot guess an image shape for {n_features} features; pass shape=(height, width)"
-            )
-        return side, side
-    h, w = (int(s) for s in shape)
-    if h * w != n_features:
-        raise DataError(f"shape {shape} holds {h * w} pixels but there are {n_features} features")
-    return h, w
-
-
-def _image_grid(
-    images: np.ndarray,
-    shape: tuple[int, int],
-    n_cols: int,
-    *,
-    row_labels: Sequence[str] | None = None,
-    per_image_scale: bool,
-    cmap: str,
-    title: str | None,
-) -> Figure:
-    """Draw images (n, h*w) as a grid of n_cols columns; blank cells past the last image."""
-    n = images.shape[0]
-    n_rows = max(1, math.ceil(n / n_cols))
-    fig = _new_figure(max(2.0, 0.9 * n_cols), max(1.2, 0.9 * n_rows + (0.4 if title else 0.0)))
-    axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    finite = images[np.isfinite(images)]
-    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    for i, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if i >= n:
-            ax.set_axis_off()
-            continue
-        img = images[i].reshape(shape)
-        if per_image_scale:
-            lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
-            ax.imshow(img, cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1.0, interpolation="nearest")
-        else:
-            ax.imshow(img, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    if row_labels is not None:
-        for r, text in enumerate(row_labels):
-            axes[r, 0].set_axis_on()
-            axes[r, 0].set_ylabel(text, fontsize="small")
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def _square_grid(
-    images: np.ndarray,
-    shape: tuple[int, int] | None,
-    n_max: int,
-    n_cols: int | None,
-    *,
-    per_image_scale: bool,
-    cmap: str,
-    title: str | None,
-) -> Figure:
-    """The first ``n_max`` rows of ``images`` (n, h*w) in about as many columns as rows."""
-    hw = _image_shape(images.shape[1], shape)
-    shown = images[: max(1, int(n_max))]
-    cols = int(n_cols) if n_cols else math.ceil(math.sqrt(shown.shape[0]))
-    return _image_grid(shown, hw, cols, per_image_scale=per_image_scale, cmap=cmap, title=title)
-
-
-def feature_grid(
-    W: Any,
-    shape: tuple[int, int] | None = None,
-    *,
-    n_max: int = 64,
-    n_cols: int | None = None,
-    title: str | None = None,
-    cmap: str = "gray",
-) -> Figure:
-    """First-layer features: each column of W (the weights into one hidden unit) as an image.
-
-    Parameters
-    ----------
-    W : array-like of shape (n_in, n_units)
-        A ``Dense`` layer's weights; column j is drawn as an image of ``shape``.
-    shape : (int, int), optional
-        (height, width) of the input images, e.g. (8, 8) for digits or (28, 28) for MNIST; guessed
-        for square inputs.
-    n_max : int
-        Draw at most the first ``n_max`` units.
-    n_cols : int, optional
-        Columns of the grid (default about the square root of the number drawn).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    w = _host(W, "W")
-    if w.ndim != 2 or w.size == 0:
-        raise DataError(f"W must have shape (n_in, n_units), got {w.shape}")
-    # Each feature on its own scale: a weight vector's pattern matters, not its size.
-    return _square_grid(w.T, shape, n_max, n_cols, per_image_scale=True, cmap=cmap, title=title)
-
-
-def reconstruction_grid(
-    originals: Any,
-    reconstructions: Any,
-    shape: tuple[int, int] | None = None,
-    *,
-    n_max: int = 10,
-    title: str | None = None,
-    cmap: str = "gray",
-) -> Figure:
-    """Originals (top row) above their reconstructions (bottom row), on one shared grey scale.
-
-    Parameters
-    ----------
-    originals, reconstructions : array-like of shape (n_samples, n_features)
-    shape : (int, int), optional
-        (height, width) of one image; guessed for square inputs.
-    n_max : int
-        Draw at most the first ``n_max`` pairs.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    x, r = _host(originals, "originals"), _host(reconstructions, "reconstructions")
-    if x.shape != r.shape or x.ndim != 2 or x.size == 0:
-        raise DataError(
-            "originals and reconstructions must share a shape (n_samples, n_features), "
-            f"got {x.shape} and {r.shape}"
-        )
-    hw = _image_shape(x.shape[1], shape)
-    n = min(x.shape[0], max(1, int(n_max)))
-    images = np.concatenate([x[:n], r[:n]], axis=0)
-    return _image_grid(
-        images,
-        hw,
-        n,
-        row_labels=("original", "reconstructed"),
-        per_image_scale=False,
-        cmap=cmap,
-        title=title,
-    )
-
-
-def sample_grid(
-    samples: Any,
-    shape: tuple[int, int] | None = None,
-    *,
-    n_max: int = 64,
-    n_cols: int | None = None,
-    title: str | None = None,
-    cmap: str = "gray",
-) -> Figure:
-    """Model samples (e.g. from an RBM's Gibbs chain) as an image grid on one shared scale.
-
-    Parameters
-    ----------
-    samples : array-like of shape (n_samples, n_features)
-    shape : (int, int), optional
-        (height, width) of one image; guessed for square inputs.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    s = _host(samples, "samples")
-    if s.ndim != 2 or s.size == 0:
-        raise DataError(f"samples must have shape (n_samples, n_features), got {s.shape}")
-    return _square_grid(s, shape, n_max, n_cols, per_image_scale=False, cmap=cmap, title=title)
+    return points
 
 
 def gradient_norm_bars(
@@ -566,7 +427,7 @@ def gradient_norm_bars(
         raise DataError(f"every label needs one norm per layer; got lengths {sorted(sizes)}")
     n_layers = sizes.pop()
     labels = _layer_labels(layer_labels, n_layers)
-    fig = _new_figure(max(5.0, 1.0 + 0.7 * n_layers * len(series)), 4.0)
+    fig = _new_figure(min(MAX_WIDTH, max(6.4, 2.0 + 0.35 * n_layers * len(series))), 4.4)
     ax = fig.add_subplot()
     width = 0.8 / len(series)
     positions = np.arange(n_layers)
@@ -575,7 +436,13 @@ def gradient_norm_bars(
         ax.bar(positions + (i - (len(series) - 1) / 2) * width, shown, width, label=label)
     ax.set_xticks(positions, labels)
     ax.set_ylabel(ylabel)
-    _finish_axes(ax, log_y=log_y, title=title, grid="y")
+    _finish_axes(ax, log_y=log_y, grid="y")
+    # Below the bars, in as many columns as fit: a legend inside would hide the lower layers.
+    ax.legend(
+        fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(3, len(series))
+    )
+    if title:
+        ax.set_title(wrap_title(title, fig))
     return fig
 
 

@@ -32,13 +32,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError
-from .report_text import format_value, md_cell, md_text, plain_value, text_html
+from .report_style import CSS as _CSS
+from .report_text import fenced, format_value, md_cell, md_text, plain_value, text_html, text_md
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 RESULTS_FORMAT = "weightwise-report"
 RESULTS_VERSION = 1
+COLLAPSE_ROWS = 12
+"""Tables longer than this are collapsed (a click opens them) unless told otherwise."""
 
 
 def _check_name(name: str, kind: str) -> str:
@@ -61,6 +64,17 @@ class Table:
     rows: list[list[Any]]
     formats: dict[str, str] = field(default_factory=dict)
     caption: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    collapsed: bool | None = None
+
+    def header(self, column: str) -> str:
+        """The header a reader sees: the given one, else the column name with spaces for '_'."""
+        return self.headers.get(column) or column.replace("_", " ")
+
+    @property
+    def is_collapsed(self) -> bool:
+        """Shown collapsed: as asked, else when it has more than :data:`COLLAPSE_ROWS` rows."""
+        return len(self.rows) > COLLAPSE_ROWS if self.collapsed is None else self.collapsed
 
     def text(self) -> list[list[str]]:
         """Each cell as shown, by :func:`format_value` with the column's format."""
@@ -71,6 +85,7 @@ class Table:
         return {
             "caption": self.caption,
             "columns": self.columns,
+            "headers": [self.header(c) for c in self.columns],
             "formats": self.formats,
             "rows": self.rows,
         }
@@ -182,26 +197,6 @@ def _jsonable(obj: Any, where: str) -> Any:
         raise DataError(f"{where}: {exc}") from exc
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:60rem;margin:2rem auto;
-padding:0 1rem;color:#1f2328;line-height:1.5}
-h1{border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
-table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
-th,td{border:1px solid #d0d7de;padding:.25rem .6rem}
-th{background:#f6f8fa;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-caption{caption-side:top;text-align:left;font-weight:600;padding:.3rem 0}
-figure{margin:1.5rem 0}
-img{max-width:100%;height:auto}
-figcaption{color:#57606a;font-size:.9rem}
-code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f6f8fa}
-pre{padding:.6rem;overflow-x:auto}
-dl.keys{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
-dl.keys dd{margin:0;font-weight:600;font-variant-numeric:tabular-nums}
-footer{margin-top:3rem;color:#57606a;font-size:.85rem}
-""".strip()
-
-
 def _is_number(value: Any) -> bool:
     return (isinstance(value, int | float) and not isinstance(value, bool)) or value in (
         "nan",
@@ -253,7 +248,8 @@ class Report:
         self.tables: dict[str, Table] = {}
         self.figures: dict[str, FigureItem] = {}
         # The body in the order it was added: ("heading", level, text), ("text", text),
-        # ("table", name), ("figure", name).
+        # ("table", name), ("figure", name), ("numbers",) (where the key numbers go; at the top
+        # when never placed).
         self._body: list[tuple[Any, ...]] = []
         self._versions: dict[str, str] | None = None
 
@@ -279,6 +275,13 @@ class Report:
         self._body.append(("text", str(text)))
         return self
 
+    def key_numbers(self) -> Report:
+        """Show the key numbers here (by default they open the report, before everything else)."""
+        if any(item[0] == "numbers" for item in self._body):
+            raise DataError("the key numbers are already placed in the report")
+        self._body.append(("numbers",))
+        return self
+
     def number(
         self, name: str, value: Any, *, label: str | None = None, fmt: str | None = None
     ) -> Report:
@@ -302,6 +305,8 @@ class Report:
         columns: Sequence[str] | None = None,
         formats: Mapping[str, str] | None = None,
         caption: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        collapsed: bool | None = None,
     ) -> Report:
         """A table from a list of dict rows, or from a mapping of column name -> values.
 
@@ -313,18 +318,25 @@ class Report:
             Which columns, in which order (default: all, in order of first appearance).
         formats : mapping of str to str, optional
             Format spec per column for numbers, e.g. ``{"accuracy": ".2%"}``.
+        headers : mapping of str to str, optional
+            What a reader sees above a column, e.g. ``{"test_accuracy": "test accuracy"}``
+            (default: the column name with spaces for '_'); CSV files keep the column names.
+        collapsed : bool, optional
+            Show the table collapsed behind its caption (default: when it has more than
+            :data:`COLLAPSE_ROWS` rows).
         """
         _check_name(name, "table")
         if name in self.tables:
             raise DataError(f"table {name!r} is already in the report; give each a unique name")
         cols, rows = _rows_of(data, columns, name)
         fmts = {str(k): str(v) for k, v in (formats or {}).items()}
+        heads = {str(k): str(v) for k, v in (headers or {}).items() if k in cols}
         unknown = sorted(set(fmts) - set(cols))
         if unknown:
             raise DataError(
                 f"table {name!r} has formats for unknown column(s) {unknown}; columns: {cols}"
             )
-        table = Table(name, cols, rows, fmts, caption)
+        table = Table(name, cols, rows, fmts, caption, heads, collapsed)
         try:
             table.text()
         except (ValueError, TypeError) as exc:
@@ -384,14 +396,13 @@ class Report:
             f"<title>{esc(self.title)}</title><style>{_CSS}</style></head><body>",
             f"<h1>{esc(self.title)}</h1>",
         ]
-        if self.numbers:
-            out.append('<section id="key-numbers"><h2>Key numbers</h2><dl class="keys">')
-            for n in self.numbers.values():
-                out.append(f'<dt>{esc(n.label)}</dt><dd id="number-{esc(n.name)}">{esc(n.text())}</dd>')
-            out.append("</dl></section>")
+        if not any(item[0] == "numbers" for item in self._body):
+            out.append(self._numbers_html())
         for item in self._body:
             kind = item[0]
-            if kind == "heading":
+            if kind == "numbers":
+                out.append(self._numbers_html())
+            elif kind == "heading":
                 out.append(f"<h{item[1]}>{esc(item[2])}</h{item[1]}>")
             elif kind == "text":
                 out.append(text_html(item[1]))
@@ -410,10 +421,22 @@ class Report:
         out.append("</body></html>")
         return "\n".join(out) + "\n"
 
+    def _numbers_html(self) -> str:
+        if not self.numbers:
+            return ""
+        esc = html.escape
+        out = ['<section id="key-numbers"><h2>Key numbers</h2><dl class="keys">']
+        for n in self.numbers.values():
+            out.append(
+                f'<div><dt>{esc(n.label)}</dt><dd id="number-{esc(n.name)}">{esc(n.text())}</dd></div>'
+            )
+        out.append("</dl></section>")
+        return "\n".join(out)
+
     @staticmethod
     def _table_html(t: Table) -> str:
         esc = html.escape
-        head = "".join(f"<th>{esc(c)}</th>" for c in t.columns)
+        head = "".join(f'<th scope="col">{esc(t.header(c))}</th>' for c in t.columns)
         body = []
         for raw, shown in zip(t.rows, t.text(), strict=True):
             cells = "".join(
@@ -421,11 +444,15 @@ class Report:
                 for v, s in zip(raw, shown, strict=True)
             )
             body.append(f"<tr>{cells}</tr>")
-        cap = f"<caption>{esc(t.caption)}</caption>" if t.caption else ""
-        return (
-            f'<table id="table-{esc(t.name)}">{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>"
+        cap = f"<caption>{esc(t.caption)}</caption>" if t.caption and not t.is_collapsed else ""
+        table = (
+            f'<div class="table-wrap"><table id="table-{esc(t.name)}">{cap}<thead><tr>{head}</tr>'
+            f"</thead><tbody>{''.join(body)}</tbody></table></div>"
         )
+        if not t.is_collapsed:
+            return table
+        what = esc(t.caption or t.name.replace("_", " "))
+        return f"<details><summary>{what} ({len(t.rows)} rows)</summary>{table}</details>"
 
     def _footer_html(self) -> str:
         esc = html.escape
@@ -445,29 +472,19 @@ class Report:
 
     def to_markdown(self) -> str:
         """The report as Markdown; figures are links to the PNG files written beside it."""
-        out = [f"# {md_text(self.title)}", ""]
-        if self.numbers:
-            out += ["## Key numbers", "", "| | |", "|---|---:|"]
-            out += [f"| {md_cell(n.label)} | {md_cell(n.text())} |" for n in self.numbers.values()]
-            out.append("")
+        out = [f"# {md_cell(self.title)}", ""]
+        if not any(item[0] == "numbers" for item in self._body):
+            out += self._numbers_md()
         for item in self._body:
             kind = item[0]
-            if kind == "heading":
-                out += ["#" * item[1] + " " + md_text(item[2]), ""]
+            if kind == "numbers":
+                out += self._numbers_md()
+            elif kind == "heading":
+                out += ["#" * item[1] + " " + md_cell(item[2]), ""]
             elif kind == "text":
-                out += [item[1].strip(), ""]
+                out += [text_md(item[1]), ""]
             elif kind == "table":
-                t = self.tables[item[1]]
-                if t.caption:
-                    out += [f"**{md_text(t.caption)}**", ""]
-                aligns = [
-                    "---:" if any(_is_number(r[i]) for r in t.rows) else "---"
-                    for i in range(len(t.columns))
-                ]
-                out.append("| " + " | ".join(md_cell(c) for c in t.columns) + " |")
-                out.append("|" + "|".join(aligns) + "|")
-                out += ["| " + " | ".join(md_cell(s) for s in row) + " |" for row in t.text()]
-                out.append("")
+                out += self._table_md(self.tables[item[1]])
             else:
                 f = self.figures[item[1]]
                 out += [f"![{md_cell(f.caption or f.name)}]({f.filename})", ""]
@@ -475,9 +492,27 @@ class Report:
                     out += [f"*{md_text(f.caption)}*", ""]
         out += ["---", ""]
         if self.command:
-            out += ["Regenerate with:", "", "```", self.command, "```", ""]
+            out += ["Regenerate with:", "", fenced(self.command), ""]
         out += [f"Written {self.timestamp}. Every number is in `results.json`.", ""]
         return "\n".join(out)
+
+    def _numbers_md(self) -> list[str]:
+        if not self.numbers:
+            return []
+        out = ["## Key numbers", "", "| | |", "|---|---:|"]
+        out += [f"| {md_cell(n.label)} | {md_cell(n.text())} |" for n in self.numbers.values()]
+        return [*out, ""]
+
+    @staticmethod
+    def _table_md(t: Table) -> list[str]:
+        out = [f"**{md_cell(t.caption)}**", ""] if t.caption else []
+        aligns = [
+            "---:" if any(_is_number(r[i]) for r in t.rows) else "---" for i in range(len(t.columns))
+        ]
+        out.append("| " + " | ".join(md_cell(t.header(c)) for c in t.columns) + " |")
+        out.append("|" + "|".join(aligns) + "|")
+        out += ["| " + " | ".join(md_cell(s) for s in row) + " |" for row in t.text()]
+        return [*out, ""]
 
     def write(self, folder: str | Path) -> ReportFiles:
         """Write report.html, report.md, results.json, one CSV per table and one PNG per figure.

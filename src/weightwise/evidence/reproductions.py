@@ -243,6 +243,8 @@ def _preface(rep: Reproduction, quick: bool) -> Callable[[Report, list[dict[str,
     """Source, recipe and the published-vs-measured table, added before the conclusion."""
 
     def add(report: Report, rows: list[dict[str, Any]]) -> None:
+        from .experiment_reports import HEADERS
+
         report.paragraph(f"**Source:** {rep.source}\n\n{rep.summary}")
         if quick:
             report.paragraph(
@@ -271,7 +273,13 @@ def _preface(rep: Reproduction, quick: bool) -> Callable[[Report, list[dict[str,
                 row.pop("depth")
         fmts = {k: ".2%" for k in ("published_test_error", "measured_test_error", "measured_std")}
         report.heading("Published and measured")
-        report.table("published", table, formats=fmts, caption="Test error: published vs measured here")
+        report.table(
+            "published",
+            table,
+            formats=fmts,
+            caption="Test error: published vs measured here",
+            headers=HEADERS,
+        )
 
     return add
 

@@ -157,3 +157,47 @@ def test_unsupervised_fit_again_after_ctrl_c(digits, tmp_path, kind):
         np.testing.assert_array_equal(wa, wb)
     np.testing.assert_array_equal(straight.transform(X), resumed.transform(X))
     assert not (tmp_path / "ckpt").exists()
+
+
+@pytest.mark.parametrize("extra", [{"tol": 0.1, "n_iter_no_change": 2}, {"early_stopping": True}])
+def test_a_kept_backup_survives_fit_until_the_model_is_saved(digits, tmp_path, extra):
+    """Finding 1: killed between the end of fit and the model file, the run is not lost."""
+    X, y = digits
+    params = dict(pretrain=None, max_epochs=30, **extra)
+    ckpt = tmp_path / "ckpt"
+    done = classifier(**params, checkpoint_dir=ckpt)._keep_checkpoint_until_saved().fit(X, y)
+    assert (ckpt / "backprop" / "checkpoint.json").is_file()  # kept: the model is not saved yet
+    # The process dies here; the next run resumes the finished fit without training further.
+    again = classifier(**params, checkpoint_dir=ckpt).fit(X, y)
+    assert_same_fit(done, again)
+    assert again.history_.stop_reason == done.history_.stop_reason
+    assert not ckpt.exists()  # that fit was not told to keep it
+    kept = classifier(**params, checkpoint_dir=ckpt)._keep_checkpoint_until_saved().fit(X, y)
+    assert ckpt.exists()
+    kept.save(tmp_path / "model.safetensors")
+    assert not ckpt.exists()  # gone once the model file is on disk
+    assert_same_fit(kept, BPClassifier.load(tmp_path / "model.safetensors"))
+
+
+def test_discard_checkpoint_and_the_default_order(digits, tmp_path):
+    X, y = digits
+    ckpt = tmp_path / "ckpt"
+    classifier(pretrain=None, max_epochs=3, checkpoint_dir=ckpt).fit(X, y)
+    assert not ckpt.exists()  # without the flag, fit removes its backup as before
+    est = classifier(pretrain=None, max_epochs=3, checkpoint_dir=ckpt)._keep_checkpoint_until_saved()
+    est.fit(X, y)
+    assert ckpt.exists()
+    est.discard_checkpoint()
+    assert not ckpt.exists()
+
+
+def test_unsupervised_backup_kept_until_saved(digits, tmp_path):
+    from weightwise.estimators import DBN
+
+    X, _ = digits
+    ckpt = tmp_path / "ckpt"
+    dbn = DBN(hidden_layer_sizes=(8,), n_iter=2, random_state=0, checkpoint_dir=ckpt)
+    dbn._keep_checkpoint_until_saved().fit(X)
+    assert ckpt.exists()
+    dbn.save(tmp_path / "dbn.safetensors")
+    assert not ckpt.exists()

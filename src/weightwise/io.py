@@ -43,10 +43,19 @@ from typing import Any
 import numpy as np
 
 from ._util import atomic_write_bytes as _atomic_write_bytes
+from ._util import loads_bounded, read_capped
 from ._version import __version__
+from .checks import machine_memory
 from .errors import ConfigError, ModelFileError
 from .net.activations import ACTIVATIONS
-from .net.backend import asarray, dtype_name, resolve_backend, resolve_dtype, to_numpy
+from .net.backend import (
+    asarray,
+    check_device,
+    dtype_name,
+    resolve_backend,
+    resolve_dtype,
+    to_numpy,
+)
 from .net.network import Dense, Network
 
 FORMAT = "weightwise-model"
@@ -95,6 +104,10 @@ def save_network(
     from safetensors.numpy import save
 
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(
+            f"{path} is a folder; give a file name for the model, e.g. {path / 'model.safetensors'}"
+        )
     names = net.activation_names
     for l, name in enumerate(names):
         if ACTIVATIONS.get(name) is not net.layers[l].activation:
@@ -224,7 +237,8 @@ def load_network(
     ------
     ModelFileError
         For a missing, truncated, altered, non-safetensors, non-weightwise or future-version file,
-        or arrays whose shapes contradict the declared architecture.
+        a header or metadata that breaks the schema (types, nesting, sizes beyond the file's
+        length), arrays whose shapes contradict the declared architecture, or non-finite weights.
     """
     from safetensors.numpy import load as st_load
 
@@ -237,7 +251,7 @@ def load_network(
         raise ModelFileError(f"{path} is damaged: safetensors cannot read its arrays ({exc})") from exc
 
     sizes, activations = _check_architecture(path, doc, tensors)
-    integrity = doc.get("integrity") or {}
+    integrity = doc["integrity"]
     if integrity.get("metadata_sha256") != _doc_sha256(doc):
         raise ModelFileError(
             f"{path} was altered: its metadata no longer matches the SHA-256 recorded when it was "
@@ -248,7 +262,9 @@ def load_network(
             f"{path} was altered: its weights no longer match the SHA-256 recorded when it was "
             "saved; use the original file or save the model again"
         )
+    _check_finite(path, tensors)
 
+    check_device(backend, device)
     xp = resolve_backend(backend)
     dt = resolve_dtype(doc["dtype"], xp)
     layers = [
@@ -271,17 +287,20 @@ def load_network(
 
 
 def _read_bytes(path: Path) -> bytes:
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a folder; give the model file inside it (*.safetensors)")
+    """The file's bytes, read with a cap: the machine's memory, and only from a regular file."""
     try:
-        return path.read_bytes()
+        return read_capped(path, machine_memory())
     except FileNotFoundError as exc:
         raise ModelFileError(
             f"no model file at {path}; check the path, or train and save one first "
             "(weightwise.io.save_network or `weightwise train`)"
         ) from exc
+    except IsADirectoryError as exc:
+        raise ModelFileError(
+            f"{path} is a folder; give the model file inside it (*.safetensors)"
+        ) from exc
     except OSError as exc:
-        raise ModelFileError(f"cannot read model file {path}: {exc}") from exc
+        raise ModelFileError(f"cannot read model file {path}: {exc.strerror or exc}") from exc
 
 
 def _sniff(data: bytes) -> str | None:
@@ -305,10 +324,12 @@ def _sniff(data: bytes) -> str | None:
 
 
 def _parse_document(path: Path, data: bytes) -> dict[str, Any]:
-    """Check the safetensors framing and return the weightwise JSON document.
+    """Check the safetensors framing and header, and return the weightwise JSON document.
 
     A safetensors file is an 8-byte little-endian header length ``n``, ``n`` bytes of JSON, then
-    the tensor data; the header's ``data_offsets`` say how long the data must be.
+    the tensor data; the header's ``data_offsets`` say how long the data must be. Everything is
+    checked against the schema before use: nesting depth (before parsing), types, and every
+    array's bytes against its shape and the file's length.
     """
     if not data:
         raise ModelFileError(f"{path} is empty (0 bytes); it is not a model file")
@@ -330,42 +351,32 @@ def _parse_document(path: Path, data: bytes) -> dict[str, Any]:
             "all; copy or download it again"
         )
     try:
-        header = json.loads(data[8 : 8 + n])
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path} is damaged: its safetensors header is not valid JSON") from exc
+        header = loads_bounded(data[8 : 8 + n], _MAX_DEPTH)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise ModelFileError(
+            f"{path} is damaged: its safetensors header is not valid JSON ({exc})"
+        ) from exc
     if not isinstance(header, dict):
         raise ModelFileError(f"{path} is damaged: its safetensors header is not a JSON object")
-    try:
-        end = max(
-            (int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0
-        )
-    except (TypeError, KeyError, IndexError, ValueError) as exc:
-        raise ModelFileError(f"{path} is damaged: its safetensors header is malformed") from exc
-    body = len(data) - 8 - n
-    if body < end:
-        raise ModelFileError(
-            f"{path} is truncated: it holds {body} bytes of array data, its header declares {end}; "
-            "copy or download it again"
-        )
-    if body > end:
-        raise ModelFileError(
-            f"{path} was altered: it has {body - end} unexpected bytes after the array data"
-        )
-
+    _check_tensor_entries(path, header, len(data) - 8 - n)
     meta = header.get("__metadata__") or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise ModelFileError(f"{path} is damaged: its safetensors metadata is not a string map")
     if meta.get("format") != FORMAT or "weightwise" not in meta:
         raise ModelFileError(
             f"{path} is a safetensors file but not a weightwise model (no {FORMAT!r} metadata); "
             "read plain weight files with safetensors, or save models with weightwise.io.save_network"
         )
     try:
-        doc = json.loads(meta["weightwise"])
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ModelFileError(f"{path} was altered: its weightwise metadata is not valid JSON") from exc
+        doc = loads_bounded(meta["weightwise"], _MAX_DEPTH)
+    except ValueError as exc:
+        raise ModelFileError(
+            f"{path} was altered: its weightwise metadata is not valid JSON ({exc})"
+        ) from exc
     if not isinstance(doc, dict):
         raise ModelFileError(f"{path} was altered: its weightwise metadata is not a JSON object")
     version = doc.get("format_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool):
         raise ModelFileError(f"{path} was altered: its format version {version!r} is not an integer")
     if version > FORMAT_VERSION:
         raise ModelFileError(
@@ -375,20 +386,124 @@ def _parse_document(path: Path, data: bytes) -> dict[str, Any]:
         )
     if version < 1:
         raise ModelFileError(f"{path} has an invalid model format version {version}")
+    _check_document(path, doc)
     return doc
+
+
+# The safetensors dtypes and their sizes in bytes.
+_ST_ITEMSIZE = {
+    "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "I16": 2, "F16": 2,
+    "BF16": 2, "U32": 4, "I32": 4, "F32": 4, "U64": 8, "I64": 8, "F64": 8,
+}  # fmt: skip
+_MAX_DEPTH = 64  # JSON nesting allowed in a header or in the metadata
+_MAX_RANK = 8
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_tensor_entries(path: Path, header: Mapping[str, Any], body: int) -> None:
+    """Each array entry: a known dtype, a shape of non-negative ints, and offsets inside the
+    ``body`` bytes that hold exactly shape x itemsize bytes, the entries tiling the body."""
+    spans = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise ModelFileError(f"{path} is damaged: its header entry {name!r} is malformed")
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        ok = (
+            dtype in _ST_ITEMSIZE
+            and isinstance(shape, list)
+            and len(shape) <= _MAX_RANK
+            and all(_is_int(s) and s >= 0 for s in shape)
+            and isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(_is_int(o) for o in offsets)
+        )
+        if not ok:
+            raise ModelFileError(
+                f"{path} is damaged: its header entry {name!r} has a bad dtype, shape or offsets"
+            )
+        start, end = offsets
+        if not 0 <= start <= end <= body or end - start != math.prod(shape) * _ST_ITEMSIZE[dtype]:
+            raise ModelFileError(
+                f"{path} is damaged or truncated: array {name!r} declares {len(shape)}-D shape "
+                f"{shape} at bytes {start}..{end}, but the file holds {body} bytes of array data"
+            )
+        spans.append((start, end))
+    spans.sort()
+    covered = 0
+    for start, end in spans:
+        if start != covered:
+            raise ModelFileError(f"{path} is damaged: its arrays overlap or leave gaps")
+        covered = end
+    if covered != body:
+        raise ModelFileError(
+            f"{path} was altered: it has {body - covered} unexpected bytes after the array data"
+        )
+
+
+# The weightwise document: key -> (type, required).
+_DOC_SCHEMA: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "format": (str, True),
+    "format_version": (int, True),
+    "library_version": (str, False),
+    "architecture": (dict, True),
+    "dtype": (str, True),
+    "extra_arrays": (list, False),
+    "metadata": (dict, False),
+    "integrity": (dict, True),
+}
+_MAX_LAYERS = 10_000
+
+
+def _check_document(path: Path, doc: Mapping[str, Any]) -> None:
+    """The weightwise JSON document's keys and types (before anything in it is used)."""
+    unknown = sorted(set(doc) - set(_DOC_SCHEMA))
+    if unknown:
+        raise ModelFileError(f"{path} was altered: its metadata has unknown entries {unknown}")
+    for key, (kind, required) in _DOC_SCHEMA.items():
+        if key not in doc:
+            if required:
+                raise ModelFileError(f"{path} was altered: its metadata lacks {key!r}")
+            continue
+        if not isinstance(doc[key], kind) or isinstance(doc[key], bool):
+            raise ModelFileError(
+                f"{path} was altered: its metadata's {key!r} is a {type(doc[key]).__name__}, not "
+                f"a {getattr(kind, '__name__', kind)}"
+            )
+    arch = doc["architecture"]
+    sizes, acts = arch.get("sizes"), arch.get("activations")
+    if (
+        set(arch) != {"sizes", "activations"}
+        or not isinstance(sizes, list)
+        or not 2 <= len(sizes) <= _MAX_LAYERS
+        or not all(_is_int(s) and s >= 1 for s in sizes)
+        or not isinstance(acts, list)
+        or not all(isinstance(a, str) for a in acts)
+    ):
+        raise ModelFileError(
+            f"{path} was altered: its architecture record is not {{'sizes': [int >= 1, ...], "
+            "'activations': [str, ...]}"
+        )
+    if not all(isinstance(e, str) and e for e in doc.get("extra_arrays", [])):
+        raise ModelFileError(f"{path} was altered: its extra_arrays list holds non-names")
+    integrity = doc["integrity"]
+    if set(integrity) != {"arrays_sha256", "metadata_sha256"} or not all(
+        isinstance(v, str) for v in integrity.values()
+    ):
+        raise ModelFileError(f"{path} was altered: its integrity record is malformed")
 
 
 def _check_architecture(
     path: Path, doc: Mapping[str, Any], tensors: Mapping[str, np.ndarray]
 ) -> tuple[list[int], list[str]]:
     """Check the declared sizes, activations and dtype against the stored arrays."""
-    arch = doc.get("architecture")
-    try:
-        sizes = [int(s) for s in arch["sizes"]]  # type: ignore[index]
-        activations = [str(a) for a in arch["activations"]]  # type: ignore[index]
-    except (TypeError, KeyError, ValueError) as exc:
-        raise ModelFileError(f"{path} was altered: its architecture record is incomplete") from exc
-    if len(sizes) < 2 or len(activations) != len(sizes) - 1:
+    sizes = list(doc["architecture"]["sizes"])
+    activations = list(doc["architecture"]["activations"])
+    if len(activations) != len(sizes) - 1:
         raise ModelFileError(
             f"{path} declares sizes {sizes} with {len(activations)} activations; a network needs "
             "at least two sizes and one activation per layer"
@@ -421,6 +536,17 @@ def _check_architecture(
         odd = sorted(set(tensors) ^ expected)
         raise ModelFileError(f"{path} is inconsistent: arrays {odd} do not match its metadata")
     return sizes, activations
+
+
+def _check_finite(path: Path, tensors: Mapping[str, np.ndarray]) -> None:
+    """A model's meaning: every weight, bias and floating extra array is a finite number."""
+    for name in sorted(tensors):
+        arr = tensors[name]
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ModelFileError(
+                f"{path} holds NaN or infinite values in {name!r}; a trained model has finite "
+                "weights (was it saved from a diverged run?)"
+            )
 
 
 save = save_network

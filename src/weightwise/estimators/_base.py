@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import array_api_compat
 import numpy as np
@@ -30,12 +30,13 @@ from ..backpropagation.optimizers import Optimizer
 from ..backpropagation.training import EpochInfo, History
 from ..backpropagation.training import fit as train
 from ..checkpoints import has_checkpoint, read_checkpoint_meta, remove_checkpoint
-from ..errors import ConfigError, DataError, TrainingFailedWarning
+from ..errors import ConfigError, DataError, ModelFileError, TrainingFailedWarning
 from ..layerwise.greedy import PretrainResult
 from ..net.backend import Array, Random, asarray, to_numpy
 from ..net.losses import get_loss
 from ..net.network import Network
 from ..net.validation import to_network
+from . import _constraints as constraints
 from ._inputs import float_dtypes, is_torch, placement, validate_input
 from ._optimizers import _EstimatorOptimizer, make_optimizer
 from ._params import check_bp_params, check_hidden_sizes
@@ -71,6 +72,18 @@ def _resumed_scores(ckpt: Path | None, scores_file: Path | None) -> list[float]:
         return []
     done = len(read_checkpoint_meta(ckpt)["history"]["epoch"])
     return list(json.loads(scores_file.read_text())[:done])
+
+
+def _finished_backup(ckpt: Path | None) -> tuple[int, str] | None:
+    """(epochs, stop reason) of a backup written at the end of a fit; None for an unfinished one."""
+    if ckpt is None or not has_checkpoint(ckpt):
+        return None
+    history = read_checkpoint_meta(ckpt).get("history")
+    reason = history.get("stop_reason") if isinstance(history, dict) else None
+    epochs = history.get("epoch") if isinstance(history, dict) else None
+    if not reason or not isinstance(epochs, list):
+        return None
+    return len(epochs), str(reason)
 
 
 # scikit-learn's contract is an __init__ that stores its arguments under their own names; the
@@ -125,6 +138,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
     callbacks: Sequence[Any] | None = None
     checkpoint_dir: str | os.PathLike[str] | None = None
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = constraints.BP
     _default_output = "identity"
     _y_numeric = False
 
@@ -163,6 +177,11 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
             )
         return self._fit(X, y, incremental=False, X_unlabelled=X_unlabelled)
 
+    def _check_settings(self, devices: bool = True) -> None:
+        """Every setting: the friendly checks first, then scikit-learn's constraints."""
+        check_bp_params(self, devices)
+        constraints.validate_constraints(self)
+
     # model files (see _persistence) ------------------------------------------------------------
     def _model_metadata(self, meta: dict[str, Any]) -> dict[str, np.ndarray]:
         meta.update(
@@ -178,6 +197,13 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
         return PretrainResult(self.pretrain_learners_, [], [], []).extra_arrays()
 
     def _restore(self, meta: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
+        sizes = self.network_.sizes
+        if check_hidden_sizes(self.hidden_layer_sizes, True) != sizes[1:-1]:
+            raise ModelFileError(
+                f"hidden_layer_sizes {self.hidden_layer_sizes!r} do not match the network {sizes}"
+            )
+        if meta.get("n_outputs") != sizes[-1] or not isinstance(meta.get("n_iter"), int):
+            raise ModelFileError(f"n_outputs or n_iter do not match the network {sizes}")
         self.n_outputs_ = int(meta["n_outputs"])
         self.out_activation_ = self.network_.activation_names[-1]
         self.n_iter_ = int(meta["n_iter"])
@@ -191,7 +217,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
     def _fit(
         self, X: Any, y: Any, incremental: bool, classes: Any = None, X_unlabelled: Any = None
     ) -> Any:
-        check_bp_params(self)
+        self._check_settings()
         first = not hasattr(self, "network_") or not (incremental or self.warm_start)
         X, y = self._validate_Xy(X, y, reset=first)
         Y = self._encode_targets(y, first, incremental, classes)  # (n_samples, n_outputs), host float64
@@ -230,13 +256,17 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
         self._backprop(X, Y, incremental)
         if self.checkpoint_dir is not None and not incremental:
             # Finished: the backup is no longer needed (Keras's BackupAndRestore does the same), and
-            # the next fit starts afresh.
-            root = Path(self.checkpoint_dir)
-            remove_checkpoint(root / "backprop")
-            remove_checkpoint(root / "pretrain")
-            (root / _SCORES_FILE).unlink(missing_ok=True)
-            remove_checkpoint(root)
+            # the next fit starts afresh; or, when told so, once the model file is saved.
+            self._backup_finished()
         return self
+
+    def _remove_backup(self) -> None:
+        """Delete this fit's backup in ``checkpoint_dir`` (every phase's, and the scores)."""
+        root = Path(self.checkpoint_dir)  # type: ignore[arg-type]
+        remove_checkpoint(root / "backprop")
+        remove_checkpoint(root / "pretrain")
+        (root / _SCORES_FILE).unlink(missing_ok=True)
+        remove_checkpoint(root)
 
     def _checkpoint_folder(self, part: str, incremental: bool) -> Path | None:
         """Where ``fit`` backs up phase ``part``; None without ``checkpoint_dir`` or in partial_fit."""
@@ -276,6 +306,10 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
         scores_file = None if ckpt is None else ckpt.parent / _SCORES_FILE
         scores = [] if validation is None else _resumed_scores(ckpt, scores_file)
         callbacks = self._callbacks(validation, scores, incremental, scores_file)
+        # A backup of a fit that had finished (kept for a save that never came): restore it
+        # without training further, so it ends exactly as the finished fit did.
+        finished = _finished_backup(ckpt)
+        epochs = 1 if incremental else self.max_epochs if finished is None else finished[0]
         with warnings.catch_warnings():
             # Warned again below, pointing at the user's fit call rather than at this line.
             warnings.simplefilter("ignore", TrainingFailedWarning)
@@ -285,7 +319,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
                 Y,
                 loss=self._loss_name(),
                 optimizer=opt,
-                epochs=1 if incremental else self.max_epochs,
+                epochs=epochs,
                 batch_size=batch,
                 shuffle=self.shuffle,
                 reduction=self.reduction,
@@ -300,6 +334,8 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
                 checkpoint_dir=ckpt,
                 resume=ckpt is not None,
             )
+        if finished is not None:
+            history.stop_reason = finished[1]
         opt.epochs_done += history.n_epochs
         _extend(self.history_, history)
         self.n_iter_ += history.n_epochs

@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from ..datasets import one_hot
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, ModelFileError
 from ..net.activations import get_activation
 from ..net.backend import Array, to_numpy
 from ._base import _BaseBP
@@ -210,8 +210,21 @@ class BPClassifier(ClassifierMixin, _BaseBP):
         return {"classes": self.classes_.tolist(), "target_type": self._target_type}
 
     def _restore_target_metadata(self, meta: dict[str, Any]) -> None:
-        self.classes_ = np.asarray(meta["classes"])
-        self._target_type = meta["target_type"]
+        classes, target_type = meta["classes"], meta["target_type"]
+        n_out = self.network_.sizes[-1]
+        fits = isinstance(classes, list) and (
+            len(classes) == n_out or (n_out == 1 and len(classes) == 2)
+        )
+        if (
+            not fits
+            or target_type not in ("binary", "multiclass", "multilabel-indicator")
+            or not all(isinstance(c, (str, int, float)) for c in classes)
+        ):
+            raise ModelFileError(
+                f"classes {str(classes)[:80]} ({target_type!r}) do not match {n_out} output unit(s)"
+            )
+        self.classes_ = np.asarray(classes)
+        self._target_type = target_type
 
 
 class BPRegressor(RegressorMixin, _BaseBP):

@@ -13,11 +13,14 @@ from typing import Any
 from ..backpropagation.optimizers import SCHEDULES
 from ..checks import check_fraction, check_positive, check_positive_int, is_integer, is_number
 from ..errors import ConfigError, unknown_name
-from ..net.backend import DTYPES
+from ..net.backend import DTYPES, check_device
 from ._pretrain import check_pretrain_params
 
 # Parameters that hold live objects: never written to a model file.
 UNSAVED_PARAMS = ("callbacks", "pretrain_callbacks")
+# Parameters that name places on disk: never written to a model file, and dropped when an older
+# file holds them, so a loaded model never writes where a file says.
+PATH_PARAMS = ("checkpoint_dir",)
 
 BACKENDS = ("auto", "numpy", "torch")
 
@@ -42,8 +45,12 @@ def check_hidden_sizes(sizes: Any, allow_empty: bool) -> list[int]:
     return [int(s) for s in seq]
 
 
-def check_common(est: Any) -> None:
-    """The settings every estimator here has: ``dtype``, ``backend``, callbacks and backups."""
+def check_common(est: Any, devices: bool = True) -> None:
+    """The settings every estimator here has: ``dtype``, ``backend``, callbacks and backups.
+
+    ``devices``: also check that the ``device`` is there (not when loading a model trained on
+    another machine: its arrays go where ``load`` is told).
+    """
     if est.dtype not in DTYPES:
         raise unknown_name("dtype", est.dtype, DTYPES)
     if est.backend not in BACKENDS:
@@ -53,6 +60,9 @@ def check_common(est: Any) -> None:
             import torch  # noqa: F401
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ConfigError("backend 'torch' needs PyTorch: pip install 'weightwise[torch]'") from exc
+    # "auto" with a device means PyTorch (see _inputs.placement).
+    if devices:
+        check_device("torch" if est.backend == "auto" else est.backend, est.device)
     check_callbacks(est)
     check_checkpoint_dir(est)
 
@@ -82,7 +92,7 @@ def check_callbacks(est: Any) -> None:
             )
 
 
-def check_bp_params(est: Any) -> None:
+def check_bp_params(est: Any, devices: bool = True) -> None:
     """Validate a BP estimator's settings (pre-training's included), with a fix in the message."""
     check_hidden_sizes(est.hidden_layer_sizes, allow_empty=True)
     choices: dict[str, tuple[Any, tuple[str, ...]]] = {
@@ -93,7 +103,7 @@ def check_bp_params(est: Any) -> None:
     for name, (value, valid) in choices.items():
         if value not in valid:
             raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, valid))}")
-    check_common(est)
+    check_common(est, devices)
     for name in ("max_epochs", "n_iter_no_change", "lr_step_size"):
         check_positive_int(getattr(est, name), name)
     if est.batch_size not in ("auto", "full"):

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..errors import ModelFileError
 from ..net.backend import Random
 from ..net.network import Network
-from ._params import UNSAVED_PARAMS
+from ._params import PATH_PARAMS, UNSAVED_PARAMS
 
 # Parameters that JSON turns from tuples into lists: turned back on loading.
 _TUPLE_PARAMS = ("hidden_layer_sizes", "activation")
@@ -42,6 +42,50 @@ def check_model_kind(path: Any, meta: dict[str, Any], expected: str) -> None:
         what = f"a {kind}" if kind else "a bare Network, not an estimator"
         fix = f"{kind}.load" if kind else "weightwise.io.load_network"
         raise ModelFileError(f"{path} holds {what}; read it with {fix}")
+
+
+def altered(path: Any, kind: str, problem: str) -> ModelFileError:
+    """The error for a model file whose estimator record does not hold together (one line)."""
+    first = problem.splitlines()[0] if problem else "malformed"
+    return ModelFileError(f"{path} was altered or damaged: its {kind} record is invalid ({first})")
+
+
+def _from_settings(cls: Any, path: Any, meta: dict[str, Any], net: Network) -> Any:
+    """A new ``cls`` with the saved settings, after checking them against the schema: a dict of
+    known parameters that pass the estimator's own checks; paths are never taken from a file."""
+    kind = cls.__name__
+    params = meta.get("params")
+    if not isinstance(params, dict):
+        raise altered(path, kind, "no 'params' dict of settings")
+    known = set(cls().get_params())
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise altered(path, kind, f"unknown settings {unknown}")
+    params = {k: v for k, v in params.items() if k not in UNSAVED_PARAMS and k not in PATH_PARAMS}
+    for key in _TUPLE_PARAMS:
+        if isinstance(params.get(key), list):
+            params[key] = tuple(params[key])
+    est = cls(**params)
+    try:
+        est._check_settings(devices=False)
+    except (ValueError, TypeError) as exc:  # ConfigError and DataError are ValueErrors
+        raise altered(path, kind, str(exc)) from exc
+    n_features = meta.get("n_features_in")
+    if not isinstance(n_features, int) or isinstance(n_features, bool) or n_features != net.sizes[0]:
+        raise altered(path, kind, f"n_features_in {n_features!r} is not the network's {net.sizes[0]}")
+    names = meta.get("feature_names_in")
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) != n_features
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise altered(path, kind, f"feature_names_in is not a list of {n_features} names")
+    est.network_ = net
+    est.n_features_in_ = n_features
+    if names is not None:
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    est._rng = Random(check_random_state(est.random_state))
+    return est
 
 
 class _SavedEstimator:
@@ -69,12 +113,20 @@ class _SavedEstimator:
         names = getattr(self, "feature_names_in_", None)
         meta = {
             "estimator": type(self).__name__,
-            "params": {k: jsonable_param(v) for k, v in params.items() if k not in UNSAVED_PARAMS},
+            "params": {
+                k: jsonable_param(v)
+                for k, v in params.items()
+                if k not in UNSAVED_PARAMS and k not in PATH_PARAMS
+            },
             "n_features_in": self.n_features_in_,
             "feature_names_in": None if names is None else [str(n) for n in names],
         }
         extras = self._model_metadata(meta)
-        return save_network(self.network_, path, metadata=meta, extra_arrays=extras)
+        written = save_network(self.network_, path, metadata=meta, extra_arrays=extras)
+        if self._backup_pending:  # the model is on disk (written, fsynced, moved into place)
+            self._remove_backup()
+            self._backup_pending = False
+        return written
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], backend: str = "numpy", device: Any = None) -> Any:
@@ -92,20 +144,56 @@ class _SavedEstimator:
 
         net, meta, extras = load_network(path, backend=backend, device=device)
         check_model_kind(path, meta, cls.__name__)
-        params = dict(meta["params"])
-        for key in _TUPLE_PARAMS:
-            if isinstance(params.get(key), list):
-                params[key] = tuple(params[key])
-        est = cls(**params)
-        est.network_ = net
-        est.n_features_in_ = int(meta["n_features_in"])
-        if meta.get("feature_names_in") is not None:
-            est.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
-        est._rng = Random(check_random_state(est.random_state))
-        est._restore(meta, extras)
+        est = _from_settings(cls, path, meta, net)
+        try:
+            est._restore(meta, extras)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            # ValueError covers the ModelFileErrors of the checks in _restore, and ConfigError
+            # and DataError: a learner refusing its saved settings or arrays.
+            what = str(exc) if isinstance(exc, ModelFileError) else f"{type(exc).__name__}: {exc}"
+            raise altered(path, cls.__name__, what) from exc
         return est
 
+    # the backup in checkpoint_dir -------------------------------------------------------------------
+    _keep_backup = False  # instance attributes once set; never parameters
+    _backup_pending = False
+
+    def _keep_checkpoint_until_saved(self) -> Any:
+        """Keep the backup in ``checkpoint_dir`` after ``fit`` until :meth:`save` has written the
+        model file; return ``self``.
+
+        ``fit`` normally deletes its backup when it ends. A program that saves the model
+        afterwards (``weightwise train``) calls this before ``fit``: killed between the end of
+        ``fit`` and the model file reaching the disk, the run is then not lost, since the backup
+        resumes at the end. :meth:`save` deletes the backup once the file is written and flushed
+        to disk; :meth:`discard_checkpoint` deletes it without saving.
+        """
+        self._keep_backup = True
+        return self
+
+    def discard_checkpoint(self) -> None:
+        """Delete the backup that a finished ``fit`` left in ``checkpoint_dir`` (see
+        :meth:`_keep_checkpoint_until_saved`); nothing happens when there is none."""
+        if self._backup_pending:
+            self._remove_backup()
+            self._backup_pending = False
+
+    def _backup_finished(self) -> None:
+        """At the end of a fit with ``checkpoint_dir``: delete the backup, or keep it for save."""
+        if self._keep_backup:
+            self._backup_pending = True
+        else:
+            self._remove_backup()
+
     # hooks ----------------------------------------------------------------------------------------
+    def _remove_backup(self) -> None:
+        """Delete this estimator's backup in ``checkpoint_dir``."""
+        raise NotImplementedError  # pragma: no cover - every estimator defines it
+
+    def _check_settings(self, devices: bool = True) -> None:
+        """Check every setting (see the estimators' ``_params`` and ``_constraints``)."""
+        raise NotImplementedError  # pragma: no cover - every estimator defines it
+
     def _model_metadata(self, meta: dict[str, Any]) -> dict[str, np.ndarray]:
         """Add this estimator's entries to ``meta`` in place; return its extra arrays."""
         raise NotImplementedError  # pragma: no cover - every estimator defines it

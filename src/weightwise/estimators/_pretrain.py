@@ -23,7 +23,7 @@ from ..checks import (
     in_unit_interval,
     is_number,
 )
-from ..errors import ConfigError, DataError, unknown_name
+from ..errors import ConfigError, DataError, ModelFileError, unknown_name
 from ..layerwise.greedy import LEARNERS, PretrainEpochInfo, PretrainResult, pretrain
 from ..layerwise.loop import LayerDivergenceError
 from ..net.backend import Array, Random, namespace
@@ -270,7 +270,7 @@ def restore_learners(
     est._pretrain_names = []
     if not meta:
         return
-    names = list(meta["learners"])
+    names = check_saved_learners(meta, len(net.layers))
     learners = []
     for k, (name, state) in enumerate(zip(names, meta["states"], strict=True)):
         spec = LEARNERS[name]
@@ -282,3 +282,27 @@ def restore_learners(
     est.pretrain_learners_ = learners
     est.pretrain_history_ = list(meta["history"])
     est._pretrain_names = names
+
+
+def check_saved_learners(meta: Mapping[str, Any], n_layers: int, exact: bool = False) -> list[str]:
+    """The learner names of a saved model, after checking its record: known learners, one state
+    (a dict) and one history per learner, no more learners than layers (``exact``: as many).
+
+    Raises
+    ------
+    ModelFileError
+        Naming what does not fit.
+    """
+    names, states, history = meta.get("learners"), meta.get("states"), meta.get("history")
+    if not (isinstance(names, list) and isinstance(states, list) and isinstance(history, list)):
+        raise ModelFileError("its learners, states and history are not lists")
+    unknown = [n for n in names if not isinstance(n, str) or n not in LEARNERS]
+    if unknown:
+        raise ModelFileError(f"unknown learner(s) {unknown}; valid: {sorted(LEARNERS)}")
+    if len(states) != len(names) or len(history) != len(names) or len(names) > n_layers:
+        raise ModelFileError(f"{len(names)} learners, {len(states)} states for {n_layers} layers")
+    if exact and len(names) != n_layers:
+        raise ModelFileError(f"{len(names)} learners for {n_layers} layers")
+    if not all(isinstance(s, dict) for s in states):
+        raise ModelFileError("its learners' states are not dicts")
+    return list(names)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sklearn.utils.validation import check_is_fitted
 
@@ -13,6 +13,7 @@ from ..layerwise.greedy import PROPAGATIONS, _bind
 from ..layerwise.history import LayerHistory
 from ..net.backend import Array, namespace
 from ..net.network import Network
+from . import _constraints as constraints
 from ._inputs import like_network, returned
 from ._params import check_hidden_sizes
 from ._transformer import _LayerwiseTransformer, _naming_learning_rate
@@ -65,6 +66,8 @@ _RBM_PARAM_DOC = """
 @dataclass(eq=False, repr=False)
 class _RBMStack(_LayerwiseTransformer):
     """What RBM and DBN share: RBM learners and their settings."""
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = constraints.RBM_STACK
 
     _: KW_ONLY
     cd_k: int = 1
@@ -151,6 +154,11 @@ class RBM(_RBMStack):
     """
 
     n_components: int = 256
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **constraints.RBM_STACK,
+        "n_components": [constraints.Interval(constraints.Integral, 1, None, closed="left")],
+    }
 
     def _hidden_sizes(self) -> list[int]:
         return [check_positive_int(self.n_components, "n_components")]
@@ -251,6 +259,12 @@ class DBN(_RBMStack):
     hidden_layer_sizes: tuple[int, ...] = (256, 256)
     _: KW_ONLY
     propagate: str = "mean"
+
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **constraints.RBM_STACK,
+        "hidden_layer_sizes": constraints.SIZES,
+        "propagate": [str],
+    }
 
     def _hidden_sizes(self) -> list[int]:
         return check_hidden_sizes(self.hidden_layer_sizes, allow_empty=False)

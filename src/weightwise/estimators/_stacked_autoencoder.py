@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sklearn.utils.validation import check_is_fitted
 
@@ -12,6 +12,7 @@ from ..errors import ConfigError, unknown_name
 from ..net.backend import Array
 from ..net.network import Network
 from ..net.validation import check_matrix, to_network
+from . import _constraints as constraints
 from ._inputs import is_torch, returned
 from ._params import check_hidden_sizes
 from ._pretrain import unit_input
@@ -68,6 +69,7 @@ class StackedAutoEncoder(_LayerwiseTransformer):
     """
 
     _init = "xavier_uniform"
+    _parameter_constraints: ClassVar[dict[str, Any]] = constraints.SAE
 
     hidden_layer_sizes: tuple[int, ...] = (256, 256)
     _: KW_ONLY

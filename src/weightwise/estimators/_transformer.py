@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -32,10 +32,11 @@ from ..layerwise.loop import LayerDivergenceError
 from ..net.backend import Array, Random
 from ..net.network import Network
 from ..net.validation import to_network
+from . import _constraints as constraints
 from ._inputs import placement, returned, validate_input
 from ._params import check_common
 from ._persistence import _SavedEstimator
-from ._pretrain import learner_state
+from ._pretrain import check_saved_learners, learner_state
 
 
 # scikit-learn's contract is an __init__ that stores its arguments under their own names; the
@@ -61,6 +62,7 @@ class _LayerwiseTransformer(_SavedEstimator, TransformerMixin, BaseEstimator):
     callbacks: Sequence[Any] | None = None
     checkpoint_dir: str | os.PathLike[str] | None = None
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = constraints.LAYERWISE
     _init = "small_normal"  # N(0, 0.01**2): Hinton's guide, section 8
 
     # hooks ------------------------------------------------------------------------------------
@@ -128,12 +130,15 @@ class _LayerwiseTransformer(_SavedEstimator, TransformerMixin, BaseEstimator):
                 resume=folder is not None,
             )
         if folder is not None:
-            remove_checkpoint(folder)  # finished: the next fit starts afresh
+            self._backup_finished()  # finished: the next fit starts afresh
         self.network_ = net
         self.learners_ = result.learners
         self._names = result.names
         self._set_history(result.histories)
         return self
+
+    def _remove_backup(self) -> None:
+        remove_checkpoint(Path(self.checkpoint_dir))  # type: ignore[arg-type]
 
     def _set_history(self, histories: list[LayerHistory]) -> None:
         self.history_: Any = histories
@@ -141,7 +146,7 @@ class _LayerwiseTransformer(_SavedEstimator, TransformerMixin, BaseEstimator):
     def _histories(self) -> list[LayerHistory]:
         return list(self.history_)
 
-    def _check_params(self) -> None:
+    def _check_params(self, devices: bool = True) -> None:
         sizes = self._hidden_sizes()
         if not sizes:
             raise ConfigError(f"{type(self).__name__} needs at least one hidden layer")
@@ -149,8 +154,12 @@ class _LayerwiseTransformer(_SavedEstimator, TransformerMixin, BaseEstimator):
         check_positive_int(self.batch_size, "batch_size")
         if self.learning_rate is not None:
             check_positive(self.learning_rate, "learning_rate")
-        check_common(self)
+        check_common(self, devices)
         self._check_own_params()
+        constraints.validate_constraints(self)
+
+    def _check_settings(self, devices: bool = True) -> None:
+        self._check_params(devices)
 
     def _input(self, X: Any) -> tuple[Array, Any]:
         """Validated ``X`` in the network's namespace, dtype and device, and how to return."""
@@ -197,7 +206,7 @@ class _LayerwiseTransformer(_SavedEstimator, TransformerMixin, BaseEstimator):
     def _restore(self, meta: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
         net = self.network_
         _, params_per_layer = self._plan(net, None)
-        names = list(meta["learners"])
+        names = check_saved_learners(meta, len(net.layers), exact=True)
         learners = []
         for k, (name, state) in enumerate(zip(names, meta["states"], strict=True)):
             spec = LEARNERS[name]

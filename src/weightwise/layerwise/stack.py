@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..net.backend import Array
+from ..net.validation import check_matrix
 
 # How a model file records a pre-trained stack (written by ``weightwise pretrain``, read by its
 # ``info``/``predict`` and by :mod:`weightwise.interop`): one definition, on the floor both stand on.
@@ -59,7 +60,7 @@ def up(learner: Any, V: Array) -> Array:
     -------
     array of shape (n_samples, learner.n_hidden)
     """
-    return learner.transform(V)
+    return learner.transform(check_matrix(V, "X"))
 
 
 def reconstruct(learners: Sequence[Any], V: Array) -> Array:
@@ -75,7 +76,7 @@ def reconstruct(learners: Sequence[Any], V: Array) -> Array:
     -------
     array of shape (n_samples, learners[0].n_visible)
     """
-    H = V
+    H = check_matrix(V, "X")
     for learner in learners:
         H = up(learner, H)
     for learner in reversed(learners):

@@ -74,6 +74,54 @@ def resolve_backend(backend: str) -> Any:
     raise ValueError(f"unknown backend {backend!r}; valid backends: 'numpy', 'torch'")
 
 
+def check_device(backend: str, device: Any) -> None:
+    """Refuse a ``device`` that ``backend`` cannot use, with what to install or pass instead.
+
+    ``device=None`` is always fine. The NumPy backend runs on the CPU only; PyTorch needs a CUDA
+    build and a visible GPU for ``"cuda"`` (``"cuda:1"``...), and Apple's MPS for ``"mps"``.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the device and the fix.
+    """
+    from ..errors import ConfigError
+
+    if device is None:
+        return
+    name = str(device)
+    if backend == "numpy":
+        if name == "cpu":
+            return
+        raise ConfigError(
+            f"device={name!r} needs the PyTorch backend (backend='torch'); the NumPy backend runs "
+            "on the CPU only"
+        )
+    if backend != "torch":
+        return  # the backend's own check names it
+    try:
+        import torch
+    except ImportError as exc:
+        raise ConfigError(f"device={name!r} needs PyTorch: pip install 'weightwise[torch]'") from exc
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"device={name!r} is not a PyTorch device; pass 'cpu', 'cuda', 'cuda:0' or 'mps'"
+        ) from exc
+    if kind == "cuda" and not torch.cuda.is_available():
+        why = "was built without CUDA" if torch.version.cuda is None else "finds no CUDA GPU"
+        raise ConfigError(
+            f"device={name!r}: this PyTorch {torch.__version__} {why}; install a CUDA build "
+            "(https://pytorch.org/get-started/locally/) on a machine with an NVIDIA GPU, or pass "
+            "device='cpu'"
+        )
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(
+            f"device={name!r}: Apple's MPS is not available to this PyTorch; pass device='cpu'"
+        )
+
+
 def resolve_dtype(dtype: Any, xp: Any) -> Any:
     """Map ``"float32"``/``"float64"`` (or a dtype object) to ``xp``'s floating dtype."""
     if dtype is None:

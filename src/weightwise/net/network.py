@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from ..checks import check_network_size
 from ..errors import ConfigError, DataError
 from .activations import Activation, get_activation
 from .backend import (
     Array,
     Random,
     asarray,
+    check_device,
     check_random,
     dtype_name,
     namespace,
@@ -28,7 +30,7 @@ from .backend import (
 )
 from .backend import device as array_device
 from .initializers import Init, get_initializer
-from .validation import check_shapes
+from .validation import check_matrix, check_shapes
 
 
 class Dense:
@@ -153,6 +155,7 @@ class Network:
             raise ConfigError(f"sizes needs at least an input and an output size, got {sizes}")
         if any(s < 1 for s in sizes):
             raise ConfigError(f"every layer size must be >= 1, got {sizes}")
+        check_network_size(sizes, dtype)
         n_hidden = len(sizes) - 2
         if isinstance(activation, str):
             hidden = [activation] * n_hidden
@@ -167,6 +170,7 @@ class Network:
             output_activation = activation if isinstance(activation, str) else "sigmoid"
         names = hidden + [output_activation]
         acts = [get_activation(a) for a in names]  # validate names before drawing
+        check_device(backend, device)
         xp = resolve_backend(backend)
         dt = resolve_dtype(dtype, xp)
         rng = check_random(seed)
@@ -228,8 +232,15 @@ class Network:
         return Forward(zs, activations)
 
     def predict(self, X: Array) -> Array:
-        """Output activations, shape (n_samples, n_out); keeps nothing for backprop."""
-        return self.transform(X, len(self.layers))
+        """Output activations, shape (n_samples, n_out); keeps nothing for backprop.
+
+        Raises
+        ------
+        DataError
+            For input that is not a non-empty numeric matrix, or holds NaN or infinite values
+            (which would come out as NaN predictions without a word).
+        """
+        return self.transform(check_matrix(X, "X"), len(self.layers))
 
     def transform(self, X: Array, n_layers: int) -> Array:
         """Output of the first ``n_layers`` layers (the input for ``n_layers == 0``)."""

@@ -110,8 +110,41 @@ def check_shapes(
         )
 
 
+def check_range(x: Array, dtype: Any, name: str = "X") -> None:
+    """Refuse finite values of ``x`` that ``dtype`` cannot hold (1e300 becomes inf in float32).
+
+    Only a narrowing cast is checked (float64 data for a float32 network), in one pass.
+    """
+    limit = _float_max(dtype)
+    src = _float_max(x.dtype)
+    if limit is None or src is None or src <= limit or x.shape[0] == 0:
+        return
+    xp = namespace(x)
+    big = float(xp.max(xp.abs(x)))
+    if big > limit:
+        raise DataError(
+            f"{name} holds values up to {big:.3g}, beyond the network's float32 range "
+            f"(+-{limit:.3g}); scale the data, or use dtype='float64'"
+        )
+
+
+def _float_max(dtype: Any) -> float | None:
+    """The largest finite value of a NumPy or PyTorch floating dtype (None for other dtypes)."""
+    name = str(dtype).removeprefix("torch.")
+    if name in ("float16", "float32", "float64", "bfloat16"):
+        return float(np.finfo(name).max) if name != "bfloat16" else 3.3895e38
+    return None
+
+
 def to_network(x: Array, xp: Any, dtype: Any, device: Any) -> Array:
-    """Move ``x`` into the network's namespace, dtype and device (no copy when already there)."""
+    """Move ``x`` into the network's namespace, dtype and device (no copy when already there).
+
+    Raises
+    ------
+    DataError
+        When ``x`` holds values that overflow ``dtype`` (see :func:`check_range`).
+    """
+    check_range(x, dtype)
     if namespace(x) is xp or (is_numpy(namespace(x)) and is_numpy(xp)):
         if x.dtype == dtype and (is_numpy(xp) or x.device == device):
             return x

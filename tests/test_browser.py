@@ -203,6 +203,12 @@ def check_page(measured: dict[str, Any]) -> list[str]:
     if not measured["images"]:
         problems.append("the page has no image")
     problems += [f"image {i['alt']!r} did not load" for i in measured["images"] if not i["ok"]]
+    # Figures are drawn for the report's width: shown at their own size, never shrunk illegible.
+    problems += [
+        f"image {i['alt']!r} is {i['natural']} px wide but shown at {i['shown']} px"
+        for i in measured["images"]
+        if i["shown"] < i["natural"] - 1
+    ]
     problems += [f"overflow: {o}" for o in measured["overflow"]]
     return problems
 

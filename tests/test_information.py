@@ -169,3 +169,22 @@ def test_bad_input(labels: np.ndarray) -> None:
         kde_information(np.zeros((16385, 1)), np.zeros(16385))
     with pytest.raises(ConfigError, match="every"):
         InformationPlane(X, labels[:4], every=0)
+
+
+def test_information_plane_figure_names_the_recorded_epochs_and_keeps_a_minimum_span() -> None:
+    from weightwise.evidence import plots
+    from weightwise.evidence.method_figures import information_plane_panels
+
+    epochs = [1, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
+    rng = np.random.default_rng(0)
+    flat = 3.0 + 0.001 * rng.random((len(epochs), 2))  # a path spanning 0.001 bits
+    fig = plots.information_plane(flat, flat, epochs=epochs)
+    bar = fig.axes[-1]
+    assert bar.get_ylim() == (1.0, 30.0)  # the colour bar spans the epochs recorded, not 1..11
+    ax = fig.axes[0]
+    assert np.diff(ax.get_xlim())[0] >= 0.5 and np.diff(ax.get_ylim())[0] >= 0.5
+    plane = {"I_XT": flat, "I_TY": flat, "epochs": epochs, "layers": [1, 2]}
+    panels = information_plane_panels({"a": plane, "b": plane}, title="Does a layer forget?")
+    ticks = [float(t) for t in panels.axes[-1].get_yticks()]
+    assert set(ticks) <= set(epochs) and max(ticks) == 30
+    assert "bits about the input" in panels.axes[0].get_xlabel()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import json
 import math
+import re
 import struct
 from html.parser import HTMLParser
 from pathlib import Path
@@ -332,3 +334,142 @@ def test_torch_tensors_are_accepted() -> None:
     r = Report("t")
     r.number("x", torch.tensor(0.5))
     assert r.numbers["x"].value == 0.5
+
+
+# --------------------------------------------------------------------------- user strings in report.md
+
+EVIL = ["a|b", "[x](javascript:alert(1))", "<script>alert(1)</script>", "**bold**", "`tick` _u_ ~s~"]
+
+
+def _md_html(md: str) -> str:
+    """report.md rendered as GitHub would (CommonMark with tables)."""
+    markdown_it = pytest.importorskip("markdown_it")
+    return str(markdown_it.MarkdownIt("commonmark").enable("table").render(md))
+
+
+def test_markdown_escapes_user_strings_as_html_does(tmp_path: Path) -> None:
+    from weightwise.evidence.report_text import literal
+
+    r = Report(" ".join(EVIL), command="weightwise compare --out '<b>|x'")
+    r.number("n", 1.0, label=EVIL[0] + EVIL[2])
+    r.heading(EVIL[1])
+    r.paragraph(f"Best: **{literal(EVIL[3])}**; `code` stays code.\n\n- {literal(EVIL[0])}: listed")
+    r.table("t", [{"label": e, "value": i} for i, e in enumerate(EVIL)], caption=EVIL[2])
+    r.figure("f", plots.learning_curves({"x": [1.0, 0.5]}), caption=EVIL[1] + EVIL[2])
+    files = r.write(tmp_path)
+    rendered = _md_html(files.markdown.read_text(encoding="utf-8"))
+    page = files.html.read_text(encoding="utf-8")
+    for out in (rendered, page):
+        assert "<script>" not in out and "javascript:" not in out.replace("[x](javascript:", "")
+        assert 'href="javascript' not in out
+        assert "<strong>bold</strong>" not in out  # the label's ** is shown, not obeyed
+        assert "<em>u</em>" not in out and "<del>" not in out
+    # The paragraph's own markup still works in both, around the literal label.
+    assert "<strong>**bold**</strong>" in rendered and "<strong>**bold**</strong>" in page
+    assert "<code>code</code>" in rendered and "<code>code</code>" in page
+    # Table cells: one per column, each label shown exactly (the pipe did not split the cell).
+    rows = re.findall(r"<tr>(.*?)</tr>", rendered.split("<table>")[-1], re.S)[1:]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
+    assert [len(c) for c in cells] == [2] * len(EVIL)
+    shown = [html.unescape(c[0]) for c in cells]
+    assert shown == EVIL
+    assert html.unescape(re.search(r"<h1>(.*?)</h1>", rendered).group(1)) == " ".join(EVIL)
+
+
+def test_conclusions_show_labels_literally() -> None:
+    from weightwise.evidence.experiment_reports import compare_conclusion
+
+    rows = [
+        {
+            "label": EVIL[3] + EVIL[0],
+            "method": "bp",
+            "runs": 1,
+            "test_accuracy": 0.5,
+            "test_accuracy_std": 0.0,
+            "grad_ratio_init": 0.01,
+            "grad_ratio_start": 0.01,
+            "grad_ratio_final": 0.1,
+        }
+    ]
+    cfg = {"hidden": [8, 8], "epochs": 1, "batch_size": 4, "learning_rate": 0.1, "momentum": 0.9}
+    results = [{"data": "digits", "n_train": 10, "n_test": 5}]
+    r = Report("t")
+    r.paragraph(compare_conclusion(rows, cfg, results))
+    assert "<strong>bold</strong>" not in r.to_html()
+    assert "**bold**a|b" in html.unescape(re.sub(r"<[^>]+>", "", r.to_html()))
+    assert "<strong>bold</strong>" not in _md_html(r.to_markdown())
+
+
+# --------------------------------------------------------------------------- figures legible at 960 px
+
+
+def _inside(fig: Figure) -> bool:
+    """Everything drawn (axes with their titles, ticks and legends; figure legends and titles)
+    lies inside the figure: nothing is clipped."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    box = fig.bbox
+    artists = [*fig.axes, *fig.legends, *fig.texts]
+    artists += [t for t in (fig._suptitle, fig._supylabel) if t is not None]  # type: ignore[attr-defined]
+    for a in artists:
+        b = a.get_tightbbox(renderer)
+        if b is None:
+            continue
+        if b.x0 < box.x0 - 1 or b.x1 > box.x1 + 1 or b.y0 < box.y0 - 1 or b.y1 > box.y1 + 1:
+            return False
+    return True
+
+
+def test_gradient_norm_bars_fit_the_report_and_name_the_output_layer() -> None:
+    from weightwise.evidence.experiment_reports import layer_names
+
+    series = {f"a rather long method label number {i}": np.logspace(-5, -1, 6) for i in range(5)}
+    fig = plots.gradient_norm_bars(
+        series,
+        title="Does the gradient reach layer 1 when back-propagation starts?",
+        layer_labels=layer_names(6),
+    )
+    width, _ = _png_size(plots.figure_png(fig))
+    assert width <= 960  # was 1780 px, shrunk to half in the report
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["1", "2", "3", "4", "5", "output"]
+    assert fig.legends and _inside(fig)
+
+
+def test_gradient_flow_panels_share_one_colour_scale() -> None:
+    from weightwise.evidence.method_figures import gradient_flow_panels
+
+    long_label = "plain BP (sigmoid, standard init) with a label long enough to be cut"
+    fig = gradient_flow_panels(
+        {long_label: np.full((5, 4), 1e-5), "other": np.full((5, 4), 1.0)},
+        title="Where does the gradient vanish? ||dL/dW|| per layer and epoch",
+        layer_names=["1", "2", "3", "output"],
+    )
+    norms = {(im.norm.vmin, im.norm.vmax) for ax in fig.axes for im in ax.images}
+    assert norms == {(1e-5, 1.0)}  # one scale: the tiny norms are dark, the large ones bright
+    assert _png_size(plots.figure_png(fig))[0] <= 960 and _inside(fig)
+    assert fig.axes[0].get_yticklabels()[-1].get_text() == "output"
+
+
+def test_depth_plot_draws_the_chance_line() -> None:
+    fig = plots.depth_plot({"bp": {1: [0.1], 3: [0.9]}}, reference=(0.9, "chance"))
+    ax = fig.axes[0]
+    assert any(list(line.get_ydata()) == [0.9, 0.9] for line in ax.get_lines())
+    assert "chance" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_feature_panels_and_grids_fit_the_report() -> None:
+    from weightwise.evidence.method_figures import feature_panels
+
+    rng = np.random.default_rng(0)
+    fig = feature_panels(
+        {f"method {i}: after fine-tuning": rng.normal(size=(64, 25)) for i in range(4)},
+        (8, 8),
+        title="First-layer weights after training",
+    )
+    assert _png_size(plots.figure_png(fig))[0] <= 960 and _inside(fig)
+    grid = plots.feature_grid(
+        rng.normal(size=(64, 100)),
+        title="What did layer 1 learn? Its filters after pre-training, before any fine-tuning",
+    )
+    assert _png_size(plots.figure_png(grid))[0] <= 960 and _inside(grid)

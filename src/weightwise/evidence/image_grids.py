@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import DataError
+from .plot_base import MAX_WIDTH, wrap_title
 from .plot_base import host as _host
 from .plot_base import new_figure as _new_figure
 
@@ -45,7 +46,14 @@ def _image_grid(
     """Draw images (n, h*w) as a grid of n_cols columns; blank cells past the last image."""
     n = images.shape[0]
     n_rows = max(1, math.ceil(n / n_cols))
-    fig = _new_figure(max(2.0, 0.9 * n_cols), max(1.2, 0.9 * n_rows + (0.4 if title else 0.0)))
+    # Tiles of 0.9 inch at most 9.6 inches across (the report's width), at least 4 inches so a
+    # title fits in a few lines; each title line gets its own height.
+    width = min(MAX_WIDTH, max(4.0, 0.9 * n_cols))
+    tile = min(0.9, width / n_cols)
+    fig = _new_figure(width, 1.0)
+    title = wrap_title(title, fig) if title else None
+    lines = title.count("\n") + 1 if title else 0
+    fig.set_figheight(max(1.2, tile * n_rows + 0.3 * lines + 0.1))
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     finite = images[np.isfinite(images)]
     vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
@@ -66,7 +74,7 @@ def _image_grid(
             axes[r, 0].set_axis_on()
             axes[r, 0].set_ylabel(text, fontsize="small")
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize="medium")
     return fig
 
 

@@ -10,6 +10,7 @@ HTML report embeds).
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -427,7 +428,8 @@ def gradient_norm_bars(
         raise DataError(f"every label needs one norm per layer; got lengths {sorted(sizes)}")
     n_layers = sizes.pop()
     labels = _layer_labels(layer_labels, n_layers)
-    fig = _new_figure(min(MAX_WIDTH, max(6.4, 2.0 + 0.35 * n_layers * len(series))), 4.4)
+    rows = math.ceil(len(series) / 3)
+    fig = _new_figure(min(MAX_WIDTH, max(6.4, 2.0 + 0.35 * n_layers * len(series))), 4.0 + 0.2 * rows)
     ax = fig.add_subplot()
     width = 0.8 / len(series)
     positions = np.arange(n_layers)
@@ -436,11 +438,11 @@ def gradient_norm_bars(
         ax.bar(positions + (i - (len(series) - 1) / 2) * width, shown, width, label=label)
     ax.set_xticks(positions, labels)
     ax.set_ylabel(ylabel)
-    _finish_axes(ax, log_y=log_y, grid="y")
+    if log_y:
+        ax.set_yscale("log")
+    ax.grid(True, axis="y", alpha=0.3)
     # Below the bars, in as many columns as fit: a legend inside would hide the lower layers.
-    ax.legend(
-        fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(3, len(series))
-    )
+    fig.legend(fontsize="small", loc="outside lower center", ncol=min(3, len(series)))
     if title:
         ax.set_title(wrap_title(title, fig))
     return fig

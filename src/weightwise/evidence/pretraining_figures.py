@@ -114,7 +114,11 @@ def write_pretraining_figures(
             result.skipped[name] = why
     else:
         fig = feature_grid(
-            learners[0].W, shape, n_max=100, title=f"layer 1 filters ({names[0]}, {sizes})"
+            learners[0].W,
+            shape,
+            n_max=100,
+            title=f"What did layer 1 learn? Its filters after pre-training, before any "
+            f"fine-tuning ({names[0]}, {sizes})",
         )
         result.written["filters"] = save_figure(fig, out / "filters.png")
         shown = X_shown[: max(1, int(n_images))]
@@ -123,7 +127,8 @@ def write_pretraining_figures(
             reconstruct(learners, shown),
             shape,
             n_max=n_images,
-            title=f"held-out images and their reconstructions through {len(learners)} layer(s)",
+            title=f"Does the stack keep what matters? Held-out images (top) and their "
+            f"reconstructions through {len(learners)} pre-trained layer(s) (bottom)",
         )
         result.written["reconstructions"] = save_figure(fig, out / "reconstructions.png")
         if can_sample(learners):
@@ -135,7 +140,10 @@ def write_pretraining_figures(
         f"layer {k + 1} ({name})": h.reconstruction_error
         for k, (name, h) in enumerate(zip(names, histories, strict=True))
     }
-    title = f"pre-training {sizes} ({', '.join(dict.fromkeys(names))})"
+    title = (
+        f"Has each layer finished learning? Reconstruction error per epoch of pre-training, "
+        f"{sizes} ({', '.join(dict.fromkeys(names))})"
+    )
     fig = learning_curves(curves, ylabel="reconstruction error", title=title, band="none", log_y=True)
     _mark_points(fig)
     result.written["pretraining_curves"] = save_figure(fig, out / "pretraining_curves.png")
@@ -151,7 +159,7 @@ def _samples_figure(
         sample_stack(learners, n_samples, gibbs_steps),
         shape,
         n_max=n_samples,
-        title=f"samples of the {what}, {gibbs_steps} Gibbs steps",
+        title=f"What has the {what} learnt to imagine? Samples after {gibbs_steps} Gibbs steps",
     )
     return save_figure(fig, out / "samples.png")
 
@@ -178,7 +186,10 @@ def write_training_curves(out_dir: str | Path, history: Any, label: str = "back-
     for ylabel, values in extra:
         if any(math.isfinite(float(v)) for v in values):
             panels[ylabel] = {label: list(values)}
-    fig = learning_curve_panels(panels, band="none", title=f"{label}: {len(history.loss)} epoch(s)")
+    n = len(history.loss)
+    fig = learning_curve_panels(
+        panels, band="none", title=f"Is {label} still improving? {n} epoch{'s' if n != 1 else ''}"
+    )
     _mark_points(fig)
     return save_figure(fig, Path(out_dir) / "training_curves.png")
 

@@ -33,8 +33,12 @@ def bernoulli_into(p: Array, u: Array, out: Array, rng: Random) -> Array:
     if isinstance(out, np.ndarray):
         rng.numpy.random(out=u, dtype=u.dtype)
         return np.less(u, p, out=out)
-    u = rng.random(tuple(p.shape), like=p)
-    return out.copy_(u < p)
+    import torch
+
+    # The draws of rng.random(p.shape, like=p), written into u; the comparison straight into out.
+    gen = rng._torch_generator(p.device)
+    torch.rand(tuple(p.shape), generator=gen, dtype=p.dtype, device=p.device, out=u)
+    return torch.lt(u, p, out=out)
 
 
 def bernoulli(p: Array, rng: Random) -> Array:

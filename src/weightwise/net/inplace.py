@@ -16,7 +16,11 @@ end. So every kernel first checks its arguments, on the BLAS path and the NumPy 
 call must not work on a small array and fail on a large one): same shape (never broadcast), same
 dtype (never cast), C-contiguous NumPy arrays, a writeable output; a :class:`ValueError` or
 :class:`TypeError` names the problem. The checks read a few attributes, well under a microsecond.
-PyTorch tensors take the fallback (torch's own in-place operators, which check for themselves).
+
+PyTorch tensors take torch's own fused in-place operators, which check for themselves and run on
+any device: ``y.add_(x, alpha=a)`` (one pass, no temporary), ``x.mul_(a)``, and
+``C.addmm_(A.T, D, beta=b, alpha=a)`` for the fused gemm (torch's CPU build calls MKL; CUDA
+cuBLAS), so the optimisers' and the RBMs' one code path is fast on both libraries.
 """
 
 from __future__ import annotations
@@ -99,6 +103,11 @@ def _blas_ok(*arrays: Array) -> bool:
     )
 
 
+def _is_tensor(a: Array) -> bool:
+    """A PyTorch tensor (without importing torch when it was never imported)."""
+    return type(a).__module__.startswith("torch") and hasattr(a, "addmm_")
+
+
 def _check_array(kernel: str, name: str, a: Array, out: bool = False) -> None:
     """Refuse a NumPy array BLAS cannot walk with stride 1 or, for an output, cannot write."""
     if isinstance(a, np.ndarray):
@@ -142,8 +151,10 @@ def axpy(alpha: float, x: Array, y: Array) -> None:
     _check_pair("axpy", x, y)
     if _blas_ok(x, y) and _CBLAS is not None:
         _CBLAS["axpy" + y.dtype.char](y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
-    else:
+    elif isinstance(y, np.ndarray):
         y += alpha * x
+    else:
+        y.add_(x, alpha=alpha)  # torch: one fused pass, no temporary
 
 
 def scal(alpha: float, x: Array) -> None:
@@ -151,8 +162,10 @@ def scal(alpha: float, x: Array) -> None:
     _check_array("scal", "x", x, out=True)
     if _blas_ok(x) and _CBLAS is not None:
         _CBLAS["scal" + x.dtype.char](x.size, alpha, x.ctypes.data, 1)
-    else:
+    elif isinstance(x, np.ndarray):
         x *= alpha
+    else:
+        x.mul_(alpha)
 
 
 def sq_norm(x: Array) -> Any:
@@ -177,7 +190,21 @@ def sq_norm(x: Array) -> Any:
 
 
 def can_outer_update(A: Array, D: Array, C: Array) -> bool:
-    """Whether :func:`outer_update` can run on these arrays (contiguous NumPy, one BLAS dtype)."""
+    """Whether :func:`outer_update` is the fast way for these arrays.
+
+    Contiguous NumPy arrays of one BLAS dtype with ``C`` at least ``_MIN_BLAS_SIZE`` elements (with
+    NumPy's BLAS found), or PyTorch tensors of one dtype and device (torch's fused ``addmm_``).
+    """
+    if _is_tensor(C):
+        return (
+            _is_tensor(A)
+            and _is_tensor(D)
+            and A.dtype == D.dtype == C.dtype
+            and A.device == D.device == C.device
+            and A.ndim == D.ndim == C.ndim == 2
+            and A.shape[0] == D.shape[0]
+            and tuple(C.shape) == (A.shape[1], D.shape[1])
+        )
     return (
         _blas_ok(C)
         and type(A) is np.ndarray
@@ -196,7 +223,8 @@ def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> Non
     This folds a weight gradient ``A.T @ D`` (inputs times deltas) straight into a velocity or
     weight array without forming it. BLAS runs for float32 and float64 NumPy arrays (callers ask
     :func:`can_outer_update` first, as below ``_MIN_BLAS_SIZE`` elements forming ``A.T @ D`` is
-    quicker); elsewhere (no BLAS found, tensors) NumPy's or torch's operators do the same.
+    quicker); without NumPy's BLAS, NumPy's operators do the same, and tensors take torch's
+    ``C.addmm_(A.T, D, beta=beta, alpha=alpha)``, one gemm on any device.
 
     Parameters
     ----------
@@ -228,6 +256,10 @@ def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> Non
         raise TypeError(
             f"outer_update: A is {A.dtype}, D {D.dtype}, C {C.dtype}; the kernels never cast"
         )
+    if not isinstance(C, np.ndarray):
+        # torch: one gemm whatever the device; beta = 0 ignores C's old values (even NaN).
+        C.addmm_(A.T, D, beta=beta, alpha=alpha)
+        return
     blas = (
         _CBLAS is not None
         and type(C) is np.ndarray
@@ -236,7 +268,7 @@ def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> Non
         and A.shape[0] > 0
     )
     if not blas or _CBLAS is None:
-        G = A.T @ D
+        G = np.matmul(A.T, D)
         if alpha != 1.0:
             G *= alpha
         if beta == 0.0:
@@ -252,3 +284,16 @@ def outer_update(alpha: float, A: Array, D: Array, beta: float, C: Array) -> Non
         _ROW_MAJOR, _TRANS, _NO_TRANS, n_in, n_out, n, alpha,
         A.ctypes.data, n_in, D.ctypes.data, n_out, beta, C.ctypes.data, n_out,
     )  # fmt: skip
+
+
+def affine(x: Array, W: Array, b: Array) -> Array:
+    """``z = x @ W + b`` as a new array, shape (n_samples, n_out).
+
+    PyTorch: one ``torch.addmm`` (the bias is the gemm's ``C``, no second pass); NumPy: the
+    product, then the bias added in place (as :meth:`~weightwise.net.network.Dense.preactivation`).
+    """
+    if isinstance(W, np.ndarray):
+        z = x @ W
+        z += b
+        return z
+    return b.addmm(x, W)

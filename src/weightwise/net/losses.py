@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigError, unknown_name
 from .activations import Activation, get_activation, softplus
-from .backend import Array, namespace
+from .backend import Array, is_torch, namespace
 
 REDUCTIONS = ("sum", "mean")
 
@@ -84,6 +84,8 @@ class Loss:
             r = a - y
             return 0.5 * s * xp.sum(r * r)
         if self.name == "cross_entropy":
+            if is_torch(xp):  # the same log-sum-exp form in one fused kernel
+                return -s * xp.sum(y * z.log_softmax(-1))
             m = xp.max(z, axis=-1, keepdims=True)
             lse = m + xp.log(xp.sum(xp.exp(z - m), axis=-1, keepdims=True))
             return s * xp.sum(y * (lse - z))
@@ -106,7 +108,9 @@ class Loss:
             d = a - y
         else:  # pragma: no cover
             raise AssertionError(self.name)
-        return d * s if s != 1.0 else d
+        if s != 1.0:
+            d *= s  # d is a fresh array in every branch above
+        return d
 
 
 LOSSES: dict[str, Loss] = {

@@ -17,6 +17,7 @@ import pytest
 import weightwise.checkpoints as checkpoint  # noqa: E402
 from weightwise.backpropagation.training import fit
 from weightwise.checkpoints import load_checkpoint, read_checkpoint_meta, save_checkpoint
+from weightwise.errors import ConfigError, ModelFileError
 from weightwise.layerwise.greedy import pretrain
 from weightwise.net.backend import Random
 from weightwise.net.network import Network
@@ -91,22 +92,67 @@ def test_pretrain_killed_between_the_two_files_resumes_exactly(tmp_path, monkeyp
         np.testing.assert_array_equal(a, b)
 
 
-def test_an_edited_json_is_read_when_it_belongs_to_the_arrays(tmp_path):
+def test_an_edited_json_is_refused(tmp_path):
+    """Finding 3: the JSON carries its own SHA-256; an edit or a flipped bit is refused."""
     save_checkpoint(tmp_path, {"x": np.arange(3.0)}, {"epoch": 1, "note": "a"})
     meta = json.loads((tmp_path / checkpoint.META).read_text())
     meta["note"] = "edited"
     (tmp_path / checkpoint.META).write_text(json.dumps(meta))
-    arrays, loaded = load_checkpoint(tmp_path)
-    assert loaded["note"] == "edited"
-    np.testing.assert_array_equal(arrays["x"], np.arange(3.0))
+    with pytest.raises(ModelFileError, match="damaged: checkpoint.json does not match the SHA-256"):
+        load_checkpoint(tmp_path)
 
 
-def test_checkpoints_without_a_header_copy_still_load(tmp_path):
-    """Checkpoints written before the header copy existed: arrays without metadata."""
+@pytest.mark.parametrize("name", [checkpoint.ARRAYS, checkpoint.META])
+def test_one_flipped_bit_is_refused(tmp_path, name):
+    save_checkpoint(tmp_path, {"x": np.arange(300.0)}, {"epoch": 1, "loss": [0.5, 0.25]})
+    raw = bytearray((tmp_path / name).read_bytes())
+    # A bit in the last array byte, or in a digit of the JSON's loss (still valid JSON).
+    at = len(raw) - 1 if name == checkpoint.ARRAYS else raw.index(b"0.25") + 3
+    raw[at] ^= 0x01
+    (tmp_path / name).write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match="damaged"):
+        load_checkpoint(tmp_path)
+
+
+def test_old_checkpoints_are_refused_with_the_reason(tmp_path):
+    """Version 1 checkpoints have no checksum or settings: refused, saying why and what to do."""
     from safetensors.numpy import save
 
     (tmp_path / checkpoint.ARRAYS).write_bytes(save({"x": np.ones(2)}))
     body = {"format": checkpoint.FORMAT, "version": 1, "epoch": 7}
     (tmp_path / checkpoint.META).write_text(json.dumps(body))
-    assert load_checkpoint(tmp_path)[1]["epoch"] == 7
-    assert read_checkpoint_meta(tmp_path)["epoch"] == 7
+    with pytest.raises(ModelFileError, match="older weightwise.*delete the folder"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_depth_bomb_is_refused_without_recursion(tmp_path):
+    save_checkpoint(tmp_path, {"x": np.ones(2)}, {"epoch": 1})
+    (tmp_path / checkpoint.META).write_text('{"a":' + "[" * 200_000 + "]" * 200_000 + "}")
+    with pytest.raises(ModelFileError, match="nested 200001 deep"):
+        read_checkpoint_meta(tmp_path)
+
+
+def _bp_run(tmp_path, **kw):
+    net = Network.create([4, 5, 3], "sigmoid", "softmax", seed=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((30, 4)), np.eye(3)[rng.integers(0, 3, 30)]
+    args = dict(loss="cross_entropy", epochs=3, seed=1, checkpoint_dir=tmp_path, resume=True)
+    return fit(net, X, Y, **{**args, **kw})
+
+
+def test_a_checkpoint_without_best_is_one_line_error(tmp_path):
+    _bp_run(tmp_path, epochs=2)
+    meta = read_checkpoint_meta(tmp_path)
+    arrays, _ = load_checkpoint(tmp_path)
+    meta = {k: v for k, v in meta.items() if k not in ("best", "format", "version", "token")}
+    meta = {k: v for k, v in meta.items() if not k.endswith("sha256")}
+    save_checkpoint(tmp_path, arrays, meta)  # re-signed: only the schema can refuse it
+    with pytest.raises(ModelFileError, match="lacks 'best'") as info:
+        _bp_run(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_resuming_with_another_optimiser_or_learning_rate_is_refused(tmp_path):
+    _bp_run(tmp_path, epochs=2, optimizer="sgd", learning_rate=0.1)
+    with pytest.raises(ConfigError, match="learning_rate 0.1 there, 0.2 here; optimizer 'sgd'"):
+        _bp_run(tmp_path, optimizer="adam", learning_rate=0.2)

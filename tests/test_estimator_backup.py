@@ -201,3 +201,18 @@ def test_unsupervised_backup_kept_until_saved(digits, tmp_path):
     assert ckpt.exists()
     dbn.save(tmp_path / "dbn.safetensors")
     assert not ckpt.exists()
+
+
+def test_resuming_with_other_solver_rate_batch_or_seed_is_refused(digits, tmp_path):
+    """Finding 3: every setting that differs is listed, none is accepted silently."""
+    X, y = digits
+    base = dict(pretrain=None, checkpoint_dir=tmp_path, solver="sgd", learning_rate=0.1)
+    with pytest.raises(KeyboardInterrupt):
+        classifier(**base, batch_size=50, callbacks=[ctrl_c_at(2)]).fit(X, y)
+    other = dict(base, solver="adam", learning_rate=0.01, random_state=1)
+    with pytest.raises(ConfigError, match="other settings") as info:
+        classifier(**other, batch_size=60).fit(X, y)
+    for said in ("batch_size 50 there, 60 here", "learning_rate 0.1 there, 0.01 here",
+                 "optimizer 'sgd' there, 'adam' here", "random_state 0 there, 1 here"):  # fmt: skip
+        assert said in str(info.value)
+    classifier(**base, batch_size=50).fit(X, y)  # the same settings resume

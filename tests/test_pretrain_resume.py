@@ -274,3 +274,19 @@ def test_resume_on_torch_tensors(tmp_path):
     assert [h.n_epochs for h in result.histories] == EPOCHS
     assert isinstance(net.layers[0].W, torch.Tensor) and result.learners[0].W is net.layers[0].W
     assert all(bool(torch.isfinite(w).all()) for w in net.parameters())
+
+
+def test_resuming_with_another_rate_batch_or_optimiser_is_refused(tmp_path):
+    """Finding 3: each differing setting of the layer under way is listed."""
+    spec = dict(learner="denoising", epochs=EPOCHS, seed=5, checkpoint_dir=tmp_path)
+    sgd = {"optimizer": "sgd", "learning_rate": 0.1}
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(network(), data(), **spec, batch_size=20, learner_params=sgd,
+                 callbacks=[interrupt_at(1, 2)])  # fmt: skip
+    adam = {"optimizer": "adam", "learning_rate": 0.01}
+    with pytest.raises(ConfigError, match="other settings for layer 1") as info:
+        pretrain(network(), data(), **spec, batch_size=10, learner_params=adam, resume=True)
+    for said in ("batch_size 20 there, 10 here", "learning_rate 0.1 there, 0.01 here",
+                 "optimizer 'sgd' there, 'adam' here"):  # fmt: skip
+        assert said in str(info.value)
+    pretrain(network(), data(), **spec, batch_size=20, learner_params=sgd, resume=True)

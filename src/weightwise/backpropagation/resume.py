@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..checkpoints import load_checkpoint, save_checkpoint
-from ..errors import DataError
+from ..checkpoints import check_keys, different_settings, load_checkpoint, save_checkpoint
+from ..errors import ConfigError, DataError, ModelFileError, WeightwiseError
 from ..net.backend import Array, Random, to_numpy
 from ..net.network import Network
 from .history import History
@@ -83,8 +83,33 @@ def save_run(
         "optimizer": opt_scalars,
         "history": history.to_dict(),
         "best": best_meta,
+        "settings": run_settings(opt),
     }
     save_checkpoint(folder, arrays, meta)
+
+
+def run_settings(opt: Optimizer) -> dict[str, Any]:
+    """The settings a resumed run must share with the checkpoint's: the optimiser and its initial
+    learning rate, plus what the caller put in ``opt.run_settings`` (the estimators add the batch
+    size and the seed)."""
+    return {
+        "optimizer": opt.name,
+        "learning_rate": float(getattr(opt, "learning_rate0", opt.learning_rate)),
+        **dict(getattr(opt, "run_settings", None) or {}),
+    }
+
+
+# What a back-propagation checkpoint's JSON must hold, and in which type.
+_SCHEMA: dict[str, type] = {
+    "epoch": int,
+    "sizes": list,
+    "activations": list,
+    "rng": dict,
+    "optimizer": dict,
+    "history": dict,
+    "best": dict,
+    "settings": dict,
+}
 
 
 def restore_run(
@@ -101,8 +126,41 @@ def restore_run(
     ------
     DataError
         When the checkpoint is for another network, or monitored another quantity.
+    ConfigError
+        When it was written with other settings (optimiser, learning rate, batch size, seed).
+    ModelFileError
+        When it is damaged: a checksum, a missing entry, or arrays that do not fit.
     """
     arrays, meta = load_checkpoint(folder)
+    check_keys(folder, meta, _SCHEMA)
+    differ = different_settings(meta["settings"], run_settings(opt))
+    if differ:
+        raise ConfigError(
+            f"the checkpoint in {folder} was written with other settings ({'; '.join(differ)}); "
+            "resume with the same settings, or use another checkpoint_dir"
+        )
+    try:
+        return _restore(folder, arrays, meta, net, opt, rng, history, stopping)
+    except WeightwiseError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelFileError(
+            f"the checkpoint in {folder} is damaged ({type(exc).__name__}: {exc}); delete the "
+            "folder to start afresh"
+        ) from exc
+
+
+def _restore(
+    folder: str | Path,
+    arrays: dict[str, np.ndarray],
+    meta: dict[str, Any],
+    net: Network,
+    opt: Optimizer,
+    rng: Random,
+    history: History,
+    stopping: EarlyStopping,
+) -> int:
+    """The body of :func:`restore_run`, once the checkpoint's keys and settings are checked."""
     if meta.get("sizes") != net.sizes or meta.get("activations") != net.activation_names:
         raise DataError(
             f"the checkpoint in {folder} is for a {meta.get('sizes')} network with activations "

@@ -302,6 +302,12 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
             n = int(X.shape[0])
         batch = self._batch_size(n)
         opt = self._step_optimizer(batch or n, incremental)
+        # Recorded in a backup, and compared on resuming (with the solver and learning rate).
+        seed = self.random_state
+        opt.run_settings = {
+            "batch_size": batch or n,
+            "random_state": int(seed) if isinstance(seed, (int, np.integer)) else None,
+        }
         ckpt = self._checkpoint_folder("backprop", incremental)
         scores_file = None if ckpt is None else ckpt.parent / _SCORES_FILE
         scores = [] if validation is None else _resumed_scores(ckpt, scores_file)

@@ -17,6 +17,7 @@ class _EstimatorOptimizer(Optimizer):
     """
 
     epochs_done: int = 0
+    run_settings: dict[str, Any] | None = None  # see backpropagation.resume.run_settings
 
     def set_epoch(self, epoch: int) -> None:
         super().set_epoch(self.epochs_done + epoch)

@@ -16,8 +16,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..checkpoints import has_checkpoint, load_checkpoint, read_checkpoint_meta, save_checkpoint
-from ..errors import ConfigError
+from ..checkpoints import (
+    check_keys,
+    different_settings,
+    has_checkpoint,
+    load_checkpoint,
+    read_checkpoint_meta,
+    save_checkpoint,
+)
+from ..errors import ConfigError, ModelFileError, WeightwiseError
 from ..net.network import Network
 from .autoencoder import AutoEncoderHistory
 from .history import LayerEpochInfo, LayerHistory
@@ -144,8 +151,33 @@ def save_pretrain_checkpoint(
         "history_classes": [type(h).__name__ for h in result.histories],
         "seconds": list(result.seconds),
         "states": states,
+        "settings": [learner_settings(learner) for learner in result.learners],
     }
     save_checkpoint(folder, arrays, meta)
+
+
+def learner_settings(learner: Any) -> dict[str, Any]:
+    """What a resumed layer must share with the checkpoint's: its optimiser, initial learning
+    rate and batch size."""
+    opt = getattr(learner, "optimizer", None)
+    rate = getattr(learner, "learning_rate", None) if opt is None else opt.learning_rate0
+    return {
+        "optimizer": "cd" if opt is None else opt.name,
+        "learning_rate": None if rate is None else float(rate),
+        "batch_size": int(getattr(learner, "batch_size", 0)),
+    }
+
+
+# What a pre-training checkpoint's JSON must hold, and in which type.
+_SCHEMA: dict[str, type] = {
+    "seeds": list,
+    "layers_done": int,
+    "histories": list,
+    "history_classes": list,
+    "seconds": list,
+    "states": list,
+    "settings": list,
+}
 
 
 class SavedPretrain(NamedTuple):
@@ -155,7 +187,34 @@ class SavedPretrain(NamedTuple):
     meta: dict[str, Any]
 
     def restore_learner(self, k: int, learner: Any) -> tuple[LayerHistory, float]:
-        """Give learner ``k`` (0-based) its extras and training state; its history and seconds."""
+        """Give learner ``k`` (0-based) its extras and training state; its history and seconds.
+
+        Raises
+        ------
+        ConfigError
+            When the layer was trained with another optimiser, learning rate or batch size.
+        ModelFileError
+            When the checkpoint's record of the layer does not fit the learner.
+        """
+        settings = self.meta["settings"]
+        saved = settings[k] if k < len(settings) else None
+        differ = different_settings(saved, learner_settings(learner))
+        if differ:
+            raise ConfigError(
+                f"the pre-training checkpoint was written with other settings for layer {k + 1} "
+                f"({'; '.join(differ)}); resume with the same settings, or use another checkpoint_dir"
+            )
+        try:
+            return self._restore_learner(k, learner)
+        except WeightwiseError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ModelFileError(
+                f"the pre-training checkpoint's layer {k + 1} is damaged ({type(exc).__name__}: "
+                f"{exc}); delete the folder to start afresh"
+            ) from exc
+
+    def _restore_learner(self, k: int, learner: Any) -> tuple[LayerHistory, float]:
         extra, state = f"extra.layer{k + 1}.", f"state.layer{k + 1}."
         learner.load_extra_arrays(
             {key[len(extra) :]: v for key, v in self.arrays.items() if key.startswith(extra)}
@@ -171,6 +230,7 @@ class SavedPretrain(NamedTuple):
 def load_pretrain_checkpoint(folder: str | Path, run: dict[str, Any], net: Network) -> SavedPretrain:
     arrays, meta = load_checkpoint(folder)
     _check_pretrain_kind(meta, folder)
+    check_keys(folder, meta, _SCHEMA)
     different = [key for key, value in run.items() if meta.get(key) != value]
     if different:
         said = "; ".join(f"{key} {meta.get(key)!r} there, {run[key]!r} here" for key in different)
@@ -178,7 +238,13 @@ def load_pretrain_checkpoint(folder: str | Path, run: dict[str, Any], net: Netwo
             f"the checkpoint in {folder} is from a different pre-training run ({said}); resume "
             "with the same network, learners, epochs and data, or use another checkpoint_dir"
         )
-    net.set_weights([arrays[f"param.{i}"] for i in range(len(net.parameters()))])
+    try:
+        net.set_weights([arrays[f"param.{i}"] for i in range(len(net.parameters()))])
+    except (KeyError, WeightwiseError) as exc:
+        raise ModelFileError(
+            f"the pre-training checkpoint in {folder} is damaged: its weights do not fit the "
+            f"network ({exc}); delete the folder to start afresh"
+        ) from exc
     return SavedPretrain(arrays, meta)
 
 

@@ -430,3 +430,41 @@ def test_one_hot_rows_and_bad_labels():
     assert one_hot(np.array([1]), 2, dtype=np.float64).dtype == np.float64
     with pytest.raises(DataError, match=r"labels in 0\.\.2"):
         one_hot(np.array([3]), 3)
+
+
+def test_idx_header_declaring_terabytes_is_refused_before_allocation(tmp_path: Path) -> None:
+    """Finding 6: a 32-byte file whose header declares 2**42 pixels (4 TiB)."""
+    import tracemalloc
+
+    from weightwise.datasets.mnist import read_idx
+
+    path = tmp_path / "bomb-idx3-ubyte"
+    path.write_bytes(bytes([0, 0, 8, 3]) + (2**14).to_bytes(4, "big") * 3 + bytes(16))
+    assert path.stat().st_size == 32
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"declares shape \(16384, 16384, 16384\)"):
+            read_idx(path)
+        assert tracemalloc.get_traced_memory()[1] < 10_000_000
+    finally:
+        tracemalloc.stop()
+
+
+def test_empty_and_lying_npz_files_are_one_line_data_errors(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from weightwise.datasets.tables import load_npz
+
+    np.savez(tmp_path / "empty.npz", X=np.zeros((0, 3)), y=np.zeros(0))
+    with pytest.raises(DataError, match="X is empty"):
+        load_npz(tmp_path / "empty.npz")
+    head = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        head, {"descr": "<f8", "fortran_order": False, "shape": (2**20, 2**20)}
+    )
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w") as archive:
+        archive.writestr("X.npy", head.getvalue() + bytes(16))
+        archive.writestr("y.npy", head.getvalue())
+    with pytest.raises(DataError, match="declares shape"):
+        load_npz(tmp_path / "bomb.npz")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import tempfile
 import urllib.error
@@ -23,6 +24,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..checks import check_allocation
 from ..errors import DataError
 from ._errors import MissingDataError
 
@@ -83,6 +85,7 @@ def _read_idx(path: Path) -> tuple[np.ndarray, int, str]:
                 raise DataError(f"{path} is truncated: it ends inside the IDX header")
             dims = tuple(int.from_bytes(dims_raw[4 * i : 4 * i + 4], "big") for i in range(ndim))
             dtype = np.dtype(_IDX_DTYPES[code])
+            _check_declared_size(path, dims, dtype)
             # Read straight into the final array: one copy, writable, no intermediate bytes object.
             body = np.empty(int(np.prod(dims, dtype=np.int64)), dtype=dtype)
             n_read = fh.readinto(body.view(np.uint8).data)
@@ -106,6 +109,30 @@ def _read_idx(path: Path) -> tuple[np.ndarray, int, str]:
     if dtype.byteorder == ">" and dtype.itemsize > 1:
         body = body.astype(dtype.newbyteorder("="))  # native order for fast arithmetic
     return body.reshape(dims), magic, md5.hexdigest()
+
+
+# Deflate expands at most about 1032:1, so a gzip file of n bytes holds at most this many times n.
+_GZIP_RATIO = 1032
+
+
+def _check_declared_size(path: Path, dims: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuse a header whose shape needs more bytes than the file can hold, before allocating.
+
+    A raw file must hold exactly the declared bytes after its header; a gzip file at most
+    1032 times its compressed size. Both are also checked against the machine's memory.
+    """
+    n_bytes = math.prod(dims) * dtype.itemsize
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    room = size * _GZIP_RATIO if gz else size - 4 - 4 * len(dims)
+    if n_bytes > room:
+        raise DataError(
+            f"{path} is truncated: the header declares shape {dims} "
+            f"({n_bytes:,} bytes of data) but the file {'can hold at most' if gz else 'holds'} "
+            f"{max(room, 0):,}; download it again"
+        )
+    check_allocation(n_bytes, f"{path}'s declared shape {dims}", DataError)
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:

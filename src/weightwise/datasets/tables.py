@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..checks import check_allocation
 from ..errors import DataError
 from ._errors import MissingDataError
 
@@ -168,6 +171,7 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path} is a single .npy array; save X and y with np.savez(path, X=X, y=y)")
     if magic[:4] != b"PK\x03\x04":
         raise DataError(f"{path} is not a NumPy .npz file; save one with np.savez(path, X=X, y=y)")
+    _check_npz_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in ("X", "y") if k not in archive.files]
@@ -190,6 +194,47 @@ def load_npz(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path} is not a NumPy .npz file: {exc}") from exc
     if X.ndim != 2:
         raise DataError(f"{path}: X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if y.ndim not in (1, 2):
+        raise DataError(f"{path}: y must be 1-D or 2-D, got shape {y.shape}")
     if X.shape[0] != y.shape[0]:
         raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{path}: X is empty (shape {X.shape}); it needs samples and features")
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{path}: X has dtype {X.dtype}; features must be numeric")
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise DataError(f"{path}: X holds NaN or infinite values; remove or impute them first")
+    if y.dtype.kind not in "biufUS":
+        raise DataError(f"{path}: y has dtype {y.dtype}; labels must be numbers or strings")
     return X, y
+
+
+def _check_npz_sizes(path: Path) -> None:
+    """Refuse members whose .npy headers declare more bytes than they hold, before NumPy
+    allocates them (``np.load`` allocates the declared shape first, then fills it)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                check_allocation(info.file_size, f"{path} member {info.filename}", DataError)
+                with archive.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    read_header = (
+                        np.lib.format.read_array_header_1_0
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0
+                    )
+                    shape, _, dtype = read_header(fh, max_header_size=10_000)
+                    if dtype.hasobject:
+                        continue  # refused by np.load without pickle
+                    n_bytes = math.prod(shape) * dtype.itemsize
+                    if n_bytes > info.file_size:
+                        raise DataError(
+                            f"{path} is damaged: member {info.filename} declares shape {shape} "
+                            f"({n_bytes:,} bytes) but holds {info.file_size:,}"
+                        )
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, TypeError, KeyError) as exc:
+        raise DataError(f"{path} is not a NumPy .npz file: {str(exc).splitlines()[0]}") from exc

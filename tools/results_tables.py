@@ -1,6 +1,7 @@
 """The README's result tables, written from stored results: never typed by hand.
 
     python tools/results_tables.py compare   # run `weightwise compare`, store docs/results/compare.json
+    python tools/results_tables.py depth     # `weightwise study depth`, into docs/results/depth.json
     python tools/results_tables.py write     # rewrite the README's generated blocks from docs/results/
     python tools/results_tables.py check     # exit 1 when a block differs from its stored file
 
@@ -93,6 +94,35 @@ def run_compare(seeds: int = 3) -> dict[str, Any]:
     }
 
 
+def run_depth(seeds: int = 2) -> dict[str, Any]:
+    """Run the default `weightwise study depth` in a scratch folder; test errors per method and depth."""
+    from weightwise import __version__
+    from weightwise.evidence.experiment_reports import summary_rows
+    from weightwise.evidence.studies import study_depth, study_depth_configs
+
+    first = study_depth_configs(depths=(1,), seeds=1)[0]
+    settings = {k: v for k, v in first.items() if k not in ("method", "seed", "hidden")}
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        _, _, results = study_depth(tmp, seeds=seeds, progress=False, command="weightwise study depth")
+        wall = time.perf_counter() - t0
+    rows = [
+        {k: row[k] for k in ("label", "method", "depth", "runs", "test_error", "test_error_std")}
+        for row in summary_rows(results, by=("label", "depth"))
+    ]
+    return {
+        "command": "weightwise study depth",
+        "weightwise": __version__,
+        "date": dt.date.today().isoformat(),
+        "wall_seconds": round(wall, 1),
+        "machine": machine(),
+        "settings": settings | {"width": first["hidden"][0]},
+        "seeds": seeds,
+        "n_classes": 10 if settings["data"] == "digits" else None,
+        "rows": rows,
+    }
+
+
 def store(name: str, results: Mapping[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
@@ -167,7 +197,45 @@ def compare_block(results: Mapping[str, Any]) -> str:
     return intro + "\n\n" + compare_table(results)
 
 
-BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {"compare": compare_block}
+def _depth_summary(label: str, errors: dict[int, float], n_classes: int | None) -> str:
+    """How deep ``label`` still trains: within 2 points of its best, and where it falls to chance."""
+    depths = sorted(errors)
+    best = min(errors.values())
+    holds = max(d for d in depths if all(errors[e] <= best + 0.02 for e in depths if e <= d))
+    chance_from = next(
+        (d for d in depths if all(at_chance(1 - errors[e], n_classes) for e in depths if e >= d)), None
+    )
+    text = f"{label} stays within 2 points of its best ({100 * best:.1f}% error) up to {holds} hidden "
+    text += "layer" if holds == 1 else "layers"
+    if chance_from is not None:
+        text += f" and is at chance from {chance_from} on"
+    return text + f" ({100 * errors[depths[-1]]:.1f}% error at {depths[-1]})"
+
+
+def depth_block(results: Mapping[str, Any]) -> str:
+    """Test error against depth per method, and a sentence per method on how deep it still trains."""
+    labels: dict[str, dict[int, float]] = {}
+    for row in results["rows"]:
+        labels.setdefault(row["label"], {})[row["depth"]] = row["test_error"]
+    depths = sorted({d for errors in labels.values() for d in errors})
+    s, m = results["settings"], results["machine"]
+    lines = [
+        f"Measured with `{results['command']}` on {m['cores']} cores, {results['date']}: {s['data']}, "
+        f"{depths[0]}-{depths[-1]} hidden layers of {s['width']} units, {s['epochs']} epochs, "
+        f"{results['seeds']} seeds; {results['wall_seconds']:.0f} s wall "
+        "([docs/results/depth.json](docs/results/depth.json)). Test error, mean over seeds:",
+        "",
+        "| hidden layers | " + " | ".join(labels) + " |",
+        "|---:|" + "---:|" * len(labels),
+    ]
+    for d in depths:
+        cells = [f"{100 * errors[d]:.1f}%" if d in errors else "" for errors in labels.values()]
+        lines.append(f"| {d} | " + " | ".join(cells) + " |")
+    sentences = [_depth_summary(label, errors, results["n_classes"]) for label, errors in labels.items()]
+    return "\n".join(lines) + "\n\n" + "; ".join(sentences) + "."
+
+
+BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {"compare": compare_block, "depth": depth_block}
 """Each generated README block by name: its stored file is ``docs/results/NAME.json``."""
 
 
@@ -199,11 +267,14 @@ def write() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("what", choices=["compare", "write", "check"])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("what", choices=["compare", "depth", "write", "check"])
+    parser.add_argument("--seeds", type=int, help="default: 3 for compare, 2 for depth")
     args = parser.parse_args(argv)
     if args.what == "compare":
-        print(f"stored {store('compare', run_compare(args.seeds))}")
+        print(f"stored {store('compare', run_compare(args.seeds or 3))}")
+        return 0
+    if args.what == "depth":
+        print(f"stored {store('depth', run_depth(args.seeds or 2))}")
         return 0
     if args.what == "write":
         print("rewrote: " + (", ".join(write()) or "nothing (up to date)"))

@@ -61,8 +61,18 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_compare(seeds: int = 3) -> dict[str, Any]:
-    """Run the default `weightwise compare` in a scratch folder; its summary as stored results."""
+README_FIGURES = {
+    "grad_norms_start": "compare_grad_norms_start.png",
+    "learning_curves": "compare_learning_curves.png",
+}
+"""The compare report's figures that the README shows, by figure name: copied to docs/images/."""
+
+
+def run_compare(seeds: int = 3, figures: Path | None = None) -> dict[str, Any]:
+    """Run the default `weightwise compare` in a scratch folder; its summary as stored results.
+
+    With ``figures``, the report's figures in :data:`README_FIGURES` are copied there.
+    """
     from weightwise import __version__
     from weightwise.evidence.experiment_reports import summary_rows
     from weightwise.evidence.studies import compare, compare_configs
@@ -72,6 +82,9 @@ def run_compare(seeds: int = 3) -> dict[str, Any]:
         t0 = time.perf_counter()
         _, _, results = compare(tmp, seeds=seeds, progress=False, command="weightwise compare")
         wall = time.perf_counter() - t0
+        for name, target in README_FIGURES.items() if figures else ():
+            assert figures is not None
+            (figures / target).write_bytes((Path(tmp) / f"figure_{name}.png").read_bytes())
     rows = [
         {k: row[k] for k in ("label", "method", "runs", "test_accuracy", "test_accuracy_std")}
         | {k: row[k] for k in ("grad_ratio_start", "grad_ratio_final")}
@@ -271,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, help="default: 3 for compare, 2 for depth")
     args = parser.parse_args(argv)
     if args.what == "compare":
-        print(f"stored {store('compare', run_compare(args.seeds or 3))}")
+        print(f"stored {store('compare', run_compare(args.seeds or 3, ROOT / 'docs' / 'images'))}")
         return 0
     if args.what == "depth":
         print(f"stored {store('depth', run_depth(args.seeds or 2))}")

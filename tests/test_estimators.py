@@ -367,6 +367,7 @@ def test_early_stopping_on_tiny_data_falls_back_to_a_plain_split():
     assert len(clf.history_.val_loss) == clf.n_iter_
 
 
+@pytest.mark.cuda
 def test_cuda_tensors_stay_on_the_gpu(blobs):
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():

@@ -150,3 +150,38 @@ def test_rbm_on_tensors_takes_the_fused_increment(
     V = (torch.rand(10, 12, generator=torch.Generator().manual_seed(0)) < 0.3).float()
     rbm.fit(V, epochs=1)
     assert len(calls) == 3  # batches of 4, 4 and 2
+
+
+@pytest.mark.cuda
+def test_fast_paths_on_cuda_equal_the_cpu() -> None:
+    """On a GPU the same fused operators (cuBLAS addmm_, device Bernoulli draws) give the CPU's
+    numbers: a few SGD steps of a small network and one RBM epoch, in float64."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    g = np.random.default_rng(0)
+    X, Y = g.normal(size=(40, 6)), np.eye(3)[g.integers(0, 3, 40)]
+    weights = []
+    for device in ("cpu", "cuda"):
+        net = Network.create((6, 9, 3), "sigmoid", "softmax", seed=1, dtype="float64",
+                             backend="torch", device=device)  # fmt: skip
+        opt = SGD(0.1, momentum=0.9)
+        Xd, Yd = (torch.tensor(a, device=device) for a in (X, Y))
+        for lo in range(0, 40, 8):
+            grads = backprop(net, Xd[lo : lo + 8], Yd[lo : lo + 8], "cross_entropy", weight_grads=False)
+            opt.step_factored(net.parameters(), grads)
+        weights.append(net.get_weights())
+    for cpu, gpu in zip(*weights, strict=True):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-10, atol=1e-12)
+    V = (g.random((30, 12)) < 0.3).astype(np.float64)
+    rbms = [
+        BernoulliRBM.create(
+            12, 5, backend="torch", device=d, dtype="float64", seed=0, batch_size=10, monitor_size=0
+        )  # fmt: skip
+        for d in ("cpu", "cuda")
+    ]
+    for rbm, device in zip(rbms, ("cpu", "cuda"), strict=True):
+        rbm.fit(torch.tensor(V, device=rbm.W.device), epochs=1)
+        assert rbm.W.device.type == device and rbm._inc_W.device.type == device
+    # The draws differ between the CPU and CUDA generators: compare what training must keep.
+    assert all(bool(torch.isfinite(rbm.W).all()) for rbm in rbms)

@@ -209,6 +209,7 @@ def test_fit_with_wide_layers_matches_torch_optim(
         np.testing.assert_allclose(mine, theirs.detach().numpy(), rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_equals_numpy() -> None:
     from weightwise import run_xor

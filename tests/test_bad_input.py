@@ -237,3 +237,102 @@ def test_divergence_stops_and_keeps_the_last_finite_weights(
     for w, want in zip(net.get_weights(), after_epoch[epoch - 1], strict=True):
         assert np.all(np.isfinite(w))
         np.testing.assert_array_equal(w, want)
+
+
+# hardening (issue 10) ---------------------------------------------------------------------------
+def test_predict_refuses_nan_inf_and_float32_overflow(tmp_path):
+    """Finding 5: saved networks and estimators refuse at predict what fit refuses."""
+    import weightwise.io as wio
+    from weightwise.estimators import DBN, BPRegressor
+    from weightwise.net.network import Network
+
+    net = Network.create([3, 4, 1], seed=0)
+    wio.save_network(net, tmp_path / "n.safetensors")
+    loaded, _, _ = wio.load_network(tmp_path / "n.safetensors")
+    bad = np.full((2, 3), 0.5)
+    bad[0, 0] = np.nan
+    with pytest.raises(DataError, match="1 NaN"):
+        loaded.predict(bad)
+    X = np.random.default_rng(0).random((20, 3))
+    reg = BPRegressor(max_epochs=2, tol=None, random_state=0).fit(X, X[:, 0])
+    huge = X.copy()
+    huge[0, 0] = 1e300
+    with pytest.raises(DataError, match="beyond the network's float32 range"):
+        reg.predict(huge)
+    dbn = DBN(hidden_layer_sizes=(2,), n_iter=1, random_state=0, visible="gaussian").fit(X)
+    with pytest.raises(DataError, match="float32 range"):
+        dbn.transform(huge)
+
+
+def test_network_sizes_beyond_memory_are_refused_before_allocating():
+    """Finding 6: the shared guard the CLI calls too."""
+    from weightwise.checks import check_network_size
+    from weightwise.net.network import Network
+
+    with pytest.raises(ConfigError, match=r"a 784-1000000000000-10 network's weights would need .*PiB"):
+        Network.create([784, 10**12, 10])
+    with pytest.raises(ConfigError, match="4-100000000000-3"):
+        check_network_size([4, 10**11, 3], "float64")
+    check_network_size([784, 500, 10])
+
+
+def test_gpu_requests_without_a_gpu_are_one_line_config_errors():
+    """Finding 10: CUDA on a CPU-only PyTorch, or a device with the NumPy backend."""
+    from weightwise.estimators import BPClassifier
+
+    X, y = np.eye(4), [0, 1, 0, 1]
+    with pytest.raises(ConfigError, match="NumPy backend runs on the CPU only"):
+        BPClassifier(backend="numpy", device="cuda", max_epochs=1).fit(X, y)
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    for backend in ("torch", "auto"):
+        with pytest.raises(ConfigError, match="without CUDA|no CUDA GPU") as info:
+            BPClassifier(backend=backend, device="cuda", max_epochs=1).fit(X, y)
+        assert "\n" not in str(info.value) and "device='cpu'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"activation": None}, "'activation' parameter of BPClassifier must be"),
+        ({"learning_rate": float("inf")}, "learning_rate must be a positive finite number"),
+        ({"shuffle": "yes"}, "'shuffle' parameter"),
+        ({"nesterov": 1.5}, "'nesterov' parameter"),
+        ({"epsilon": -1.0}, "'epsilon' parameter"),
+    ],
+)
+def test_settings_checked_with_sklearns_constraints(params, match):
+    """Finding 11: scikit-learn's parameter constraints behind the friendly checks."""
+    from weightwise.estimators import BPClassifier
+
+    with pytest.raises(ConfigError, match=match):
+        BPClassifier(max_epochs=1, **params).fit(np.eye(4), [0, 1, 0, 1])
+
+
+def test_atomic_writes_follow_no_link_and_leave_nothing_on_a_folder(tmp_path):
+    """Finding 7: a planted symlink at the old temporary name is not followed; a folder as the
+    target is a one-line error and leaves no temporary file."""
+    import weightwise.io as wio
+    from weightwise.net.network import Network
+
+    net = Network.create([2, 2], seed=0)
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    out = tmp_path / "m.safetensors"
+    (tmp_path / "m.safetensors.tmp").symlink_to(victim)
+    wio.save_network(net, out)
+    assert victim.read_text() == "keep me"
+    assert wio.load_network(out)[0].sizes == [2, 2]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="is a folder") as info:
+        wio.save_network(net, folder)
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "folder",
+        "m.safetensors",
+        "m.safetensors.tmp",
+        "victim",
+    ]
+    assert list(folder.iterdir()) == []

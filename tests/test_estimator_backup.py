@@ -212,7 +212,11 @@ def test_resuming_with_other_solver_rate_batch_or_seed_is_refused(digits, tmp_pa
     other = dict(base, solver="adam", learning_rate=0.01, random_state=1)
     with pytest.raises(ConfigError, match="other settings") as info:
         classifier(**other, batch_size=60).fit(X, y)
-    for said in ("batch_size 50 there, 60 here", "learning_rate 0.1 there, 0.01 here",
-                 "optimizer 'sgd' there, 'adam' here", "random_state 0 there, 1 here"):  # fmt: skip
+    for said in (
+        "batch_size 50 there, 60 here",
+        "learning_rate 0.1 there, 0.01 here",
+        "optimizer 'sgd' there, 'adam' here",
+        "random_state 0 there, 1 here",
+    ):
         assert said in str(info.value)
     classifier(**base, batch_size=50).fit(X, y)  # the same settings resume

@@ -281,12 +281,16 @@ def test_resuming_with_another_rate_batch_or_optimiser_is_refused(tmp_path):
     spec = dict(learner="denoising", epochs=EPOCHS, seed=5, checkpoint_dir=tmp_path)
     sgd = {"optimizer": "sgd", "learning_rate": 0.1}
     with pytest.raises(KeyboardInterrupt):
-        pretrain(network(), data(), **spec, batch_size=20, learner_params=sgd,
-                 callbacks=[interrupt_at(1, 2)])  # fmt: skip
+        pretrain(
+            network(), data(), **spec, batch_size=20, learner_params=sgd, callbacks=[interrupt_at(1, 2)]
+        )
     adam = {"optimizer": "adam", "learning_rate": 0.01}
     with pytest.raises(ConfigError, match="other settings for layer 1") as info:
         pretrain(network(), data(), **spec, batch_size=10, learner_params=adam, resume=True)
-    for said in ("batch_size 20 there, 10 here", "learning_rate 0.1 there, 0.01 here",
-                 "optimizer 'sgd' there, 'adam' here"):  # fmt: skip
+    for said in (
+        "batch_size 20 there, 10 here",
+        "learning_rate 0.1 there, 0.01 here",
+        "optimizer 'sgd' there, 'adam' here",
+    ):
         assert said in str(info.value)
     pretrain(network(), data(), **spec, batch_size=20, learner_params=sgd, resume=True)

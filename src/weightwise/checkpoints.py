@@ -141,10 +141,17 @@ def remove_checkpoint(folder: str | Path) -> None:
     folder = Path(folder)
     for name in (ARRAYS, META):
         (folder / name).unlink(missing_ok=True)
+        remove_stale_temporaries(folder, name)
     try:
         folder.rmdir()
     except OSError:  # not empty (the user's files, or other runs' checkpoints) or not there
         pass
+
+
+def remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Delete what a run killed mid-write left of ``name``: its unique temporary files."""
+    for stale in folder.glob(f".{name}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def read_checkpoint_meta(folder: str | Path) -> dict[str, Any]:

@@ -108,7 +108,10 @@ def _read_idx(path: Path) -> tuple[np.ndarray, int, str]:
     md5.update(body.view(np.uint8).data)
     if dtype.byteorder == ">" and dtype.itemsize > 1:
         body = body.astype(dtype.newbyteorder("="))  # native order for fast arithmetic
-    return body.reshape(dims), magic, md5.hexdigest()
+    try:
+        return body.reshape(dims), magic, md5.hexdigest()
+    except ValueError as exc:  # an empty body with dims like (0, 2**32 - 1, 2**32 - 1)
+        raise DataError(f"{path} declares shape {dims}, which NumPy cannot hold: {exc}") from exc
 
 
 # Deflate expands at most about 1032:1, so a gzip file of n bytes holds at most this many times n.

@@ -214,12 +214,12 @@ def _check_npz_sizes(path: Path) -> None:
     allocates them (``np.load`` allocates the declared shape first, then fills it)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                if not info.filename.endswith(".npy"):
-                    continue
+            for info in archive.infolist():  # np.load reads "X" as well as "X.npy"
                 check_allocation(info.file_size, f"{path} member {info.filename}", DataError)
                 with archive.open(info) as fh:
-                    version = np.lib.format.read_magic(fh)
+                    if fh.read(6) != b"\x93NUMPY":
+                        continue  # not an array: np.load refuses it
+                    version = (fh.read(1)[0], fh.read(1)[0])
                     read_header = (
                         np.lib.format.read_array_header_1_0
                         if version == (1, 0)

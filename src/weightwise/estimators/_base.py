@@ -29,7 +29,12 @@ from .._util import atomic_write_bytes
 from ..backpropagation.optimizers import Optimizer
 from ..backpropagation.training import EpochInfo, History
 from ..backpropagation.training import fit as train
-from ..checkpoints import has_checkpoint, read_checkpoint_meta, remove_checkpoint
+from ..checkpoints import (
+    has_checkpoint,
+    read_checkpoint_meta,
+    remove_checkpoint,
+    remove_stale_temporaries,
+)
 from ..errors import ConfigError, DataError, ModelFileError, TrainingFailedWarning
 from ..layerwise.greedy import PretrainResult
 from ..net.backend import Array, Random, asarray, to_numpy
@@ -266,6 +271,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
         remove_checkpoint(root / "backprop")
         remove_checkpoint(root / "pretrain")
         (root / _SCORES_FILE).unlink(missing_ok=True)
+        remove_stale_temporaries(root, _SCORES_FILE)
         remove_checkpoint(root)
 
     def _checkpoint_folder(self, part: str, incremental: bool) -> Path | None:

@@ -14,6 +14,7 @@ import pytest
 from weightwise import (
     SGD,
     Adam,
+    ConfigError,
     DataError,
     EpochInfo,
     History,
@@ -432,3 +433,25 @@ def test_corrupted_checkpoint_gives_model_file_error(
             checkpoint_dir=tmp_path,
             resume=True,
         )
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"batch_size": 8}, "batch_size 10 there, 8 here"),
+        ({"seed": 4}, "seed 3 there, 4 here"),
+        ({"shuffle": False}, "shuffle True there, False here"),
+        ({"optimizer": "adam"}, "optimizer 'sgd' there, 'adam' here"),
+    ],
+)
+def test_resuming_with_other_settings_is_refused_naming_them(
+    tmp_path: Path, change: dict[str, Any], named: str
+) -> None:
+    X, Y = _classification(40)
+    settings: dict[str, Any] = {"optimizer": "sgd", "batch_size": 10, "seed": 3, "shuffle": True}
+    fit(_net((4, 6, 3), output="softmax"), X, Y, loss="cross_entropy", epochs=2,
+        checkpoint_dir=tmp_path, **settings)  # fmt: skip
+    with pytest.raises(ConfigError, match="other settings") as info:
+        fit(_net((4, 6, 3), output="softmax"), X, Y, loss="cross_entropy", epochs=4,
+            checkpoint_dir=tmp_path, resume=True, **(settings | change))  # fmt: skip
+    assert named in str(info.value)

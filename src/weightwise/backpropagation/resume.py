@@ -56,8 +56,13 @@ def save_run(
     history: History,
     stopping: EarlyStopping,
     snapshot: Snapshot | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> None:
-    """Write the run's state after ``epoch_done`` epochs; ``snapshot`` overrides the live state."""
+    """Write the run's state after ``epoch_done`` epochs; ``snapshot`` overrides the live state.
+
+    ``settings`` (the batch size and seed :func:`~.training.fit` ran with) are recorded beside the
+    optimiser's, and a resumed run must share them (:func:`run_settings`).
+    """
     if snapshot is None:
         weights = net.get_weights()
         rng_state = rng.get_state()
@@ -83,18 +88,19 @@ def save_run(
         "optimizer": opt_scalars,
         "history": history.to_dict(),
         "best": best_meta,
-        "settings": run_settings(opt),
+        "settings": run_settings(opt, settings),
     }
     save_checkpoint(folder, arrays, meta)
 
 
-def run_settings(opt: Optimizer) -> dict[str, Any]:
+def run_settings(opt: Optimizer, settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settings a resumed run must share with the checkpoint's: the optimiser and its initial
-    learning rate, plus what the caller put in ``opt.run_settings`` (the estimators add the batch
-    size and the seed)."""
+    learning rate, the run's ``settings`` (batch size and seed, from :func:`~.training.fit`), and
+    what the caller put in ``opt.run_settings`` (the estimators add their ``random_state``)."""
     return {
         "optimizer": opt.name,
         "learning_rate": float(getattr(opt, "learning_rate0", opt.learning_rate)),
+        **(settings or {}),
         **dict(getattr(opt, "run_settings", None) or {}),
     }
 
@@ -119,6 +125,7 @@ def restore_run(
     rng: Random,
     history: History,
     stopping: EarlyStopping,
+    settings: dict[str, Any] | None = None,
 ) -> int:
     """Load the checkpoint in ``folder`` into the run's objects; return the epochs it had done.
 
@@ -133,7 +140,7 @@ def restore_run(
     """
     arrays, meta = load_checkpoint(folder)
     check_keys(folder, meta, _SCHEMA)
-    differ = different_settings(meta["settings"], run_settings(opt))
+    differ = different_settings(meta["settings"], run_settings(opt, settings))
     if differ:
         raise ConfigError(
             f"the checkpoint in {folder} was written with other settings ({'; '.join(differ)}); "

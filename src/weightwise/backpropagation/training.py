@@ -37,7 +37,7 @@ import numpy as np
 
 from .._util import callbacks_stop
 from ..checkpoints import has_checkpoint
-from ..checks import check_positive_int
+from ..checks import check_positive_int, is_integer
 from ..errors import ConfigError, DivergenceError, TrainingFailedWarning
 from ..net.backend import Array, Random, check_random, is_numpy, namespace
 from ..net.inplace import sq_norm
@@ -219,11 +219,16 @@ def fit(
     start_epoch = 0
     if resume and has_checkpoint(checkpoint_dir):
         assert checkpoint_dir is not None
-        start_epoch = restore_run(checkpoint_dir, net, run.opt, run.rng, history, stopping)
+        start_epoch = restore_run(
+            checkpoint_dir, net, run.opt, run.rng, history, stopping, run.settings(seed)
+        )
 
     def save(epoch_done: int, snapshot: Snapshot | None = None) -> None:
         assert checkpoint_dir is not None
-        save_run(checkpoint_dir, epoch_done, net, run.opt, run.rng, history, stopping, snapshot)
+        save_run(
+            checkpoint_dir, epoch_done, net, run.opt, run.rng, history, stopping, snapshot,
+            run.settings(seed),
+        )  # fmt: skip
 
     stop_reason = "max_epochs"
     epoch = start_epoch
@@ -375,6 +380,16 @@ class _Run:
         for lo in range(0, n, bs):
             idx = order[lo : lo + bs]
             yield xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+
+    def settings(self, seed: Any) -> dict[str, Any]:
+        """What a resumed run must share with its checkpoint besides the optimiser: the batch size,
+        whether batches are shuffled, and the seed when it is a plain integer (a generator's
+        state is in the checkpoint itself)."""
+        return {
+            "batch_size": self.batch_size,
+            "shuffle": self.shuffle,
+            "seed": int(seed) if is_integer(seed) else None,
+        }
 
     def chance(self) -> float | None:
         """The level of chance the dead-run rule compares with (:mod:`.health`)."""

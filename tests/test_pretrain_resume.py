@@ -294,3 +294,12 @@ def test_resuming_with_another_rate_batch_or_optimiser_is_refused(tmp_path):
     ):
         assert said in str(info.value)
     pretrain(network(), data(), **spec, batch_size=20, learner_params=sgd, resume=True)
+
+
+def test_resuming_with_another_seed_is_refused_and_without_one_takes_the_checkpoints(tmp_path):
+    spec = dict(learner="rbm", epochs=EPOCHS, checkpoint_dir=tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(network(), data(), **spec, seed=5, callbacks=[interrupt_at(1, 2)])
+    with pytest.raises(ConfigError, match="written with another seed"):
+        pretrain(network(), data(), **spec, seed=6, resume=True)
+    pretrain(network(), data(), **spec, resume=True)  # no seed: the checkpoint's stream

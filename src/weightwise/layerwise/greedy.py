@@ -334,6 +334,12 @@ def pretrain(
     if resume and has_checkpoint(checkpoint_dir):
         assert checkpoint_dir is not None
         saved = load_pretrain_checkpoint(checkpoint_dir, run, net)
+        # Without a seed the run takes the checkpoint's; with one, it must be the same stream.
+        if seed is not None and saved.meta["seeds"] != seeds:
+            raise ConfigError(
+                f"the pre-training checkpoint in {checkpoint_dir} was written with another seed; "
+                "resume with the same seed (or none), or use another checkpoint_dir"
+            )
         seeds = saved.meta["seeds"]
     result = PretrainResult([], [], list(names), [], propagate)
     for k, spec in enumerate(specs):

@@ -336,3 +336,20 @@ def test_atomic_writes_follow_no_link_and_leave_nothing_on_a_folder(tmp_path):
         "victim",
     ]
     assert list(folder.iterdir()) == []
+
+
+def test_finite_check_takes_large_finite_values_and_refuses_nan_and_inf_without_warnings() -> None:
+    """The finiteness check sums first: a sum that overflows must not refuse finite data."""
+    import warnings
+
+    from weightwise.net.validation import check_matrix
+
+    big = np.full((4, 3), 3e38, dtype=np.float32)  # the sum overflows float32; every entry is finite
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_matrix(big) is not None
+        for bad in (np.nan, np.inf, -np.inf):
+            X = big.copy()
+            X[2, 1] = bad
+            with pytest.raises(DataError, match="contains"):
+                check_matrix(X)

@@ -109,7 +109,7 @@ def resign(data: bytes, edit: Callable[[dict[str, Any]], None]) -> bytes:
     tensors = load(data)
     edit(doc)
     doc["integrity"] = {
-        "arrays_sha256": wio._arrays_sha256(tensors),
+        "arrays_sha256": wio.arrays_sha256(tensors),
         "metadata_sha256": wio._doc_sha256(doc),
     }
     meta = dict(header["__metadata__"], weightwise=json.dumps(doc))
@@ -253,7 +253,7 @@ def test_non_finite_weights_are_refused(tmp_path, model_bytes):
     header, doc, _ = split(model_bytes["clf"])
     tensors = load(model_bytes["clf"])
     tensors["layers.0.W"][0, 0] = np.nan
-    doc["integrity"]["arrays_sha256"] = wio._arrays_sha256(tensors)
+    doc["integrity"]["arrays_sha256"] = wio.arrays_sha256(tensors)
     meta = dict(header["__metadata__"], weightwise=json.dumps(doc))
     (tmp_path / "m.safetensors").write_bytes(save(tensors, metadata=meta))
     with pytest.raises(WeightwiseError, match="NaN or infinite values in 'layers.0.W'"):

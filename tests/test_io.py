@@ -11,7 +11,7 @@ import pytest
 from safetensors.numpy import save as st_save
 
 from weightwise import ConfigError, ModelFileError, Network
-from weightwise.io import FORMAT, _arrays_sha256, _doc_sha256, load, load_network, save, save_network
+from weightwise.io import FORMAT, _doc_sha256, arrays_sha256, load, load_network, save, save_network
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def model_file(tmp_path: Path, net: Network) -> Path:
 def _write_raw(path: Path, tensors: dict[str, np.ndarray], doc: dict) -> Path:
     """Write a file the way save_network does, but with any arrays and document (checksums valid)."""
     doc = dict(doc)
-    doc["integrity"] = {"arrays_sha256": _arrays_sha256(tensors), "metadata_sha256": _doc_sha256(doc)}
+    doc["integrity"] = {"arrays_sha256": arrays_sha256(tensors), "metadata_sha256": _doc_sha256(doc)}
     header = {
         "format": FORMAT,
         "format_version": str(doc["format_version"]),

@@ -45,6 +45,7 @@ import numpy as np
 from ._util import atomic_write_bytes as _atomic_write_bytes
 from ._util import loads_bounded, read_capped
 from ._version import __version__
+from .checkpoints import arrays_sha256
 from .checks import machine_memory
 from .errors import ConfigError, ModelFileError
 from .net.activations import ACTIVATIONS
@@ -140,7 +141,7 @@ def save_network(
         # "_file" is what load_network adds; dropping it lets loaded metadata be saved again.
         "metadata": jsonable({k: v for k, v in (metadata or {}).items() if k != "_file"}, "metadata"),
     }
-    doc["integrity"] = {"arrays_sha256": _arrays_sha256(tensors), "metadata_sha256": _doc_sha256(doc)}
+    doc["integrity"] = {"arrays_sha256": arrays_sha256(tensors), "metadata_sha256": _doc_sha256(doc)}
     header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "weightwise": json.dumps(doc)}
     data = save(tensors, metadata=header)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,16 +192,6 @@ def jsonable(value: Any, where: str, *, finite: bool = False) -> Any:
         f"{where} holds a {type(value).__name__}, which is not JSON-serialisable; store numbers, "
         "strings, booleans, None, lists or dicts (NumPy arrays are converted)"
     )
-
-
-def _arrays_sha256(tensors: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
-        h.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
-        h.update(arr.tobytes())
-    return h.hexdigest()
 
 
 def _doc_sha256(doc: Mapping[str, Any]) -> str:
@@ -257,7 +248,7 @@ def load_network(
             f"{path} was altered: its metadata no longer matches the SHA-256 recorded when it was "
             "saved; use the original file or save the model again"
         )
-    if integrity.get("arrays_sha256") != _arrays_sha256(tensors):
+    if integrity.get("arrays_sha256") != arrays_sha256(tensors):
         raise ModelFileError(
             f"{path} was altered: its weights no longer match the SHA-256 recorded when it was "
             "saved; use the original file or save the model again"

@@ -85,6 +85,12 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'weightwise' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The loaded names and the lazy ones, so tab completion offers ``BPClassifier``, ``pretrain``,
+    ``load_digits``... before their first use."""
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
+
+
 __all__ = [
     "ACTIVATIONS",
     "AutoEncoder",

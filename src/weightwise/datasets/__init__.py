@@ -16,7 +16,16 @@ import numpy as np
 
 from ..errors import DataError
 from ._errors import MissingDataError
-from .mnist import MNIST_FILES, MNIST_MD5, MNIST_URL, data_home, download_mnist, load_mnist, read_idx
+from .mnist import (
+    MNIST_FILES,
+    MNIST_MD5,
+    MNIST_URL,
+    data_home,
+    download_mnist,
+    find_mnist,
+    load_mnist,
+    read_idx,
+)
 from .tables import load_csv, load_npz
 
 __all__ = [
@@ -27,6 +36,7 @@ __all__ = [
     "MissingDataError",
     "data_home",
     "download_mnist",
+    "find_mnist",
     "load_csv",
     "load_digits",
     "load_mnist",

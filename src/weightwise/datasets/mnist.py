@@ -1,9 +1,10 @@
 """MNIST from the IDX files of LeCun, Cortes and Burges (raw or ``.gz``), with checksums.
 
 :func:`load_mnist` reads the four IDX files from a folder: the ``path`` argument, else the
-``WEIGHTWISE_DATA`` environment variable, else ``~/.cache/weightwise``; in each case the folder
-itself or its ``mnist/`` subfolder. Images stay ``uint8`` until they are scaled, in one step, into a
-single float32 array (a float64 copy of the training images alone would take 376 MB).
+``WEIGHTWISE_MNIST`` environment variable (the folder of the files), else ``WEIGHTWISE_DATA``,
+else ``~/.cache/weightwise``; in each case the folder itself or its ``mnist/`` subfolder.
+Images stay ``uint8`` until they are scaled, in one step, into a single float32 array (a float64
+copy of the training images alone would take 376 MB).
 ``download=True`` fetches missing files from ``base_url`` and refuses any whose MD5 differs from the
 published one.
 """
@@ -174,9 +175,22 @@ def _find_file(folders: Sequence[Path], name: str) -> Path | None:
     return None
 
 
+def _given_folder(path: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+    """``path``, else ``$WEIGHTWISE_MNIST`` (a folder named for MNIST alone), else None."""
+    return path if path is not None else (os.environ.get("WEIGHTWISE_MNIST") or None)
+
+
 def _mnist_folders(path: str | os.PathLike[str] | None) -> list[Path]:
-    root = Path(path).expanduser() if path is not None else data_home()
+    given = _given_folder(path)
+    root = Path(given).expanduser() if given is not None else data_home()
     return [root, root / "mnist"]
+
+
+def find_mnist(path: str | os.PathLike[str] | None = None) -> tuple[list[Path], list[str]]:
+    """The folders :func:`load_mnist` searches (``path`` or the defaults, then its ``mnist/``
+    subfolder) and the names of the four files missing from them (empty when all are there)."""
+    folders = _mnist_folders(path)
+    return folders, [name for name in MNIST_FILES.values() if _find_file(folders, name) is None]
 
 
 def _missing_message(folders: Sequence[Path], missing: Sequence[str]) -> str:
@@ -185,7 +199,7 @@ def _missing_message(folders: Sequence[Path], missing: Sequence[str]) -> str:
         f"MNIST file(s) {names} not found in {folders[0]} or {folders[1]}. Get them with "
         "load_mnist(download=True) or `weightwise train --data mnist --download`, or download the "
         f"four files from {MNIST_URL} (or http://yann.lecun.com/exdb/mnist/) into a folder and "
-        "pass it as path=... or set WEIGHTWISE_DATA to it"
+        "pass it as path=... or set WEIGHTWISE_MNIST (or WEIGHTWISE_DATA) to it"
     )
 
 
@@ -205,7 +219,7 @@ def load_mnist(
     ----------
     path : str or path-like, optional
         Folder holding the files (or an ``mnist/`` subfolder holding them); defaults to
-        :func:`data_home`.
+        ``$WEIGHTWISE_MNIST``, else :func:`data_home`.
     download : bool
         Fetch missing files from ``base_url`` into the folder first (see :func:`download_mnist`).
     base_url : str
@@ -235,6 +249,7 @@ def load_mnist(
     DataError
         For a wrong magic number, dimensions, truncated body or checksum.
     """
+    path = _given_folder(path)
     folders = _mnist_folders(path)
     found = {key: _find_file(folders, name) for key, name in MNIST_FILES.items()}
     if download and None in found.values():

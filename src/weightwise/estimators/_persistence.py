@@ -88,6 +88,33 @@ def _from_settings(cls: Any, path: Any, meta: dict[str, Any], net: Network) -> A
     return est
 
 
+# scikit-learn's names for settings weightwise names otherwise (MLPClassifier, BernoulliRBM):
+# a user who tries them gets a TypeError that names the setting here.
+SKLEARN_NAMES = {
+    "max_iter": ("max_epochs", "n_iter"),
+    "learning_rate_init": ("learning_rate",),
+    "n_components": ("hidden_layer_sizes",),
+    "hidden_layers": ("hidden_layer_sizes",),
+    "epochs": ("max_epochs", "n_iter"),
+}
+
+
+def _refuse_other_names(cls: type, kwargs: dict[str, Any]) -> None:
+    """TypeError for a keyword that is another library's name of one of ``cls``'s settings."""
+    import dataclasses
+
+    if not dataclasses.is_dataclass(cls):
+        return
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key in kwargs:
+        ours = [name for name in SKLEARN_NAMES.get(key, ()) if name in fields]
+        if key not in fields and ours:
+            raise TypeError(
+                f"{cls.__name__}() got an unexpected keyword argument {key!r}; weightwise calls "
+                f"it {ours[0]!r}: {cls.__name__}({ours[0]}=...)"
+            )
+
+
 class _SavedEstimator:
     """Mixin: :meth:`save` and :meth:`load` around ``network_``, ``n_features_in_`` and the
     settings; subclasses add the rest through :meth:`_model_metadata` and :meth:`_restore`."""
@@ -97,6 +124,11 @@ class _SavedEstimator:
     feature_names_in_: np.ndarray
     random_state: Any
     _rng: Random
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # Before the dataclass __init__ refuses an unknown keyword without a hint.
+        _refuse_other_names(cls, kwargs)
+        return super().__new__(cls)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted estimator to a safetensors model file (see :mod:`weightwise.io`).

@@ -107,7 +107,9 @@ class _RBMStack(_LayerwiseTransformer):
             raise DataError(
                 f"X has values in [{float(xp.min(V)):g}, {float(xp.max(V)):g}] but Bernoulli "
                 "visible units take values in [0, 1] (binary, or probabilities); scale the data "
-                "(e.g. pixels / 255), or standardise it and use visible='gaussian'"
+                "(e.g. pixels / 255; after scikit-learn's MinMaxScaler, new data beyond the "
+                "training range leaves [0, 1]: use MinMaxScaler(clip=True)), or standardise it "
+                "and use visible='gaussian'"
             )
 
     def _check_own_params(self) -> None:

@@ -272,11 +272,18 @@ def test_parse_layers() -> None:
             cli.parse_layers(bad)
 
 
-def test_split_layers_reads_full_or_hidden_only() -> None:
+def test_split_layers_reads_every_size_and_adds_none() -> None:
+    """Issue 11.2: --layers is input-hidden-output, built exactly or refused, never padded."""
     assert cli.split_layers([64, 100, 100, 10], 64, [10]) == ((100, 100), 10)
-    assert cli.split_layers([100, 100], 64, [10]) == ((100, 100), None)
-    assert cli.split_layers([50, 20], 64, [10]) == ((50, 20), None)
+    assert cli.split_layers([64, 10], 64, [10]) == ((), 10)  # no hidden layer
     assert cli.split_layers([64, 30, 1], 64, [1, 2]) == ((30,), 1)  # binary: one sigmoid unit
+    # Once read as hidden sizes and padded to 64-100-100-10 / 64-100-10-10 without a word:
+    with pytest.raises(DataError, match="use --layers 64-100-100-10, or .* --hidden 100-100"):
+        cli.split_layers([100, 100], 64, [10])
+    with pytest.raises(DataError, match="use --layers 64-100-10, or .* --hidden 100$"):
+        cli.split_layers([100, 10], 64, [10])
+    with pytest.raises(DataError, match="at least two sizes"):
+        cli.split_layers([64], 64, [10])
     with pytest.raises(DataError, match="first size 63 must equal the data's feature count 64"):
         cli.split_layers([63, 100, 10], 64, [10])
     with pytest.raises(DataError, match="last size 9 must equal the number of outputs 10"):
@@ -298,7 +305,8 @@ def test_two_output_units_give_a_softmax_binary_classifier(tmp_path: Path) -> No
 
 def test_missing_mnist_files_say_how_to_get_them(tmp_path: Path) -> None:
     result = invoke("train", "--data", "mnist", "--mnist-path", tmp_path, "--epochs", "1")
-    assert_one_line_error(result, "not found", "--mnist-path", "--download", "WEIGHTWISE_DATA")
+    assert_one_line_error(result, "not found", "--mnist FOLDER", "--download", "WEIGHTWISE_MNIST")
+    assert "path=" not in result.stderr  # no Python advice in the command line's errors
 
 
 # --------------------------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def test_info_and_predict_on_an_unsupervised_estimator_file(tmp_path: Path) -> N
 def test_pretrain_denoising_autoencoder_stack(tmp_path: Path) -> None:
     out = tmp_path / "sdae.safetensors"
     result = invoke(
-        "pretrain", "--learner", "denoising", "--corruption", "0.3", "--layers", "48-24", *FAST,
+        "pretrain", "--learner", "denoising", "--corruption", "0.3", "--hidden", "48-24", *FAST,
         "--out", out, "--figures", tmp_path / "figs", "--no-progress",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -176,7 +176,7 @@ def test_gaussian_rbm_below_a_bernoulli_rbm_on_standardised_data(tmp_path: Path)
 
 def test_mixed_stack_with_an_rbm_on_top_can_be_sampled(tmp_path: Path) -> None:
     result = invoke(
-        "pretrain", "--learner", "denoising,rbm", "--layers", "16-8", "--epochs", "1",
+        "pretrain", "--learner", "denoising,rbm", "--hidden", "16-8", "--epochs", "1",
         "--out", tmp_path / "m.safetensors", "--no-progress",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -196,7 +196,7 @@ def test_pretrain_a_csv_without_labels(tmp_path: Path) -> None:
     csv.write_text("a,b,c,d,e,f\n" + "\n".join(",".join(f"{v:.4f}" for v in x) for x in X) + "\n")
     out = tmp_path / "u.safetensors"
     result = invoke(
-        "pretrain", "--data", csv, "--layers", "4", "--epochs", "1", "--batch-size", "10",
+        "pretrain", "--data", csv, "--hidden", "4", "--epochs", "1", "--batch-size", "10",
         "--figures", tmp_path / "figs", "--out", out, "--no-progress",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -234,12 +234,12 @@ def test_unknown_learner_lists_the_valid_ones() -> None:
 def test_data_outside_the_unit_interval_for_an_rbm(tmp_path: Path) -> None:
     X = np.random.default_rng(0).normal(size=(40, 4)) * 3.0
     np.savez(tmp_path / "real.npz", X=X)
-    result = invoke("pretrain", "--data", tmp_path / "real.npz", "--layers", "3", "--epochs", "1")
+    result = invoke("pretrain", "--data", tmp_path / "real.npz", "--hidden", "3", "--epochs", "1")
     assert_one_line_error(result, "values in [", "[0, 1]", "--scale minmax", "--learner gaussian_rbm")
     # The two fixes named in the message both work.
     for fix in (["--scale", "minmax"], ["--learner", "gaussian_rbm", "--scale", "standard"]):
         ok = invoke(
-            "pretrain", "--data", tmp_path / "real.npz", "--layers", "3", "--epochs", "1", *fix,
+            "pretrain", "--data", tmp_path / "real.npz", "--hidden", "3", "--epochs", "1", *fix,
             "--out", tmp_path / "ok.safetensors", "--no-progress",
         )  # fmt: skip
         assert ok.exit_code == 0, ok.output
@@ -350,3 +350,14 @@ def test_train_rbm_pretraining_refuses_data_outside_zero_one(tmp_path: Path) -> 
     np.savez(tmp_path / "real.npz", X=X, y=(X[:, 0] > 0).astype(int))
     result = invoke("train", "--data", tmp_path / "real.npz", "--hidden", "3", "--pretrain", "rbm")
     assert_one_line_error(result, "[0, 1]", "--pretrain gaussian_rbm")
+
+
+def test_pretrain_layers_are_every_size_input_first(tmp_path: Path) -> None:
+    """Issue 11.2: --layers 48-24 once became 64-48-24 without a word; now it is refused with
+    both ways of saying what was meant, and --hidden stacks on the data's features."""
+    result = invoke("pretrain", "--layers", "48-24", "--epochs", "1", "--no-progress")
+    assert_one_line_error(result, "--layers 48-24", "64 features", "--layers 64-48-24", "--hidden 48-24")
+    result = invoke(
+        "pretrain", "--layers", "64-48", "--hidden", "48", "--out", tmp_path / "s.safetensors"
+    )
+    assert_one_line_error(result, "either --layers or --hidden")

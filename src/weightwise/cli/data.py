@@ -56,10 +56,8 @@ def load_split(
         X_train, X_test, y_train, y_test = datasets.load_digits()
         return Split(X_train, X_test, y_train, y_test, "digits")
     if data == "mnist":
-        try:
-            X_train, X_test, y_train, y_test = datasets.load_mnist(path=mnist_path, download=download)
-        except FileNotFoundError as exc:
-            raise DataError(f"{one_line(exc)} (here: --mnist-path FOLDER or --download)") from exc
+        ensure_mnist(mnist_path, download)
+        X_train, X_test, y_train, y_test = datasets.load_mnist(path=mnist_path)
         return Split(X_train, X_test, y_train, y_test, "MNIST")
     path = Path(data)
     suffix = path.suffix.lower()
@@ -89,7 +87,31 @@ def load_split(
     return Split(X_train, X_test, y_train, y_test, path.name)
 
 
-def read_features(data: str, target: str | None = None) -> np.ndarray:
+def ensure_mnist(path: Path | None, download: bool) -> None:
+    """Check that the four MNIST files are where ``--mnist`` (or the environment) says, fetching
+    the missing ones with ``--download``; otherwise one line saying how to get them.
+
+    Done before any run starts, so a sweep never begins (nor claims its folder) without its data.
+    """
+    from .. import datasets
+
+    folders, missing = datasets.find_mnist(path)
+    if not missing:
+        return
+    if download:
+        datasets.load_mnist(path=path, download=True)
+        return
+    names = ", ".join(f"{m}[.gz]" for m in missing)
+    raise DataError(
+        f"MNIST file(s) {names} not found in {folders[0]} (nor in its mnist/ subfolder): give "
+        "the folder that holds the four IDX files with --mnist FOLDER (or set WEIGHTWISE_MNIST), "
+        f"or add --download to fetch them (about 11 MB) from {datasets.MNIST_URL}"
+    )
+
+
+def read_features(
+    data: str, target: str | None = None, mnist_path: Path | None = None, download: bool = False
+) -> np.ndarray:
     """Features to predict from: ``digits``/``mnist`` test images, a CSV or an NPZ's ``X``.
 
     A CSV has a header row; with ``target`` that column is dropped, otherwise every column is a
@@ -98,7 +120,7 @@ def read_features(data: str, target: str | None = None) -> np.ndarray:
     from .. import datasets
 
     if data in ("digits", "mnist"):
-        return load_split(data).X_test  # type: ignore[return-value]
+        return load_split(data, mnist_path=mnist_path, download=download).X_test  # type: ignore[return-value]
     path = Path(data)
     suffix = path.suffix.lower()
     if suffix == ".npz":
@@ -121,6 +143,22 @@ def read_features(data: str, target: str | None = None) -> np.ndarray:
     if X.ndim != 2 or X.dtype.kind not in "biuf":
         raise DataError(f"{path}: X must be a numeric 2-D array, got shape {X.shape} dtype {X.dtype}")
     return X
+
+
+def read_labels(data: str, target: str | None, mnist_path: Path | None = None) -> np.ndarray | None:
+    """The labels that go with :func:`read_features`' rows, where ``data`` has them: the test
+    labels of digits and MNIST, a CSV's ``target`` column, an NPZ's ``y``; else None."""
+    from .. import datasets
+
+    if data in ("digits", "mnist"):
+        return load_split(data, mnist_path=mnist_path).y_test
+    path = Path(data)
+    if path.suffix.lower() == ".csv" and target is not None:
+        return datasets.load_csv(path, target)[1]
+    if path.suffix.lower() == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            return np.asarray(archive["y"]) if "y" in archive.files else None
+    return None
 
 
 def _read_csv_features(path: Path) -> np.ndarray:

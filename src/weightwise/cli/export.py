@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.text import Text
 
 from ..errors import ConfigError
 from .base import _user_errors_exit_1, app, console
@@ -85,14 +86,21 @@ def export(
         # The model was read (checked above): an OSError here is the writing of --out.
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}; choose another --out") from None
     if fmt == "onnx":
-        console.print(f"ONNX model written to [bold]{written}[/bold] ({_onnx_signature(written)})")
+        console.print(
+            Text.assemble(
+                "ONNX model written to ", (str(written), "bold"), f" ({_onnx_signature(written)})"
+            )
+        )
     else:
         from ..interop import describe
 
         console.print(
-            f"PyTorch state dict written to [bold]{written}[/bold] "
-            f"(Sequential: {_modules(describe(model, logits))}); load it with "
-            "weightwise.load_torch"
+            Text.assemble(
+                "PyTorch state dict written to ",
+                (str(written), "bold"),
+                f" (Sequential: {_modules(describe(model, logits))}); load it with "
+                "weightwise.load_torch",
+            )
         )
 
 

@@ -7,13 +7,28 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from ..checks import check_network_size
 from ..datasets import one_hot
 from ..errors import ConfigError
 from .base import _user_errors_exit_1, app, console
 from .options import parse_activation, parse_layers
 
 GRADCHECK_TOLERANCE = 1e-6
+# Two forward passes per parameter: 100,000 parameters take about a minute on two cores.
+MAX_GRADCHECK_PARAMETERS = 100_000
+
+
+def _check_gradcheck_size(sizes: list[int], spec: str) -> None:
+    """Refuse a network too large to check (one line, before anything is allocated)."""
+    check_network_size(sizes, "float64")
+    n = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    if n > MAX_GRADCHECK_PARAMETERS:
+        raise ConfigError(
+            f"--layers {spec}: {n:,} parameters; gradcheck runs two forward passes per parameter, "
+            f"so keep the network under {MAX_GRADCHECK_PARAMETERS:,} parameters (e.g. 4-8-3)"
+        )
 
 
 def _gradcheck_targets(loss: str, output_activation: str, n: int, n_out: int, rng: Any) -> np.ndarray:
@@ -69,6 +84,7 @@ def gradcheck(
         raise ConfigError(
             f"--layers {layers!r}: gradcheck needs full sizes, at least input and output (e.g. 4-8-3)"
         )
+    _check_gradcheck_size(sizes, layers)  # before any allocation
     loss_fn = get_loss(loss)
     if output_activation is None:
         output_activation = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(
@@ -83,10 +99,10 @@ def gradcheck(
     console.print(_error_table(net, result, title))
     worst = result.max_rel_error
     if worst < GRADCHECK_TOLERANCE:
-        console.print(f"[bold green]PASS[/bold green]: max relative error {worst:.2e} < 1e-6")
+        console.print(Text.assemble(("PASS", "bold green"), f": max relative error {worst:.2e} < 1e-6"))
         return
     hint = _kink_hint(net, X, eps)
-    console.print(f"[bold red]FAIL[/bold red]: max relative error {worst:.2e} >= 1e-6{hint}")
+    console.print(Text.assemble(("FAIL", "bold red"), f": max relative error {worst:.2e} >= 1e-6{hint}"))
     raise typer.Exit(1)
 
 
@@ -139,7 +155,7 @@ def _error_table(net: Any, result: Any, title: str) -> Table:
             f"{layer.n_in}x{layer.n_out}",
             f"{eW:.2e}",
             f"{eb:.2e}",
-            "[green]ok[/green]" if ok else "[red]too large[/red]",
+            Text("ok", "green") if ok else Text("too large", "red"),
         )
     return table
 

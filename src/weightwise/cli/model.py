@@ -14,7 +14,8 @@ from rich.table import Table
 from .. import __version__
 from ..errors import ConfigError, DataError
 from .base import _user_errors_exit_1, app, console, err_console
-from .data import read_features
+from .data import read_features, read_labels
+from .options import DownloadOption, MnistPathOption
 from .progress import _fmt
 from .stack import PRETRAINED, load_stack, stack_kind
 from .train import _loss_name, stop_reason
@@ -67,16 +68,20 @@ def predict(
     proba: Annotated[
         bool, typer.Option("--proba", help="Also give class probabilities (classifiers).")
     ] = False,
+    mnist_path: MnistPathOption = None,
+    download: DownloadOption = False,
 ) -> None:
     """Predict with a saved model: one prediction per line on stdout, or a CSV file with --out.
 
     Classifiers give labels (with --proba, then one probability per class); regressors give
     values (comma-separated for several targets). A bare network file gives its output units; a
     stack from weightwise pretrain (after the input scaling it was trained with) and an RBM, DBN
-    or StackedAutoEncoder give their top-layer features.
+    or StackedAutoEncoder give their top-layer features. Where DATA has labels (digits, mnist, a
+    CSV with --target, an NPZ with y), the accuracy (or R^2) is printed on stderr.
     """
     est, net, meta = load_model(model)
-    X = read_features(data, target)
+    X = read_features(data, target, mnist_path, download)
+    _check_finite(X, data)
     n_in = int(net.sizes[0])
     if X.shape[1] != n_in:
         raise DataError(
@@ -89,7 +94,10 @@ def predict(
     header: list[str]
     if est is None:
         X = _scaled_like_training(model, meta, X)
-        values = np.asarray(net.predict(np.asarray(X, dtype=np.dtype(meta["_file"]["dtype"]))))
+        with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
+            X = np.asarray(X, dtype=np.dtype(meta["_file"]["dtype"]))
+        _check_finite(X, data, f"a value too large for the model's {X.dtype}")
+        values = np.asarray(net.predict(X))
         header = [f"output_{j}" for j in range(values.shape[1])]
         columns = [values[:, j] for j in range(values.shape[1])]
     elif not callable(getattr(est, "predict", None)):
@@ -110,10 +118,42 @@ def predict(
     lines = [",".join(_cell(col[i]) for col in columns) for i in range(X.shape[0])]
     if out is None:
         sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(",".join(header) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        err_console.print(f"{len(lines)} predictions written to {out}", highlight=False)
+    if est is not None and callable(getattr(est, "predict", None)):
+        _print_score(est, X, read_labels(data, target, mnist_path))
+
+
+def _check_finite(X: np.ndarray, data: str, infinite: str = "an infinite value") -> None:
+    """Refuse NaN and infinite values (one line naming the first), which no model can predict.
+
+    ``infinite`` names what an infinity is (after a cast: a value too large for the dtype).
+    """
+    if X.dtype.kind != "f":
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(",".join(header) + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    err_console.print(f"{len(lines)} predictions written to {out}", highlight=False)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        what = "NaN" if np.isnan(X[i, j]) else infinite
+        more = f" ({int(bad.sum())} such values in all)" if bad.sum() > 1 else ""
+        raise DataError(
+            f"{data} holds {what} at row {i + 1}, column {j + 1}{more}; predictions need finite "
+            "numbers: fill or drop those rows first"
+        )
+
+
+def _print_score(est: Any, X: np.ndarray, y: np.ndarray | None) -> None:
+    """The accuracy (classifiers) or R^2 (regressors) on stderr, where the data has labels."""
+    if y is None or len(y) != X.shape[0]:
+        return
+    try:
+        score = float(est.score(X, y))
+    except (ValueError, TypeError):
+        return  # labels of another kind than the model's (e.g. text for a regressor)
+    name = "accuracy" if hasattr(est, "predict_proba") else "R^2"
+    err_console.print(f"{name} {score:.4f} on {X.shape[0]:,} labelled samples", highlight=False)
 
 
 def _scaled_like_training(model: Path, meta: dict[str, Any], X: np.ndarray) -> np.ndarray:

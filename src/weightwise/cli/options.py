@@ -11,15 +11,25 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from rich.text import Text
 
 from ..errors import ConfigError, DataError
+from .base import cli_words
 
 # Where the data come from (the train and pretrain commands).
 MnistPathOption = Annotated[
     Path | None,
-    typer.Option(help="Folder of the four MNIST IDX files (default: $WEIGHTWISE_DATA)."),
+    typer.Option(
+        "--mnist",
+        "--mnist-path",
+        metavar="FOLDER",
+        help="Folder of the four MNIST IDX files, raw or .gz (default: $WEIGHTWISE_MNIST, else "
+        "$WEIGHTWISE_DATA or ~/.cache/weightwise, or their mnist/ subfolder).",
+    ),
 ]
-DownloadOption = Annotated[bool, typer.Option("--download", help="Download missing MNIST files first.")]
+DownloadOption = Annotated[
+    bool, typer.Option("--download", help="Download missing MNIST files (about 11 MB) first.")
+]
 
 # How the arrays are held and where they train.
 DtypeOption = Annotated[Literal["float32", "float64"], typer.Option(help="Float precision.")]
@@ -131,7 +141,9 @@ def tensorboard_note(log_dir: Path | None) -> None:
         from .base import console
 
         console.print(
-            f"TensorBoard logs in [bold]{log_dir}[/bold]: tensorboard --logdir {log_dir}",
+            Text.assemble(
+                "TensorBoard logs in ", (str(log_dir), "bold"), f": tensorboard --logdir {log_dir}"
+            ),
             highlight=False,
         )
 
@@ -148,6 +160,22 @@ def interrupted(checkpoint_dir: Path | None) -> typer.Exit:
             "same command with --resume to continue"
         )
     return typer.Exit(130)
+
+
+def check_device_option(backend: str, device: str | None) -> None:
+    """Refuse a ``--device`` that ``--backend`` cannot use, in one line saying what to pass or
+    install (before any data is loaded)."""
+    from ..net.backend import check_device
+
+    if backend == "numpy" and device not in (None, "cpu"):
+        raise ConfigError(
+            f"--device {device} needs --backend torch (the NumPy backend runs on the CPU only); "
+            f"add --backend torch, or leave --device out"
+        )
+    try:
+        check_device(backend, device)
+    except ConfigError as exc:
+        raise ConfigError(cli_words(str(exc))) from None
 
 
 def parse_layers(spec: str, option: str = "--layers") -> list[int]:
@@ -177,12 +205,12 @@ def parse_layers(spec: str, option: str = "--layers") -> list[int]:
 
 def split_layers(
     sizes: Sequence[int], n_features: int, n_outputs: Sequence[int]
-) -> tuple[tuple[int, ...], int | None]:
-    """The hidden sizes meant by ``--layers``: full sizes (input-hidden-output) or hidden only.
+) -> tuple[tuple[int, ...], int]:
+    """The hidden sizes and the output size of ``--layers``: every size of the network, in order.
 
-    ``sizes`` is read as *full* when it has at least three sizes and either its first size equals
-    the data's feature count or its last size is a valid output size; then both ends must match.
-    Otherwise every size is a hidden layer (``--hidden`` always means that).
+    ``--layers`` lists the input size, the hidden sizes (none or more) and the output size:
+    ``64-100-10`` is one hidden layer of 100, ``64-10`` none. Nothing is added or dropped; sizes
+    that do not fit the data are refused with the ``--layers`` (and ``--hidden``) that would.
 
     Parameters
     ----------
@@ -195,28 +223,42 @@ def split_layers(
     Returns
     -------
     hidden : tuple of int
-    n_out : int or None
-        The output size when ``sizes`` were full sizes, else None.
+    n_out : int
+
+    Raises
+    ------
+    DataError
+        Fewer than two sizes, a first size other than ``n_features``, or a last size not in
+        ``n_outputs``.
     """
-    sizes = list(sizes)
-    looks_full = len(sizes) >= 3 and (sizes[0] == n_features or sizes[-1] in n_outputs)
-    if not looks_full:
-        return tuple(sizes), None
+    sizes = [int(s) for s in sizes]
     spec = "-".join(map(str, sizes))
     outs = " or ".join(map(str, n_outputs))
-    if sizes[0] != n_features:
-        fixed = "-".join(map(str, [n_features, *sizes[1:]]))
+    out = n_outputs[-1]
+    meaning = "--layers lists every layer's size: input, hidden (if any), output"
+    if len(sizes) < 2:
         raise DataError(
-            f"--layers {spec}: the first size {sizes[0]} must equal the data's feature count "
-            f"{n_features}; use --layers {fixed}, or give hidden sizes only with "
-            f"--hidden {'-'.join(map(str, sizes))}"
+            f"--layers {spec}: {meaning}, so it needs at least two sizes; use --layers "
+            f"{n_features}-{spec}-{out} for one hidden layer of {spec}, or --hidden {spec}"
+        )
+    if sizes[0] != n_features:
+        # Three or more sizes read as input-...-output with a wrong input; two as hidden-output.
+        fixed = [n_features, *sizes[1:]] if len(sizes) >= 3 else [n_features, *sizes]
+        if fixed[-1] not in n_outputs:
+            fixed.append(out)
+        hidden = sizes if sizes[-1] not in n_outputs else sizes[:-1]
+        raise DataError(
+            f"--layers {spec}: {meaning}; the first size {sizes[0]} must equal the data's feature "
+            f"count {n_features}; use --layers {'-'.join(map(str, fixed))}, or give hidden sizes "
+            f"only with --hidden {'-'.join(map(str, hidden))}"
         )
     if sizes[-1] not in n_outputs:
-        fixed = "-".join(map(str, [*sizes[:-1], n_outputs[-1]]))
+        fixed = [*sizes[:-1], out] if len(sizes) >= 3 else [*sizes, out]
         raise DataError(
-            f"--layers {spec}: the last size {sizes[-1]} must equal the number of outputs {outs} "
-            f"(classes, or target columns); use --layers {fixed}, or give hidden sizes only with "
-            f"--hidden {'-'.join(map(str, sizes[1:]))}"
+            f"--layers {spec}: {meaning}; the last size {sizes[-1]} must equal the number of "
+            f"outputs {outs} (classes, or target columns); use --layers "
+            f"{'-'.join(map(str, fixed))}, or give hidden sizes only with --hidden "
+            f"{'-'.join(map(str, fixed[1:-1])) or '...'}"
         )
     return tuple(sizes[1:-1]), sizes[-1]
 

@@ -16,7 +16,9 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import typer
+from rich.text import Text
 
+from ..checks import check_network_size
 from .base import _user_errors_exit_1, app, console
 from .data import apply_scaling, fit_scaling, load_unlabelled
 from .options import (
@@ -34,6 +36,7 @@ from .options import (
     TensorBoardOption,
     WeightCostOption,
     check_checkpoint_options,
+    check_device_option,
     interrupted,
     open_tensorboard,
     parse_activation,
@@ -59,7 +62,7 @@ DEFAULT_STACK = "weightwise-stack.safetensors"
 DataOption = Annotated[
     str,
     typer.Option(
-        help="'digits' (built in), 'mnist' (IDX files, see --mnist-path), a .csv file (every "
+        help="'digits' (built in), 'mnist' (IDX files, see --mnist), a .csv file (every "
         "column a feature, or drop the label column named by --target) or an .npz file with "
         "array X. Labels are never used."
     ),
@@ -85,8 +88,16 @@ LearnerOption = Annotated[
 LayersOption = Annotated[
     str | None,
     typer.Option(
-        help="Sizes of the stack: input first (64-100-100: the first must equal the data's "
-        "features) or hidden sizes only (100-100, the default)."
+        metavar="SIZES",
+        help="Every size of the stack, input first: 64-100-100 is two layers of 100 on 64 "
+        "features (the first must equal the data's features). Or use --hidden.",
+    ),
+]
+HiddenOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="SIZES",
+        help="The layers' sizes only, stacked on the data's features (default 100-100).",
     ),
 ]
 ActivationOption = Annotated[
@@ -149,6 +160,7 @@ def pretrain(
     test_size: HeldOutOption = 0.1,
     learner: LearnerOption = "rbm",
     layers: LayersOption = None,
+    hidden: HiddenOption = None,
     activation: ActivationOption = "sigmoid",
     init: InitOption = "xavier_uniform",
     epochs: EpochsOption = 10,
@@ -193,12 +205,14 @@ def pretrain(
     from ..layerwise.greedy import checkpoint_progress
 
     parse_learners(learner)  # unknown names fail before any data is loaded
+    check_device_option(backend, device)
     done = checkpoint_progress(checkpoint_dir)
     note = check_checkpoint_options(checkpoint_dir, resume, done is not None, "pre-training")
     shape = parse_image_shape(image_shape)
     X, X_held, name = load_unlabelled(data, target, test_size, seed, mnist_path, download)
     X, X_held, scaling = _scaled(X, X_held, scale)
-    sizes = stack_sizes(layers, int(X.shape[1]))
+    sizes = stack_sizes(layers, hidden, int(X.shape[1]))
+    check_network_size(sizes, dtype)  # a typo of terabytes is one line, before any allocation
     guess_image_shape(sizes[0], shape)  # a wrong --image-shape fails before training
     names = _learner_names(learner, len(sizes) - 1)
     params = learner_params(
@@ -277,9 +291,11 @@ def _print_data(
 ) -> None:
     """What is trained on (samples, held out, features, scaling), and the checkpoint note."""
     console.print(
-        f"[bold]{name}[/bold]: {X.shape[0]} training samples, "
-        f"{0 if X_held is None else X_held.shape[0]} held out, {X.shape[1]} features"
-        + ("" if scale == "none" else f", scaled {scale}")
+        Text.assemble(
+            (name, "bold"),
+            f": {X.shape[0]} training samples, {0 if X_held is None else X_held.shape[0]} held "
+            f"out, {X.shape[1]} features" + ("" if scale == "none" else f", scaled {scale}"),
+        )
     )
     if note is not None:
         console.print(note)
@@ -394,7 +410,7 @@ def _save(
         extras[INPUT_OFFSET], extras[INPUT_SCALE] = scaling
     meta = stack_metadata(result, build_params(result, params), name, scale, seed)
     path = save_network(net, out, metadata=meta, extra_arrays=extras)
-    console.print(f"stack saved to [bold]{path}[/bold]")
+    console.print(Text.assemble("stack saved to ", (str(path), "bold")))
     if checkpoint_dir is not None:
         remove_checkpoint(checkpoint_dir)  # the run is finished and saved: no backup needed
 

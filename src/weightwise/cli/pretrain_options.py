@@ -221,16 +221,26 @@ def pretrain_options(
     }
 
 
-def stack_sizes(spec: str | None, n_features: int) -> list[int]:
-    """Full sizes of the stack: ``--layers`` with the input first (64-100-100) or hidden only.
+def stack_sizes(layers: str | None, hidden: str | None, n_features: int) -> list[int]:
+    """Full sizes of the stack, input first: ``--layers`` as given, or ``--hidden`` on the data.
 
-    A first size equal to the data's feature count (with at least one more) is the input layer;
-    otherwise every size is a hidden layer, stacked on the data's features.
+    ``--layers`` lists every size with the input first (64-100-100); ``--hidden`` the hidden
+    sizes only (100-100, the default). Nothing is added silently: a ``--layers`` whose first
+    size is not the data's feature count is refused, naming both ways to say what was meant.
     """
-    sizes = parse_layers(spec or "100-100")
-    if len(sizes) >= 2 and sizes[0] == n_features:
-        return sizes
-    return [n_features, *sizes]
+    if layers is not None and hidden is not None:
+        raise ConfigError("give either --layers or --hidden, not both")
+    if layers is None:
+        return [n_features, *parse_layers(hidden or "100-100", "--hidden")]
+    sizes = parse_layers(layers)
+    spec = "-".join(map(str, sizes))
+    if len(sizes) < 2 or sizes[0] != n_features:
+        raise ConfigError(
+            f"--layers {spec}: --layers lists every size with the input first, and the data has "
+            f"{n_features} features; use --layers {n_features}-{spec} to stack {spec} on the "
+            f"input, or --hidden {spec}"
+        )
+    return sizes
 
 
 def parse_image_shape(spec: str | None) -> tuple[int, int] | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from rich.table import Table
+from rich.text import Text
 
 from .base import console, err_console
 from .pretrain_options import pretrain_learner_names
@@ -69,7 +70,7 @@ def pretraining_table_from_histories(est: Any, sizes: Sequence[int], title: str)
 def report_figures(figures: Any) -> None:
     """Say where each figure of a ``FigureSet`` was written, and why any was not drawn."""
     for name, path in figures.written.items():
-        console.print(f"figure {name}: [bold]{path}[/bold]")
+        console.print(Text.assemble(f"figure {name}: ", (str(path), "bold")))
     for name, why in figures.skipped.items():
         err_console.print(
             f"note: no {name} figure: {why}", highlight=False, markup=False, soft_wrap=True

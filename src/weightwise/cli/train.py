@@ -9,9 +9,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import typer
 from rich.table import Table
+from rich.text import Text
 
+from ..checks import check_network_size
 from ..errors import ConfigError, TrainingFailedWarning
-from .base import _user_errors_exit_1, app, console, err_console, one_line
+from .base import _user_errors_exit_1, app, cli_words, console, err_console, one_line, plural
 from .data import DEFAULT_MODEL, Split, _check_task, _n_outputs, load_split
 from .options import (
     BackendOption,
@@ -28,6 +30,7 @@ from .options import (
     TensorBoardOption,
     WeightCostOption,
     check_checkpoint_options,
+    check_device_option,
     interrupted,
     open_tensorboard,
     parse_activation,
@@ -46,7 +49,7 @@ from .progress import EpochProgress, LayerProgress, PipelineProgress
 DataOption = Annotated[
     str,
     typer.Option(
-        help="'digits' (built in), 'mnist' (IDX files, see --mnist-path), a .csv file (with "
+        help="'digits' (built in), 'mnist' (IDX files, see --mnist), a .csv file (with "
         "--target) or an .npz file with arrays X and y."
     ),
 ]
@@ -65,13 +68,18 @@ TaskOption = Annotated[
 LayersOption = Annotated[
     str | None,
     typer.Option(
-        help="Full sizes input-hidden-output (64-100-100-10: the first must equal the data's "
-        "features, the last its classes) or hidden sizes only (100-100). Default: one hidden "
-        "layer of 100."
+        metavar="SIZES",
+        help="Every layer's size: input, hidden (none or more), output. 64-100-100-10 is two "
+        "hidden layers of 100; 64-10 none. The first must equal the data's features, the last "
+        "its classes. Default: 64-100-10 on digits (one hidden layer of 100).",
     ),
 ]
 HiddenOption = Annotated[
-    str | None, typer.Option(help="Hidden sizes only, e.g. 100-50 (never read as full sizes).")
+    str | None,
+    typer.Option(
+        metavar="SIZES",
+        help="Hidden sizes only, e.g. 100-50; input and output sizes come from the data.",
+    ),
 ]
 ActivationOption = Annotated[
     str | None,
@@ -95,7 +103,11 @@ LossOption = Annotated[
     ),
 ]
 InitOption = Annotated[
-    str, typer.Option(help="Initialiser: normal, xavier_uniform, he_normal, lecun_normal, ...")
+    str,
+    typer.Option(
+        help="Initialiser: normal, small_normal, uniform, xavier_normal, xavier_uniform, "
+        "he_normal, he_uniform, lecun_normal, lecun_uniform or standard."
+    ),
 ]
 SolverOption = Annotated[Literal["sgd", "adam"], typer.Option(help="The optimiser.")]
 LearningRateOption = Annotated[float, typer.Option("--lr", help="Initial learning rate.")]
@@ -208,11 +220,15 @@ def train(
 ) -> None:
     """Train a network by back-propagation, report train and test metrics and save the model.
 
+    A progress bar shows the epochs. Measured on 2 shared cores: the defaults (digits, 64-100-10,
+    200 epochs) take about 30 s; one epoch of --layers 784-500-500-10 on MNIST took 91 s (other
+    jobs sharing the cores).
+
     Examples:
 
     - weightwise train --data digits --layers 64-100-10 --epochs 20
     - weightwise train --data table.csv --target label --hidden 32-16 --solver sgd --lr 0.1
-    - weightwise train --data mnist --mnist-path ~/data/mnist --layers 784-500-500-10 --batch-size 128
+    - weightwise train --data mnist --mnist ~/data/mnist --layers 784-500-500-10 --batch-size 128
     - weightwise train --data digits --layers 64-100-100-10 --pretrain rbm --pretrain-epochs 20
     - weightwise train --data digits --layers 64-100-100-10 --activation sigmoid --tensorboard
       logs/bp (then: tensorboard --logdir logs)
@@ -220,6 +236,7 @@ def train(
       same command with --resume continues from the last finished epoch)
     """
     options = dict(locals())  # every option by name: nothing else is defined yet
+    check_device_option(backend, device)
     note = _check_options(layers, hidden, task, checkpoint_dir, resume)
     split = load_split(data, target, test_size, seed, mnist_path, download, stratify=task == "classify")
     _check_task(split, task)
@@ -233,13 +250,18 @@ def train(
     live = [] if tb is None else [tb]
     if pretrain is not None:
         params["pretrain_callbacks"] = [*params["pretrain_callbacks"], *live]
+    est = cls(**params, callbacks=[bar, *live])
+    if checkpoint_dir is not None:
+        # The backup stays until the model file is written and flushed (est.save removes it), so
+        # a kill between the end of training and the save loses nothing: --resume finishes it.
+        est._keep_checkpoint_until_saved()
     try:
-        est = _fit(cls(**params, callbacks=[bar, *live]), split, bar, checkpoint_dir)
+        est = _fit(est, split, bar, checkpoint_dir)
     finally:
         if tb is not None:
             tb.close()
     _print_summary(est, split, task, loss, pretrain)
-    console.print(f"model saved to [bold]{est.save(out)}[/bold]")
+    console.print(Text.assemble("model saved to ", (str(est.save(out)), "bold")))
     tensorboard_note(tensorboard)
     if figures is not None:
         _write_figures(figures, snapshot, est.history_, pretrain)
@@ -302,11 +324,15 @@ def _network_shape(
         ``softmax`` where ``--layers`` asks for two output units of a two-class task, else as given.
     """
     if hidden is not None:
-        return tuple(parse_layers(hidden, "--hidden")), output_activation
+        hidden_layers = tuple(parse_layers(hidden, "--hidden"))
+        outputs = _n_outputs(split, task, output_activation)
+        check_network_size([int(split.X_train.shape[1]), *hidden_layers, outputs[-1]])
+        return hidden_layers, output_activation
     if layers is None:
         return (100,), output_activation
     outputs = _n_outputs(split, task, output_activation)
     hidden_layers, n_out = split_layers(parse_layers(layers), int(split.X_train.shape[1]), outputs)
+    check_network_size([int(split.X_train.shape[1]), *hidden_layers, n_out])
     if n_out == 2 and task == "classify" and output_activation is None:
         output_activation = "softmax"  # two output units asked for: softmax, not one sigmoid
     return hidden_layers, output_activation
@@ -360,8 +386,11 @@ def _print_data(split: Split, note: str | None) -> None:
     """What is trained and tested on, and the checkpoint note."""
     n_test = 0 if split.X_test is None else split.X_test.shape[0]
     console.print(
-        f"[bold]{split.name}[/bold]: {split.X_train.shape[0]} training samples, "
-        f"{n_test} test samples, {split.X_train.shape[1]} features"
+        Text.assemble(
+            (split.name, "bold"),
+            f": {split.X_train.shape[0]} training samples, {n_test} test samples, "
+            f"{split.X_train.shape[1]} features",
+        )
     )
     if note is not None:
         console.print(note)
@@ -422,7 +451,7 @@ def _fit(
         if issubclass(w.category, (UserWarning, RuntimeWarning)):
             # A dead run (the engine's rule, weightwise.backpropagation.health) is a warning, not a note.
             kind = "warning" if issubclass(w.category, TrainingFailedWarning) else "note"
-            text = f"{kind}: {one_line(Exception(w.message))}"
+            text = f"{kind}: {cli_words(one_line(Exception(w.message)))}"
             err_console.print(text, highlight=False, markup=False, soft_wrap=True)
     return est
 
@@ -452,7 +481,7 @@ def _print_summary(est: Any, split: Split, task: str, loss: str | None, pretrain
         console.print(pretraining_table_from_histories(est, net.sizes[:-1], title))
     console.print(
         f"network {'-'.join(map(str, net.sizes))} ({', '.join(net.activation_names)}), "
-        f"loss {_loss_name(est, loss)}: {hist.n_epochs} epoch(s) in "
+        f"loss {_loss_name(est, loss)}: {plural(hist.n_epochs, 'epoch')} in "
         f"{sum(hist.seconds):.1f} s, stopped by {stop_reason(hist.stop_reason)}"
     )
     console.print(_metrics_table(est, split, task))

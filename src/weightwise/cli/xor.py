@@ -7,10 +7,19 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import WeightwiseError
-from .base import _user_errors_exit_1, app, console
+from .base import _user_errors_exit_1, app, console, err_console
 
 
 @app.command()
@@ -31,11 +40,15 @@ def xor(
     n_jobs: Annotated[
         int, typer.Option(help="Parallel workers for --seeds (joblib; -1 uses every core).")
     ] = -1,
+    progress: Annotated[
+        bool, typer.Option(help="Show a progress bar over the seeds (with --seeds).")
+    ] = True,
 ) -> None:
     """The textbook example: a 2-4-1 sigmoid network learns XOR by back-propagation.
 
     Weights and biases from N(0, 1), full batch of 4, squared error with output delta
     (a - y) a (1 - a), gradients summed over the batch, learning rate 0.1, 10,000 epochs.
+    One run takes about 2 s; --seeds 100 about 1 minute (measured on 2 shared cores).
     """
     from ..presets import run_xor
 
@@ -59,12 +72,33 @@ def xor(
         r = run_xor(s, dtype=dtype, backend=backend, epochs=epochs, learning_rate=learning_rate)
         return r.solved, r.epochs_to_solve
 
-    results = Parallel(n_jobs=n_jobs)(delayed(one)(s) for s in range(seeds))
+    results = []
+    bar = Progress(
+        TextColumn("seeds"),
+        MofNCompleteColumn(),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not progress,
+    )
+    task = bar.add_task("xor", total=seeds)
+    with bar:
+        runs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            delayed(one)(s) for s in range(seeds)
+        )
+        for r in runs:
+            results.append(r)
+            bar.advance(task)
     solved = [e for ok, e in results if ok and e is not None]
     n_ok = sum(ok for ok, _ in results)
     console.print(
-        f"[bold]{n_ok} of {seeds}[/bold] random initialisations solve XOR within {epochs} epochs "
-        f"(lr {learning_rate}); {seeds - n_ok} end in a local minimum or plateau."
+        Text.assemble(
+            (f"{n_ok} of {seeds}", "bold"),
+            f" random initialisations solve XOR within {epochs} epochs (lr {learning_rate}); "
+            f"{seeds - n_ok} do not (a local minimum, a plateau, or too few epochs).",
+        )
     )
     if solved:
         table = Table(title="Epochs needed by the runs that solved XOR")

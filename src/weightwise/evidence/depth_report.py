@@ -25,7 +25,7 @@ from .experiment_reports import (
     summary_rows,
 )
 from .report import Report
-from .report_text import literal
+from .report_text import literal, plural
 
 
 def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02) -> str:
@@ -53,8 +53,9 @@ def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02)
         deepest_ok[method] = reach
         parts.append(
             f"- {literal(group[0]['label'])}: lowest test error {_pct(best['test_error'])} with "
-            f"{best['depth']} hidden layer(s); {_pct(deep['test_error'])} with {deep['depth']}; "
-            f"within {tolerance * 100:.0f} points of its best at every depth up to {reach} layers."
+            f"{plural(best['depth'], 'hidden layer')}; {_pct(deep['test_error'])} with "
+            f"{deep['depth']}; within {tolerance * 100:.0f} points of its best at every depth up "
+            f"to {plural(reach, 'layer')}."
         )
     text = "Test error against depth (mean over seeds):\n\n" + "\n".join(parts)
     max_depth = max(r["depth"] for r in rows)
@@ -62,19 +63,21 @@ def depth_conclusion(rows: Sequence[Mapping[str, Any]], tolerance: float = 0.02)
         d = deepest_ok["bp"]
         if max_depth <= 7:
             claim = (
-                f"this study stops at {max_depth} layers, so it cannot test the passage's claim "
-                "that BP networks rarely go beyond 7 layers"
+                f"this study stops at {plural(max_depth, 'layer')}, so it cannot test the "
+                "passage's claim that BP networks rarely go beyond 7 layers"
             )
         elif d <= 7:
             claim = "consistent with the passage's claim that BP networks rarely go beyond 7 layers"
         else:
             claim = "deeper than the passage's 7 layers in this setting"
-        text += f"\n\nPlain BP stays within 2 points of its best up to {d} hidden layers: {claim}."
+        text += (
+            f"\n\nPlain BP stays within 2 points of its best up to {plural(d, 'hidden layer')}: {claim}."
+        )
         others = {m: v for m, v in deepest_ok.items() if m != "bp"}
         if others:
             text += (
                 " Within 2 points of their best: "
-                + "; ".join(f"{m} up to {v} layers" for m, v in others.items())
+                + "; ".join(f"{m} up to {plural(v, 'layer')}" for m, v in others.items())
                 + "."
             )
     return text
@@ -149,7 +152,7 @@ def depth_report(
         report.number(
             f"error_{method}_depth{deep['depth']}",
             deep["test_error"],
-            label=f"test error, {group[0]['label']}, {deep['depth']} hidden layers",
+            label=f"test error, {group[0]['label']}, {plural(deep['depth'], 'hidden layer')}",
             fmt=".2%",
         )
     # The answer first: the conclusion, its numbers and the error against depth; then details.

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .report import Report
-from .report_text import literal
+from .report_text import literal, plural
 
 # --------------------------------------------------------------------------------------------------
 # summaries over seeds
@@ -92,10 +92,11 @@ def _as_float(values: Sequence[Any]) -> list[float]:
 
 
 def _one_over(r: float | None) -> str:
+    """A ratio of gradients as words that go before "the gradient": "1/2,576 of", "1.3 times"."""
     if r is None:
-        return "an unmeasurable share"
+        return "an unmeasurable share of"
     if r < 0.5:
-        return f"1/{1 / r:,.0f}"
+        return f"1/{1 / r:,.0f} of"
     return f"{r:.2g} times"
 
 
@@ -211,6 +212,11 @@ def _pct(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2%}"
 
 
+def _over_seeds(runs: int) -> str:
+    """``"from one seed"``, ``"over 3 seeds"``."""
+    return "from one seed" if runs == 1 else f"over {plural(runs, 'seed')}"
+
+
 def _pm(mean: float | None, std: float | None, runs: int) -> str:
     if mean is None:
         return "n/a (every run diverged)"
@@ -237,13 +243,15 @@ def compare_conclusion(rows: Sequence[Mapping[str, Any]], cfg: Mapping[str, Any]
         bullets.append(
             f"- {literal(row['label'])}: "
             f"test accuracy {_pm(row['test_accuracy'], row['test_accuracy_std'], row['runs'])} "
-            f"over {row['runs']} seed(s); layer 1 received {_one_over(row['grad_ratio_start'])} "
-            f"the gradient of layer {len(cfg['hidden'])} when back-propagation started, "
-            f"{_one_over(row['grad_ratio_final'])} after training."
+            f"{_over_seeds(row['runs'])}; layer 1 received {_one_over(row['grad_ratio_start'])} "
+            f"the gradient of layer {len(cfg['hidden'])} when back-propagation started, and "
+            f"{_one_over(row['grad_ratio_final'])} it after training."
         )
     parts.append("\n".join(bullets))
     ranked = [r for r in rows if r["test_accuracy"] is not None]
-    if ranked:
+    if len(ranked) == 1 and len(rows) == 1:
+        parts.append("Only one method was run, so there is nothing to rank it against.")
+    if len(ranked) >= 2:
         best = max(ranked, key=lambda r: r["test_accuracy"])
         worst = min(ranked, key=lambda r: r["test_accuracy"])
         gap = best["test_accuracy"] - worst["test_accuracy"]

@@ -124,7 +124,9 @@ class ExperimentConfig:
         ``"digits"`` (scikit-learn's 8x8 digits, fixed 75/25 split), ``"mnist"`` or a ``.npz``
         file holding ``X`` and ``y`` (split 75/25, stratified, seed 0).
     mnist_path : str or None
-        Folder of the MNIST IDX files (default: ``WEIGHTWISE_DATA`` or ``~/.cache/weightwise``).
+        Folder of the MNIST IDX files (default: ``WEIGHTWISE_MNIST``, ``WEIGHTWISE_DATA`` or
+        ``~/.cache/weightwise``). Where the data is read from is not what a run computes, so a
+        sweep keys its runs without it (see :func:`run_configs`).
     n_train, n_test : int or None
         Use the first ``n`` samples of a fixed shuffle of each split (None: all). Every method and
         seed sees the same subset.
@@ -315,7 +317,9 @@ def _ratio(norms: Any) -> float | None:
     return r if math.isfinite(r) else None
 
 
-def run_one(config: Mapping[str, Any], *, log: RunLog | None = None) -> dict[str, Any]:
+def run_one(
+    config: Mapping[str, Any], *, log: RunLog | None = None, mnist_path: str | None = None
+) -> dict[str, Any]:
     """Train one network as ``config`` says and measure it; JSON values only.
 
     BLAS runs single-threaded inside a run: runs are parallel across processes (``n_jobs``) or
@@ -329,6 +333,8 @@ def run_one(config: Mapping[str, Any], *, log: RunLog | None = None) -> dict[str
         An :class:`ExperimentConfig` as a dict (see :meth:`ExperimentConfig.to_dict`).
     log : RunLog, optional
         Log the run live (pre-training and fine-tuning) to its own subfolder of ``log.folder``.
+    mnist_path : str, optional
+        Where to read MNIST from, in place of the configuration's ``mnist_path``.
 
     Returns
     -------
@@ -347,6 +353,8 @@ def run_one(config: Mapping[str, Any], *, log: RunLog | None = None) -> dict[str
     from threadpoolctl import threadpool_limits
 
     cfg = ExperimentConfig.from_dict(config)
+    if mnist_path is not None:
+        cfg = dataclasses.replace(cfg, mnist_path=mnist_path)
     with threadpool_limits(limits=1, user_api="blas"):
         return _run(cfg, log)
 
@@ -534,15 +542,24 @@ def run_configs(
 ) -> list[dict[str, Any]]:
     """Validate every configuration first (a typo fails before any run), then run the sweep.
 
-    ``log`` goes to every run beside its configuration (:class:`RunLog`), never into it.
+    ``log`` goes to every run beside its configuration (:class:`RunLog`), never into it; so does
+    ``mnist_path``: where MNIST is read from does not change a run, so it is not part of the
+    run's key, and the same sweep resumes whichever folder (or variable) the files come from.
     """
     from .sweep import run_sweep
 
     for c in configs:
         ExperimentConfig.from_dict(c)
+    paths = {str(c["mnist_path"]) for c in configs if c.get("mnist_path") is not None}
+    if len(paths) > 1:
+        raise ConfigError(f"one sweep reads MNIST from one folder; got {sorted(paths)}")
+    keyed = [{**c, "mnist_path": None} if "mnist_path" in c else dict(c) for c in configs]
+    extra: dict[str, Any] = {} if log is None else {"log": log}
+    if paths:
+        extra["mnist_path"] = paths.pop()
     return run_sweep(
-        list(configs),
-        run_one if log is None else functools.partial(run_one, log=log),
+        keyed,
+        functools.partial(run_one, **extra) if extra else run_one,
         Path(folder) / "sweep",
         n_jobs=n_jobs,
         scheduler=scheduler,

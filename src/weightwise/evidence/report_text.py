@@ -116,6 +116,17 @@ def inline_html(text: str) -> str:
     )
 
 
+def plain_text(text: str) -> str:
+    """A paragraph for a terminal: `code` and **bold** without their marks, escapes undone, so
+    no Markdown syntax is printed literally."""
+    return "\n".join(_inline(line, lambda s: s, lambda s: s, plain_text) for line in text.split("\n"))
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``"1 layer"``, ``"3 layers"``; ``words`` for an irregular plural."""
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
+
+
 def inline_md(text: str) -> str:
     """Markdown of a line: `code` and **bold** kept, everything else shown literally."""
     return _inline(

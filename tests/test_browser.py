@@ -104,8 +104,16 @@ def chromium() -> str:
     return path
 
 
+def _short_tmp() -> str | None:
+    """A temporary folder with a short path: Chromium puts its singleton socket under ``$TMPDIR``,
+    and a Unix socket's path may not exceed 107 bytes (the CLI tests run from long paths)."""
+    return "/tmp" if os.path.isdir("/tmp") else None
+
+
 def _run_chromium(chromium: str, *args: str, height: int = HEIGHT) -> str:
-    with tempfile.TemporaryDirectory() as profile:
+    short = _short_tmp()
+    env = dict(os.environ) if short is None else {**os.environ, "TMPDIR": short}
+    with tempfile.TemporaryDirectory(dir=short) as profile:
         proc = subprocess.run(
             [
                 chromium,
@@ -118,6 +126,7 @@ def _run_chromium(chromium: str, *args: str, height: int = HEIGHT) -> str:
             text=True,
             timeout=120,
             check=False,
+            env=env,
         )
     if proc.returncode != 0:
         raise AssertionError(f"chromium exited with {proc.returncode}: {proc.stderr[-2000:]}")

@@ -123,16 +123,14 @@ class EarlyStopping:
         self, meta: dict[str, Any], arrays: dict[str, np.ndarray], n_params: int, folder: Any
     ) -> None:
         """Inverse of :meth:`state_dict`; refuses a checkpoint that monitored another quantity."""
-        # Checkpoints from before `monitor` existed hold the best validation loss as "loss".
-        saved = meta.get("monitor", "val_loss")
+        saved = meta["monitor"]
         if saved != self.monitor:
             raise DataError(
                 f"the checkpoint in {folder} was made with monitor={saved!r}, not "
                 f"{self.monitor!r}: its early-stopping state means another quantity; resume with "
                 f"monitor={saved!r} or use another checkpoint_dir"
             )
-        value = meta.get("value", meta.get("loss"))
-        if value is not None:
-            self.value = value
+        if meta["value"] is not None:  # None: nothing seen yet, the starting +-inf
+            self.value = meta["value"]
         self.epoch, self.wait = meta["epoch"], meta["wait"]
         self.weights = [arrays[f"best.{i}"] for i in range(n_params)] if "best.0" in arrays else None

@@ -191,9 +191,9 @@ def test_depth_conclusion_reads_the_numbers() -> None:
     # an unstable depth ends the reach even though a deeper one recovers
     results += [_fake("rbm", 0, acc, 1, 1, depth=d) for d, acc in ((1, 0.95), (4, 0.6), (9, 0.95))]
     text = depth_conclusion(summary_rows(results, by=("label", "depth")))
-    assert "lowest test error 10.00% with 1 hidden layer(s); 50.00% with 9" in text
+    assert "lowest test error 10.00% with 1 hidden layer; 50.00% with 9" in text
     assert "up to 4 hidden layers" in text and "consistent with the passage's claim" in text
-    assert "relu_he up to 9 layers" in text and "rbm up to 1 layers" in text
+    assert "relu_he up to 9 layers" in text and "rbm up to 1 layer." in text
 
 
 def test_compare_resumes_without_recomputing(tmp_path: Path) -> None:

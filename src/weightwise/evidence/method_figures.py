@@ -20,7 +20,7 @@ from matplotlib.ticker import FixedLocator, MaxNLocator
 from ..errors import DataError
 from .image_grids import _image_shape
 from .plot_base import MAX_WIDTH, host, layer_labels, new_figure, wrap_title
-from .plots import log_norm, plane_paths, set_min_span
+from .plots import layer_heatmap, log_norm, plane_paths, set_min_span
 
 
 def _short(label: str, width: int = 38) -> str:
@@ -62,16 +62,8 @@ def gradient_flow_panels(
     axes = fig.subplots(len(maps), 1, squeeze=False, sharex=True)[:, 0]
     mesh = None
     for ax, (label, image) in zip(axes, masked.items(), strict=True):
-        n_epochs, n = image.shape[1], image.shape[0]
-        mesh = ax.imshow(
-            image,
-            aspect="auto",
-            origin="lower",
-            interpolation="nearest",
-            norm=norm,
-            cmap="magma",
-            extent=(first_epoch - 0.5, first_epoch + n_epochs - 0.5, 0.5, n + 0.5),
-        )
+        n = image.shape[0]
+        mesh = layer_heatmap(ax, image, norm, first_epoch)
         ax.set_yticks(np.arange(1, n + 1), names[:n])
         ax.tick_params(axis="y", labelsize="small")
         ax.set_title(_short(label, 90), fontsize="medium", loc="left")

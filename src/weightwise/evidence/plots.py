@@ -214,7 +214,20 @@ def gradient_flow_heatmap(
     fig = _new_figure(max(5.0, min(MAX_WIDTH, 3.0 + 0.1 * n_epochs)), max(3.0, 1.0 + 0.45 * n_layers))
     ax = fig.add_subplot()
     norm = log_norm(image, value_range)
-    mesh = ax.imshow(
+    mesh = layer_heatmap(ax, image, norm, first_epoch)
+    ax.set_yticks(np.arange(1, n_layers + 1), labels)
+    ax.set_xlabel("epoch")
+    fig.colorbar(mesh, ax=ax, label=colorbar_label)
+    if title:
+        ax.set_title(wrap_title(title, fig))
+    return fig
+
+
+def layer_heatmap(ax: Any, image: np.ndarray, norm: Any, first_epoch: int) -> Any:
+    """Draw ``image`` (n_layers, n_epochs) on ``ax``: layer 1 at the bottom, one cell per epoch
+    centred on its epoch number; return the image for a colour bar."""
+    n_layers, n_epochs = image.shape
+    return ax.imshow(
         image,
         aspect="auto",
         origin="lower",
@@ -223,12 +236,6 @@ def gradient_flow_heatmap(
         cmap="magma",
         extent=(first_epoch - 0.5, first_epoch + n_epochs - 0.5, 0.5, n_layers + 0.5),
     )
-    ax.set_yticks(np.arange(1, n_layers + 1), labels)
-    ax.set_xlabel("epoch")
-    fig.colorbar(mesh, ax=ax, label=colorbar_label)
-    if title:
-        ax.set_title(wrap_title(title, fig))
-    return fig
 
 
 def log_norm(values: Any, value_range: tuple[float, float] | None = None) -> Normalize:

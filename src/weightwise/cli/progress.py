@@ -34,6 +34,20 @@ class _Bars:
         self.progress.stop()
 
 
+def count_bar(label: str, console: Console | None = None, enabled: bool = True) -> Progress:
+    """A plain bar over counted work (``label``, done of total, elapsed and time left)."""
+    return Progress(
+        TextColumn(label),
+        MofNCompleteColumn(),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console if console is None else console,
+        disable=not enabled,
+    )
+
+
 class EpochProgress(_Bars):
     """A rich progress bar driven as a ``fit`` callback: epoch, loss, accuracy and time left.
 

@@ -7,19 +7,12 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import WeightwiseError
-from .base import _user_errors_exit_1, app, console, err_console
+from .base import _user_errors_exit_1, app, console
+from .progress import count_bar
 
 
 @app.command()
@@ -73,16 +66,7 @@ def xor(
         return r.solved, r.epochs_to_solve
 
     results = []
-    bar = Progress(
-        TextColumn("seeds"),
-        MofNCompleteColumn(),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=not progress,
-    )
+    bar = count_bar("seeds", enabled=progress)
     task = bar.add_task("xor", total=seeds)
     with bar:
         runs = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(

@@ -32,3 +32,14 @@ def invoke(*args: str | Path, app: typer.Typer | None = None, **kwargs: Any) -> 
         terminal_width=WIDTH,
         **kwargs,
     )
+
+
+def assert_one_line_error(result: Result, *fragments: str) -> None:
+    """Exit status 1, a single ``error: ...`` line on stderr naming the problem, no traceback."""
+    assert result.exit_code == 1, (result.exit_code, result.output)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from cli_helpers import invoke
+from cli_helpers import assert_one_line_error, invoke
 from rich.console import Console
 
 from weightwise import cli
@@ -32,17 +32,6 @@ SAME_PARAMS = {
     "max_epochs": 3,
     "random_state": 0,
 }
-
-
-def assert_one_line_error(result: object, *fragments: str) -> None:
-    """Exit status 1, a single ``error: ...`` line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 @pytest.fixture(scope="module")

@@ -12,24 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import invoke
+from cli_helpers import assert_one_line_error, invoke
 
 pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 TRAIN_ARGS = ["--data", "digits", "--layers", "64-24-16-10", "--activation", "sigmoid"]
 TRAIN_ARGS += ["--epochs", "3", "--lr", "0.01", "--seed", "0", "--no-progress"]
-
-
-def assert_one_line_error(result: object, *fragments: str) -> None:
-    """Exit status 1, a single ``error: ...`` line on stderr naming the problem, no traceback."""
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import invoke
+from cli_helpers import assert_one_line_error, invoke
 
 from weightwise.cli.progress import EpochProgress
 from weightwise.estimators import BPClassifier
 from weightwise.io import load_network
 
 TRAIN = ["train", "--data", "digits", "--layers", "64-16-10", "--epochs", "8", "--no-progress"]
-
-
-def assert_one_line_error(result: object, *fragments: str) -> None:
-    assert result.exit_code == 1, (result.exit_code, result.output)  # type: ignore[attr-defined]
-    err = result.stderr.strip()  # type: ignore[attr-defined]
-    assert "Traceback" not in result.output and "\n" not in err, err  # type: ignore[attr-defined]
-    assert err.startswith("error: "), err
-    for fragment in fragments:
-        assert fragment in err, (fragment, err)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,22 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import invoke
+from cli_helpers import assert_one_line_error, invoke
 
 from weightwise import cli
 from weightwise.layerwise.stack import can_sample, reconstruct, sample_stack
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 FAST = ["--epochs", "2", "--seed", "0", "--gibbs-steps", "20"]
-
-
-def assert_one_line_error(result: object, *fragments: str) -> None:
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 def assert_png(path: Path) -> None:

@@ -97,7 +97,7 @@ def test_xor_over_many_seeds_shows_progress():
     result = invoke("xor", "--seeds", "3", "--epochs", "50", "--n-jobs", "1")
     assert result.exit_code == 0, result.output
     assert "seeds 3/3" in result.stderr
-    assert "about 1 minute" in " ".join(invoke("xor", "--help").output.split())
+    assert "--seeds 100 about 40 s" in " ".join(invoke("xor", "--help").output.split())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -283,7 +283,7 @@ def compare(
     pre-training + BP, denoising auto-encoder pre-training + BP, ReLU + He init + BP.
 
     Default: 5 sigmoid hidden layers of 100 units on the built-in digits, 30 epochs, 3 seeds.
-    Measured on 2 shared cores: --quick 8 s, the default 32 s. A progress bar counts
+    Measured on 2 cores: --quick 4 s, the default 14 s. A progress bar counts
     the runs. Finished runs are stored in OUT/sweep; running the same command again reuses
     them (and says so). With
     --tensorboard DIR each run logs to DIR/METHOD/seed_N (runs already stored are reused and log
@@ -367,8 +367,8 @@ def study_depth(
     """Test error, gradient norm per layer and time against depth (1-10 hidden layers by
     default): does back-propagation stop working beyond about 7 layers, and what changes it?
 
-    Measured on 2 shared cores: --quick 4 s (depths 1, 3, 5); the default runs 60 networks of up
-    to 10 layers, about 3.5 minutes. A progress bar counts the runs.
+    Measured on 2 cores: --quick 2 s (depths 1, 3, 5); the default runs 60 networks of up
+    to 10 layers, about 1 minute. A progress bar counts the runs.
 
     With --tensorboard DIR each run logs to DIR/depth_D/METHOD/seed_N (runs already stored in
     OUT/sweep are reused and log nothing)."""
@@ -461,7 +461,7 @@ def reproduce(
     """Reproduce a paper's experiment with its published numbers side by side (hinton2006,
     vincent2010, erhan2010, glorot2010).
 
-    --quick runs a subset: hinton2006 --quick took 48 s here (2 shared cores, MNIST read from
+    --quick runs a subset: hinton2006 --quick took 30 s here (2 cores, MNIST read from
     disk); a full recipe takes tens of minutes to hours (see the README). A progress bar counts
     the runs."""
     from ..evidence.reproductions import get_reproduction

@@ -41,7 +41,7 @@ def xor(
 
     Weights and biases from N(0, 1), full batch of 4, squared error with output delta
     (a - y) a (1 - a), gradients summed over the batch, learning rate 0.1, 10,000 epochs.
-    One run takes about 2 s; --seeds 100 about 1 minute (measured on 2 shared cores).
+    One run takes about 1 s; --seeds 100 about 40 s (measured on 2 cores).
     """
     from ..presets import run_xor
 

@@ -21,29 +21,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from headless_chromium import find_chromium, run_chromium  # noqa: E402
+
 WIDTH = 1280
 HEIGHT = 900
 MAX_SCREENSHOT_HEIGHT = 12000
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-)
 
 # Runs after the page (and its data-URI images) loaded: opens every <details>, then writes what it
 # measured into the page as JSON, which --dump-dom hands back.
@@ -84,15 +74,6 @@ addEventListener("load", () => {
 """
 
 
-def find_chromium() -> str | None:
-    """The Chromium executable, or None."""
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
     path = find_chromium()
@@ -104,30 +85,8 @@ def chromium() -> str:
     return path
 
 
-def _short_tmp() -> str | None:
-    """A temporary folder with a short path: Chromium puts its singleton socket under ``$TMPDIR``,
-    and a Unix socket's path may not exceed 107 bytes (the CLI tests run from long paths)."""
-    return "/tmp" if os.path.isdir("/tmp") else None
-
-
 def _run_chromium(chromium: str, *args: str, height: int = HEIGHT) -> str:
-    short = _short_tmp()
-    env = dict(os.environ) if short is None else {**os.environ, "TMPDIR": short}
-    with tempfile.TemporaryDirectory(dir=short) as profile:
-        proc = subprocess.run(
-            [
-                chromium,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                f"--window-size={WIDTH},{height}",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env=env,
-        )
+    proc = run_chromium(chromium, *args, window=f"{WIDTH},{height}", timeout=120)
     if proc.returncode != 0:
         raise AssertionError(f"chromium exited with {proc.returncode}: {proc.stderr[-2000:]}")
     return proc.stdout

@@ -14,7 +14,6 @@ Needs the interop extra (tensorboardX, tensorboard) and a Chromium or Chrome bin
 from __future__ import annotations
 
 import argparse
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from headless_chromium import find_chromium, run_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,17 +34,6 @@ RUNS = {"bp": [], "rbm": ["--pretrain", "rbm", "--pretrain-epochs", "10"]}
 """Run name (its log subfolder, and its name in TensorBoard) -> the options it adds."""
 
 PAGE = "?darkMode=false#scalars&tagFilter=gradient_norm&_smoothingWeight=0"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
 
 
 def train(logdir: Path, epochs: int) -> None:
@@ -89,13 +79,10 @@ def serve(logdir: Path, port: int) -> subprocess.Popen[bytes]:
 def screenshot(chromium: str, url: str, out: Path, size: str, budget_ms: int) -> None:
     """Headless Chromium's screenshot of ``url`` after ``budget_ms`` of virtual time."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={size}"]
-        cmd += [f"--screenshot={out}", f"--virtual-time-budget={budget_ms}", url]
-        subprocess.run(
-            cmd, check=True, timeout=180, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-    if not out.is_file():
+    proc = run_chromium(
+        chromium, f"--screenshot={out}", f"--virtual-time-budget={budget_ms}", url, window=size
+    )
+    if proc.returncode != 0 or not out.is_file():
         raise SystemExit(f"{chromium} wrote no screenshot")
 
 
@@ -104,7 +91,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs/images/tensorboard_gradients.png")
     parser.add_argument("--logdir", type=Path, help="Keep the logs here (default: a temporary folder).")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--chromium", default=shutil.which("chromium") or shutil.which("google-chrome"))
+    parser.add_argument("--chromium", default=find_chromium())
     parser.add_argument("--window-size", default="1280,1060", help="WIDTH,HEIGHT of the page.")
     parser.add_argument("--budget-ms", type=int, default=15000, help="Virtual time to render the page.")
     args = parser.parse_args()

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..net.backend import Array, namespace
-from ..net.inplace import affine
 from ..net.losses import Loss, get_loss
 from ..net.network import Forward, Network
 from ..net.validation import check_shapes
@@ -85,7 +84,7 @@ def backprop(
     loss_fn.check_output(net.layers[-1].activation)
     check_shapes(X, Y, net.sizes[0], net.sizes[-1])
     xp = namespace(X)
-    fwd = _forward(net, X)
+    fwd = net.forward(X)
     out = net.layers[-1].activation
     z_out, a_out = fwd.zs[-1], fwd.activations[-1]
     value = loss_fn.value(z_out, a_out, Y, out, reduction)
@@ -106,20 +105,6 @@ def backprop(
             below = net.layers[l - 1]
             delta = below.activation.backward_(fwd.zs[l - 1], a_in, delta @ net.layers[l].W.T)
     return Gradients(dW, db, deltas, value, fwd)
-
-
-def _forward(net: Network, X: Array) -> Forward:
-    """:meth:`Network.forward` with each ``z = a @ W + b`` made by :func:`affine` (one fused
-    ``addmm`` on PyTorch, where the network's own two steps would make a second pass)."""
-    zs: list[Array] = []
-    activations = [X]
-    a = X
-    for layer in net.layers:
-        z = affine(a, layer.W, layer.b)
-        a = layer.activation.fn(z)
-        zs.append(z)
-        activations.append(a)
-    return Forward(zs, activations)
 
 
 def loss_value(

@@ -290,7 +290,8 @@ def affine(x: Array, W: Array, b: Array) -> Array:
     """``z = x @ W + b`` as a new array, shape (n_samples, n_out).
 
     PyTorch: one ``torch.addmm`` (the bias is the gemm's ``C``, no second pass); NumPy: the
-    product, then the bias added in place (as :meth:`~weightwise.net.network.Dense.preactivation`).
+    product, then the bias added in place. :meth:`~weightwise.net.network.Dense.preactivation`
+    is this, so every forward pass (``Network.forward``, ``predict``, ``backprop``) shares it.
     """
     if isinstance(W, np.ndarray):
         z = x @ W

@@ -30,6 +30,7 @@ from .backend import (
 )
 from .backend import device as array_device
 from .initializers import Init, get_initializer
+from .inplace import affine
 from .validation import check_matrix, check_shapes
 
 
@@ -65,10 +66,8 @@ class Dense:
         return int(self.W.shape[1])
 
     def preactivation(self, x: Array) -> Array:
-        """``z = x @ W + b`` of shape (n_samples, n_out)."""
-        z = x @ self.W
-        z += self.b  # in place: one pass, no second array
-        return z
+        """``z = x @ W + b`` of shape (n_samples, n_out), in one pass (:func:`~.inplace.affine`)."""
+        return affine(x, self.W, self.b)
 
     def __call__(self, x: Array) -> Array:
         return self.activation.fn(self.preactivation(x))

@@ -1,4 +1,5 @@
-"""The evidence commands: ``weightwise compare``, ``weightwise study depth``, ``weightwise reproduce``.
+"""The evidence commands: ``weightwise compare``, ``weightwise study depth`` and ``study labels``
+(in :mod:`.study_labels`), ``weightwise reproduce``.
 
 :func:`register` adds them to a typer app (the main one, or a test's). Each runs a sweep of
 stored, resumable runs (:mod:`weightwise.evidence.sweep`: joblib with ``--n-jobs``, a Dask
@@ -84,6 +85,7 @@ def _command(name: str, **options: Any) -> str:
 _TERMINAL = {
     "label": "method",
     "depth": "depth",
+    "n_labels": "labels",
     "system": "system",
     "runs": "runs",
     "test_accuracy": "test acc.",
@@ -523,10 +525,17 @@ def _list_reproductions(must_name: bool) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``compare``, ``study depth`` and ``reproduce`` to ``app`` (the ``weightwise`` command)."""
+    """Add ``compare``, ``study depth``, ``study labels`` and ``reproduce`` to ``app`` (the
+    ``weightwise`` command)."""
+    from .study_labels import study_labels
+
     app.command("compare")(_user_errors_exit_1(compare))
-    study = Typer(help="Studies over many runs: test error against depth.", no_args_is_help=True)
+    study = Typer(
+        help="Studies over many runs: test error against depth, or against labelled images.",
+        no_args_is_help=True,
+    )
     study.command("depth")(_user_errors_exit_1(study_depth))
+    study.command("labels")(_user_errors_exit_1(study_labels))
     app.add_typer(study, name="study")
     app.command("reproduce")(_user_errors_exit_1(reproduce))
 

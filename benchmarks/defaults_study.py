@@ -5,7 +5,8 @@
     python benchmarks/defaults_study.py --data digits --recipe bp --seed 0
 
 Each run fits a ``BPClassifier`` (sigmoid hidden layers, softmax output) and appends one JSON line to
-``--out`` (default ``benchmarks/results/defaults.jsonl``): data, recipe, seed, validation error
+``--out`` (default ``docs/results/defaults.jsonl``, whose table in docs/defaults.md
+``python tools/results_tables.py write`` renders): data, recipe, seed, validation error
 (the last 1/6 of the training rows, never the test set), test error, wall time. Recipes are chosen
 on the validation error only (docs/protocol.md); the test error is stored beside it for the
 confirmation step.
@@ -135,7 +136,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", default="500-500-2000")
     parser.add_argument("--mnist", default=os.environ.get("WEIGHTWISE_MNIST"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "defaults.jsonl")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "results" / "defaults.jsonl")
     args = parser.parse_args()
     hidden = tuple(int(h) for h in args.hidden.split("-"))
     result = run(args.data, args.recipe, args.seed, hidden, args.mnist)

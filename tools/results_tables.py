@@ -2,12 +2,14 @@
 
     python tools/results_tables.py compare   # run `weightwise compare`, store docs/results/compare.json
     python tools/results_tables.py depth     # `weightwise study depth`, into docs/results/depth.json
-    python tools/results_tables.py write     # rewrite the README's generated blocks from docs/results/
+    python tools/results_tables.py write     # rewrite the generated blocks from docs/results/
     python tools/results_tables.py check     # exit 1 when a block differs from its stored file
 
-A generated block sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` in README.md;
-``tests/test_results_tables.py`` holds each block equal to its stored file, and the stored compare
-results equal to a fresh `weightwise compare` run (see docs/protocol.md).
+A generated block sits between ``<!-- results:NAME -->`` and ``<!-- /results:NAME -->`` in README.md
+(or in the document :data:`DOCUMENTS` names); ``tests/test_results_tables.py`` holds each block equal
+to its stored file, and the stored compare results equal to a fresh `weightwise compare` run (see
+docs/protocol.md). ``docs/results/defaults.jsonl`` (one run per line) is written by
+``benchmarks/defaults_study.py``.
 """
 
 from __future__ import annotations
@@ -144,6 +146,11 @@ def store(name: str, results: Mapping[str, Any]) -> Path:
 
 
 def load(name: str) -> dict[str, Any]:
+    """``docs/results/NAME.json``, or ``NAME.jsonl`` (one run per line) as ``{"runs": [...]}``."""
+    lines = RESULTS / f"{name}.jsonl"
+    if lines.exists():
+        text = lines.read_text(encoding="utf-8")
+        return {"runs": [json.loads(line) for line in text.splitlines() if line.strip()]}
     return dict(json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8")))
 
 
@@ -248,8 +255,71 @@ def depth_block(results: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n\n" + "; ".join(sentences) + "."
 
 
-BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {"compare": compare_block, "depth": depth_block}
-"""Each generated README block by name: its stored file is ``docs/results/NAME.json``."""
+DEFAULTS_DATA = {
+    "digits": ("scikit-learn digits (1,347 / 450), 100-100-100", "tuning"),
+    "mnist12k": ("MNIST, 12,000 training images", "tuning"),
+    "mnist12k-invert": ("MNIST-12k inverted (1 - x)", "tuning"),
+    "mnist12k-rot": ("MNIST-12k rotated (0-360°)", "tuning"),
+    "mnist12k-noise": ("MNIST-12k, background noise U(0, 0.5)", "confirmation"),
+    "mnist12k-rand": ("MNIST-12k, random background U(0, 1)", "confirmation"),
+}
+"""The defaults study's data sets: what the table calls them, and what they were used for."""
+
+DEFAULTS_RECIPES = {
+    "default": "defaults: `BPClassifier(pretrain=\"rbm\")`",
+    "default_b100": "defaults, pre-training batch 100",
+    "default_es": "defaults + early stopping",
+    "default_b100_e30_es": "defaults, batch 100, 30 epochs, early stopping",
+    "textbook": "textbook recipe (tuned)",
+    "bp": "plain BP (same net, no pre-training)",
+}
+
+
+def _mean_std(values: list[float]) -> str:
+    import statistics
+
+    mean = 100 * statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.2f}%"
+    return f"{mean:.2f}% ± {100 * statistics.stdev(values):.2f}%"
+
+
+def defaults_block(results: Mapping[str, Any]) -> str:
+    """Validation and test error per data set and recipe, mean ± std (sample std) over seeds."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for run in results["runs"]:
+        groups.setdefault((run["data"], run["recipe"]), []).append(run)
+    order = {name: i for i, name in enumerate(DEFAULTS_DATA)}
+    recipes = {name: i for i, name in enumerate(DEFAULTS_RECIPES)}
+    lines = [
+        "| data set (used for) | recipe | seeds | validation error | test error | wall s (mean) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for data, recipe in sorted(groups, key=lambda k: (order.get(k[0], 99), recipes.get(k[1], 99), k)):
+        runs = sorted(groups[data, recipe], key=lambda r: r["seed"])
+        name, use = DEFAULTS_DATA.get(data, (data, "?"))
+        wall = sum(r["wall_seconds"] for r in runs) / len(runs)
+        lines.append(
+            f"| {name} ({use}) | {DEFAULTS_RECIPES.get(recipe, recipe)} | {len(runs)} | "
+            f"{_mean_std([r['validation_error'] for r in runs])} | "
+            f"{_mean_std([r['test_error'] for r in runs])} | {wall:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "compare": compare_block,
+    "depth": depth_block,
+    "defaults": defaults_block,
+}
+"""Each generated block by name: its stored file is ``docs/results/NAME.json`` (or ``.jsonl``)."""
+
+DOCUMENTS: dict[str, Path] = {"defaults": ROOT / "docs" / "defaults.md"}
+"""Blocks that live outside README.md, by name."""
+
+
+def document(name: str) -> Path:
+    return DOCUMENTS.get(name, README)
 
 
 def _pattern(name: str) -> re.Pattern[str]:
@@ -257,24 +327,25 @@ def _pattern(name: str) -> re.Pattern[str]:
 
 
 def readme_block(name: str, text: str | None = None) -> str:
-    """The current text of README block ``name``."""
-    text = README.read_text(encoding="utf-8") if text is None else text
+    """The current text of block ``name`` in its document (README.md unless :data:`DOCUMENTS`)."""
+    text = document(name).read_text(encoding="utf-8") if text is None else text
     match = _pattern(name).search(text)
     if match is None:
-        raise SystemExit(f"README.md has no block <!-- results:{name} -->")
+        raise SystemExit(f"{document(name).name} has no block <!-- results:{name} -->")
     return match.group(2)
 
 
 def write() -> list[str]:
     """Rewrite every block from its stored file; the names of the blocks that changed."""
-    text = README.read_text(encoding="utf-8")
     changed = []
     for name, render in BLOCKS.items():
+        path = document(name)
+        text = path.read_text(encoding="utf-8")
         new = render(load(name))
         if readme_block(name, text) != new:
             changed.append(name)
             text = _pattern(name).sub(lambda m, new=new: m.group(1) + new + m.group(3), text)
-    README.write_text(text, encoding="utf-8")
+            path.write_text(text, encoding="utf-8")
     return changed
 
 
@@ -294,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stale = [n for n, render in BLOCKS.items() if readme_block(n) != render(load(n))]
     for name in stale:
-        print(f"README block {name!r} differs from docs/results/{name}.json: run write", file=sys.stderr)
+        print(f"block {name!r} differs from docs/results/{name}: run write", file=sys.stderr)
     return 1 if stale else 0
 
 

@@ -145,8 +145,15 @@ class LabelsSettings:
         return d
 
 
-QUICK = {"n_unlabelled": 10_000, "pretrain_epochs": 3, "n_test": 2000, "max_examples": 20_000}
-"""``--quick``: pre-train on 10,000 images for 3 epochs per layer, test on 2,000 images."""
+QUICK = {
+    "n_unlabelled": 10_000,
+    "pretrain_epochs": 3,
+    "hidden": (256, 256),
+    "n_test": 2000,
+    "max_examples": 10_000,
+}
+"""``--quick``: 784-256-256-10 pre-trained on 10,000 images for 3 epochs per layer, at most 10
+epochs of fine-tuning, 2,000 test images (a smoke test of the whole study, not its figures)."""
 QUICK_LABEL_COUNTS = (100, 1000)
 
 
@@ -557,8 +564,8 @@ def study_labels(
 
     Default: bp, relu_he, rbm and dae; 100, 600, 1,000 and 3,000 labels; 5 seeds at 100 labels
     and 3 above; 784-500-500-10 pre-trained on all 60,000 MNIST training images. ``quick``:
-    10,000 unlabelled images, 3 pre-training epochs, 100 and 1,000 labels, one seed, 2,000 test
-    images (unless given). ``settings`` are :class:`LabelsSettings` fields (None: the default).
+    :data:`QUICK`, 100 and 1,000 labels, one seed (unless given). ``settings`` are
+    :class:`LabelsSettings` fields (None: the default).
 
     Returns
     -------

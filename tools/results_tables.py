@@ -266,7 +266,7 @@ DEFAULTS_DATA = {
 """The defaults study's data sets: what the table calls them, and what they were used for."""
 
 DEFAULTS_RECIPES = {
-    "default": "defaults: `BPClassifier(pretrain=\"rbm\")`",
+    "default": 'defaults: `BPClassifier(pretrain="rbm")`',
     "default_b100": "defaults, pre-training batch 100",
     "default_es": "defaults + early stopping",
     "default_b100_e30_es": "defaults, batch 100, 30 epochs, early stopping",

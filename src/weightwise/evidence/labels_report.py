@@ -114,10 +114,14 @@ def labels_conclusion(rows: Sequence[Mapping[str, Any]]) -> str:
             if (m, n) not in by or base is None:
                 continue
             ok, gap, thr = _beats(by[(m, n)], base)
-            verdict = "beats" if ok else "does not beat"
+            if min(by[(m, n)]["runs"], base["runs"]) < 2:
+                verdict, how = ("below" if gap > 0 else "not below"), "one seed: no spread to test"
+            else:
+                verdict = "beats" if ok else "does not beat"
+                how = f"by more than 2 std: gap {gap * 100:.2f} points, 2 std {thr * 100:.2f}"
             parts.append(
-                f"{m} {_pct(by[(m, n)]['test_error'])} {verdict} BP alone {_pct(base['test_error'])} "
-                f"by more than 2 std (gap {gap * 100:.2f} points, 2 std {thr * 100:.2f})"
+                f"{m} {_pct(by[(m, n)]['test_error'])} {verdict} BP alone "
+                f"{_pct(base['test_error'])} ({how})"
             )
         best = min((r for r in rows if r["n_labels"] == n), key=lambda r: r["test_error"])
         parts.append(f"best: {literal(best['label'])} {_pct(best['test_error'])}")

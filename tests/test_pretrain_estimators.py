@@ -11,9 +11,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_expected import expected_failed_checks
 
 from weightwise.datasets import load_digits
-from weightwise.errors import ConfigError, DataError
+from weightwise.errors import ConfigError, DataError, ModelFileError
 from weightwise.estimators import BPClassifier, BPRegressor
+from weightwise.estimators._pretrain import _saved_state
 from weightwise.layerwise.autoencoder import AutoEncoder
+from weightwise.layerwise.greedy import auto_batch_size
 from weightwise.layerwise.rbm import BernoulliRBM, GaussianRBM
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -185,6 +187,35 @@ def test_save_and_load_keep_the_learners(tmp_path):
             assert top.sample(3, gibbs_steps=2).shape == (3, 5)
 
 
+@pytest.mark.parametrize(("n", "batch"), [(5, 10), (999, 10), (1347, 13), (5000, 50), (12000, 100)])
+def test_auto_batch_size_is_a_hundredth_of_the_data_within_10_to_100(n, batch):
+    assert auto_batch_size(n) == batch
+
+
+def test_auto_pretrain_batch_size_follows_the_data_and_is_saved(tmp_path):
+    rng = np.random.default_rng(6)
+    X, y = rng.random((2500, 6)), np.arange(2500) % 2
+    unlabelled = rng.random((1000, 6))
+    clf = BPClassifier(
+        (5, 4), activation="sigmoid", pretrain="rbm", pretrain_batch_size="auto",
+        pretrain_epochs=1, max_epochs=1, random_state=0,
+    ).fit(X, y, X_unlabelled=unlabelled)  # fmt: skip
+    # Pre-training sees the labelled and the unlabelled rows: 3,500 // 100.
+    assert [learner.batch_size for learner in clf.pretrain_learners_] == [35, 35]
+    loaded = BPClassifier.load(clf.save(tmp_path / "auto.safetensors"))
+    assert loaded.pretrain_batch_size == "auto"
+    assert [learner.batch_size for learner in loaded.pretrain_learners_] == [35, 35]
+
+
+def test_a_saved_learner_state_reaches_no_constructor_unchecked():
+    est = BPClassifier(pretrain="rbm", pretrain_batch_size=20)
+    assert _saved_state(est, {}) == {"batch_size": 20}  # a file from before the record
+    assert _saved_state(est, {"batch_size": 7, "learning_rate": 9.0}) == {"batch_size": 7}
+    for state in ({"batch_size": "x"}, {"batch_size": 0}, {"loss": "os.system"}):
+        with pytest.raises(ModelFileError):
+            _saved_state(est, state)
+
+
 def test_public_callbacks_are_called_kept_by_clone_and_can_stop():
     rng = np.random.default_rng(4)
     X, y = rng.random((30, 3)), np.arange(30) % 2
@@ -207,6 +238,7 @@ def test_public_callbacks_are_called_kept_by_clone_and_can_stop():
         (dict(pretrain="denoising", corruption=1.0), ConfigError, r"corruption must be in \[0, 1\)"),
         (dict(pretrain="autoencoder", corruption=0.3), ConfigError, "pretrain='denoising'"),
         (dict(pretrain="rbm", pretrain_epochs=0), ConfigError, "pretrain_epochs must be"),
+        (dict(pretrain="rbm", pretrain_batch_size="big"), ConfigError, "pretrain_batch_size"),
         (dict(pretrain="rbm", weight_cost=-1.0), ConfigError, "weight_cost must be >= 0"),
         (dict(pretrain="rbm", hidden_layer_sizes=()), ConfigError, "at least one hidden layer"),
         (dict(callbacks="print"), ConfigError, "sequence of callables"),

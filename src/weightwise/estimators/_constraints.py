@@ -65,7 +65,7 @@ BP: dict[str, list[Any] | str] = {
     "pretrain": [str, None],
     "pretrain_epochs": [_POSITIVE_INT],
     "pretrain_learning_rate": [_POSITIVE, None],
-    "pretrain_batch_size": [_POSITIVE_INT],
+    "pretrain_batch_size": [_POSITIVE_INT, StrOptions({"auto"})],
     "cd_k": [_POSITIVE_INT],
     "persistent": ["boolean"],
     "corruption": [_FRACTION, None],

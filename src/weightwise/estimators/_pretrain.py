@@ -21,10 +21,18 @@ from ..checks import (
     check_positive,
     check_positive_int,
     in_unit_interval,
+    is_integer,
     is_number,
 )
 from ..errors import ConfigError, DataError, ModelFileError, unknown_name
-from ..layerwise.greedy import LEARNERS, PretrainEpochInfo, PretrainResult, pretrain
+from ..layerwise.autoencoder import AE_LOSSES
+from ..layerwise.greedy import (
+    LEARNERS,
+    PretrainEpochInfo,
+    PretrainResult,
+    pretrain,
+    resolve_batch_size,
+)
 from ..layerwise.loop import LayerDivergenceError
 from ..net.backend import Array, Random, namespace
 from ..net.network import Network
@@ -49,9 +57,11 @@ PRETRAIN_PARAM_DOC = """
         auto-encoders with momentum SGD on inputs in [0, 1]), 0.01 (Gaussian RBM). An
         auto-encoder whose input is real-valued (not in [0, 1]) uses a squared-error loss and
         Adam, 0.001 by default.
-    pretrain_batch_size : int, default=20
+    pretrain_batch_size : int or "auto", default=20
         Mini-batch size of the learners (Hinton's guide suggests 10 to 100 cases; small data sets
-        such as digits need the extra updates of small batches).
+        such as digits need the extra updates of small batches). ``"auto"``: the number of
+        pre-training rows // 100, kept within 10 to 100
+        (:func:`~weightwise.layerwise.greedy.auto_batch_size`; docs/defaults.md).
     cd_k : int, default=1
         Gibbs steps per RBM update (CD-k, Hinton 2002); RBMs only.
     persistent : bool, default=False
@@ -99,7 +109,8 @@ def check_pretrain_params(est: Any) -> None:
     if not isinstance(est.pretrain, str) or est.pretrain not in LEARNERS:
         raise unknown_name("pretrain", est.pretrain, LEARNERS)
     check_positive_int(est.pretrain_epochs, "pretrain_epochs")
-    check_positive_int(est.pretrain_batch_size, "pretrain_batch_size")
+    if est.pretrain_batch_size != "auto":
+        check_positive_int(est.pretrain_batch_size, "pretrain_batch_size")
     check_cd_k(est.cd_k)
     if est.pretrain_learning_rate is not None:
         check_positive(est.pretrain_learning_rate, "pretrain_learning_rate")
@@ -209,7 +220,7 @@ def run_pretraining(
             V,
             names,
             epochs=int(est.pretrain_epochs),
-            batch_size=int(est.pretrain_batch_size),
+            batch_size=resolve_batch_size(est.pretrain_batch_size, int(V.shape[0])),
             learner_params=params,
             callbacks=[*(est.pretrain_callbacks or ()), *([_report] if est.verbose else [])],
             seed=rng,
@@ -245,11 +256,13 @@ def unit_input(net: Network, V: Array | None, k: int) -> bool:
 def learner_state(learner: Any) -> dict[str, Any]:
     """Settings of a trained learner that its estimator's parameters do not fix (JSON-able).
 
-    An auto-encoder's loss is chosen from its input's range when pre-training starts, so it is
-    recorded; everything else follows from the estimator's parameters.
+    An auto-encoder's loss is chosen from its input's range when pre-training starts, and the
+    batch size of ``pretrain_batch_size="auto"`` from the data's size, so both are recorded;
+    everything else follows from the estimator's parameters.
     """
     loss = getattr(learner, "loss", None)
-    return {"loss": loss} if isinstance(loss, str) else {}
+    state: dict[str, Any] = {"loss": loss} if isinstance(loss, str) else {}
+    return state | {"batch_size": int(learner.batch_size)}
 
 
 def pretrain_metadata(est: Any) -> dict[str, Any]:
@@ -274,14 +287,28 @@ def restore_learners(
     learners = []
     for k, (name, state) in enumerate(zip(names, meta["states"], strict=True)):
         spec = LEARNERS[name]
-        params = {**spec.defaults, **learner_params(est, name), **state}
-        params["batch_size"] = int(est.pretrain_batch_size)
+        params = {**spec.defaults, **learner_params(est, name), **_saved_state(est, state)}
         learners.append(spec.build(net.layers[k], seed=est._rng, **params))
     result = PretrainResult(learners, [], names, [])
     result.load_extra_arrays(arrays)
     est.pretrain_learners_ = learners
     est.pretrain_history_ = list(meta["history"])
     est._pretrain_names = names
+
+
+def _saved_state(est: Any, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The recorded settings of one saved learner (:func:`learner_state`), checked: a file names
+    its loss and batch size, and nothing else reaches the learner's constructor."""
+    out: dict[str, Any] = {}
+    if "loss" in state:
+        if state["loss"] not in AE_LOSSES:
+            raise ModelFileError(f"unknown auto-encoder loss {state['loss']!r}")
+        out["loss"] = state["loss"]
+    # Files written before the batch size was recorded hold an int pretrain_batch_size.
+    batch = state.get("batch_size", est.pretrain_batch_size)
+    if not is_integer(batch) or not 0 < int(batch) <= 2**31:
+        raise ModelFileError(f"a learner's batch size is {batch!r}, not a positive int")
+    return out | {"batch_size": int(batch)}
 
 
 def check_saved_learners(meta: Mapping[str, Any], n_layers: int, exact: bool = False) -> list[str]:

@@ -61,6 +61,7 @@ __all__ = [
     "PretrainEpochInfo",
     "PretrainFinetuneResult",
     "PretrainResult",
+    "auto_batch_size",
     "checkpoint_progress",
     "pretrain",
     "pretrain_then_finetune",
@@ -68,6 +69,18 @@ __all__ = [
 ]
 
 PROPAGATIONS = ("mean", "sample")
+
+
+def auto_batch_size(n_samples: int) -> int:
+    """The mini-batch size that ``batch_size="auto"`` gives the learners: ``n_samples // 100``,
+    kept within 10 to 100.
+
+    Hinton's guide suggests mini-batches of 10 to 100 cases. At a fixed learning rate a smaller
+    batch takes more, noisier steps per epoch: small data sets (digits' 1,347 images) need the
+    extra steps, larger ones (12,000 images and up) learn better features with the quieter steps
+    of batch 100 (docs/defaults.md gives the measurements).
+    """
+    return int(min(100, max(10, int(n_samples) // 100)))
 
 
 @dataclass(frozen=True)
@@ -226,7 +239,7 @@ def pretrain(
     *,
     n_layers: int | None = None,
     epochs: int | Sequence[int] = 10,
-    batch_size: int = 100,
+    batch_size: int | str = 100,
     propagate: str = "mean",
     learner_params: Mapping[str, Any] | Sequence[Mapping[str, Any] | None] | None = None,
     callbacks: Sequence[PretrainCallback] = (),
@@ -251,8 +264,9 @@ def pretrain(
         output layer).
     epochs : int or sequence of int
         Epochs per layer, one for all or one per layer.
-    batch_size : int
-        Mini-batch size of every learner (unless ``learner_params`` says otherwise).
+    batch_size : int or "auto"
+        Mini-batch size of every learner (unless ``learner_params`` says otherwise); ``"auto"``:
+        :func:`auto_batch_size` of the number of rows of ``X``.
     propagate : {"mean", "sample"}
         How the data moves up a trained layer: mean activations (default) or Bernoulli samples
         (sigmoid layers only).
@@ -316,6 +330,7 @@ def pretrain(
     V = _input(net, X, "X")
     V_val = None if validation is None else _input(net, validation, "validation")
     specs = _plan(net, V, names, params, propagate)
+    batch_size = resolve_batch_size(batch_size, int(V.shape[0]))
 
     rng = check_random(seed)
     # One seed per layer, drawn up front, so layer k's noise does not depend on how many random
@@ -377,6 +392,15 @@ def pretrain(
             if V_val is not None:
                 V_val = propagate_up(net.layers[k], V_val, propagate, up_rng)
     return result
+
+
+def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
+    """``batch_size`` as an int: ``"auto"`` becomes :func:`auto_batch_size` of ``n_samples``."""
+    if isinstance(batch_size, str):
+        if batch_size != "auto":
+            raise ConfigError(f"batch_size must be a positive int or 'auto', got {batch_size!r}")
+        return auto_batch_size(n_samples)
+    return batch_size
 
 
 def _check_n_layers(net: Network, n_layers: Any) -> int:

@@ -242,6 +242,31 @@ def test_corruption_outside_zero_one(corruption: str) -> None:
     assert_one_line_error(result, "--corruption must be in [0, 1)", corruption)
 
 
+@pytest.mark.parametrize("size", ["0", "-5", "big", "1.5"])
+def test_batch_size_is_a_positive_int_or_auto(size: str) -> None:
+    result = invoke("pretrain", "--batch-size", size, "--epochs", "1")
+    assert_one_line_error(result, f"--batch-size {size!r}", "positive integer or 'auto'")
+
+
+def test_auto_batch_size_follows_the_data(tmp_path: Path) -> None:
+    out = tmp_path / "auto.safetensors"
+    result = invoke(
+        "pretrain", "--layers", "64-16", "--epochs", "1", "--batch-size", "auto",
+        "--out", out, "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # digits: 1,347 training rows after the held-out tenth, so batches of 13.
+    assert cli.load_stack(out).learners[0].batch_size == 13
+    result = invoke(
+        "train", "--layers", "64-16-10", "--pretrain", "rbm", "--pretrain-batch-size", "auto",
+        "--pretrain-epochs", "1", "--epochs", "1", "--out", out, "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    from weightwise.estimators import BPClassifier
+
+    assert BPClassifier.load(out).pretrain_learners_[0].batch_size == 13
+
+
 def test_cd_k_below_one() -> None:
     assert_one_line_error(invoke("pretrain", "--cd-k", "0", "--epochs", "1"), "--cd-k", ">= 1", "got 0")
 
@@ -325,6 +350,7 @@ def test_train_with_denoising_pretraining(tmp_path: Path) -> None:
         (["--pretrain", "denoising", "--corruption", "1"], ["--corruption must be in [0, 1)"]),
         (["--cd-k", "3"], ["--cd-k", "add --pretrain"]),
         (["--pretrain", "rbm", "--activation", "relu"], ["'rbm'", "'relu'"]),
+        (["--pretrain", "rbm", "--pretrain-batch-size", "0"], ["--pretrain-batch-size '0'", "auto"]),
     ],
 )
 def test_train_pretrain_bad_settings(args: list[str], fragments: list[str], tmp_path: Path) -> None:

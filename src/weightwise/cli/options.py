@@ -276,3 +276,16 @@ def parse_batch_size(spec: str) -> int | str:
     if spec.isdigit() and int(spec) > 0:
         return int(spec)
     raise ConfigError(f"--batch-size {spec!r}: give a positive integer, 'auto' or 'full'")
+
+
+def parse_pretrain_batch_size(spec: str, option: str = "--batch-size") -> int | str:
+    """A learner's mini-batch size: ``"auto"`` (the pre-training rows // 100, within 10 to 100)
+    or a positive integer."""
+    if spec == "auto":
+        return spec
+    if spec.isdigit() and int(spec) > 0:
+        return int(spec)
+    raise ConfigError(
+        f"{option} {spec!r}: give a positive integer or 'auto' (the pre-training rows // 100, "
+        "within 10 to 100)"
+    )

@@ -40,6 +40,7 @@ from .options import (
     interrupted,
     open_tensorboard,
     parse_activation,
+    parse_pretrain_batch_size,
     tensorboard_note,
 )
 from .pretrain_options import (
@@ -110,11 +111,11 @@ LearningRateOption = Annotated[
     typer.Option("--lr", help="Learning rate (default: the learner's: 0.1; gaussian_rbm 0.01)."),
 ]
 BatchSizeOption = Annotated[
-    int,
+    str,
     typer.Option(
-        min=1,
-        help="Mini-batch size (Hinton's guide: 10-100; small data such as digits needs the "
-        "extra updates of small batches, MNIST trains well with 100).",
+        help="Mini-batch size, or 'auto': the rows // 100, within 10 to 100 (Hinton's guide: "
+        "10-100; small data such as digits needs the extra updates of small batches, MNIST "
+        "trains well with 100).",
     ),
 ]
 PropagateOption = Annotated[
@@ -165,7 +166,7 @@ def pretrain(
     init: InitOption = "xavier_uniform",
     epochs: EpochsOption = 10,
     lr: LearningRateOption = None,
-    batch_size: BatchSizeOption = 20,
+    batch_size: BatchSizeOption = "20",
     cd_k: CdKOption = None,
     persistent: PersistentOption = False,
     weight_cost: WeightCostOption = None,
@@ -205,6 +206,7 @@ def pretrain(
     from ..layerwise.greedy import checkpoint_progress
 
     parse_learners(learner)  # unknown names fail before any data is loaded
+    batch = parse_pretrain_batch_size(batch_size)
     check_device_option(backend, device)
     done = checkpoint_progress(checkpoint_dir)
     note = check_checkpoint_options(checkpoint_dir, resume, done is not None, "pre-training")
@@ -230,7 +232,7 @@ def pretrain(
     tb = open_tensorboard(tensorboard, X if X_held is None else X_held)
     try:
         result = _pretrain(
-            net, X, X_held, names, params, bar, epochs, batch_size, propagate, seed,
+            net, X, X_held, names, params, bar, epochs, batch, propagate, seed,
             checkpoint_dir, resume, live=[] if tb is None else [tb],
         )  # fmt: skip
     finally:
@@ -325,7 +327,7 @@ def _pretrain(
     params: Sequence[dict[str, Any]],
     bar: LayerProgress,
     epochs: int,
-    batch_size: int,
+    batch_size: int | str,
     propagate: str,
     seed: int,
     checkpoint_dir: Path | None,

@@ -36,6 +36,7 @@ from .options import (
     parse_activation,
     parse_batch_size,
     parse_layers,
+    parse_pretrain_batch_size,
     split_layers,
     tensorboard_note,
 )
@@ -205,8 +206,9 @@ def train(
     pretrain_epochs: Annotated[int, typer.Option(min=1, help="Pre-training epochs per layer.")] = 10,
     pretrain_lr: PretrainLearningRateOption = None,
     pretrain_batch_size: Annotated[
-        int, typer.Option(min=1, help="Mini-batch size of the learners.")
-    ] = 20,
+        str,
+        typer.Option(help="Mini-batch size of the learners, or 'auto' (rows // 100, 10 to 100)."),
+    ] = "20",
     cd_k: CdKOption = None,
     persistent: PersistentOption = False,
     corruption: CorruptionOption = None,
@@ -352,7 +354,7 @@ def _estimator_params(
         options["data"],
         epochs=options["pretrain_epochs"],
         learning_rate=options["pretrain_lr"],
-        batch_size=options["pretrain_batch_size"],
+        batch_size=parse_pretrain_batch_size(options["pretrain_batch_size"], "--pretrain-batch-size"),
         cd_k=options["cd_k"],
         persistent=options["persistent"],
         corruption=options["corruption"],

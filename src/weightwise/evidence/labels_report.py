@@ -188,7 +188,10 @@ def labels_figure(rows: Sequence[Mapping[str, Any]], published: bool = True) -> 
     ax.set_ylabel("test error")
     ax.yaxis.set_major_formatter(_percent())
     finish_axes(ax, title="When does pre-training on unlabelled images still pay?")
-    ax.legend(fontsize="x-small")
+    handles, names = ax.get_legend_handles_labels()
+    ours = [i for i, n in enumerate(names) if not n.startswith("published")]
+    theirs = [i for i, n in enumerate(names) if n.startswith("published")]
+    ax.legend([handles[i] for i in ours + theirs], [names[i] for i in ours + theirs], fontsize="x-small")
     return fig
 
 

@@ -50,6 +50,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "bp_es": {"early_stopping": True},
     "default_es": {"pretrain": "rbm", "early_stopping": True},
     "default_b100": {"pretrain": "rbm", "pretrain_batch_size": 100},
+    "default_b20": {"pretrain": "rbm", "pretrain_batch_size": 20},
+    "default_auto": {"pretrain": "rbm", "pretrain_batch_size": "auto"},
     "default_e30_es": {"pretrain": "rbm", "pretrain_epochs": 30, "early_stopping": True},
     "default_b100_e30_es": {
         "pretrain": "rbm",
@@ -124,6 +126,10 @@ def run(data: str, recipe: str, seed: int, hidden: tuple[int, ...], mnist: str |
         "validation_error": float(1 - clf.score(Xtr[n_fit:], ytr[n_fit:])),
         "test_error": float(1 - clf.score(Xte, yte)),
         "epochs": int(clf.n_iter_),
+        # What the learners ran with ("auto" resolved); the recipe "default" follows the library.
+        "pretrain_batch_size": (
+            int(clf.pretrain_learners_[0].batch_size) if clf.pretrain_learners_ else None
+        ),
         "wall_seconds": round(wall, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
@@ -136,7 +142,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hidden", default="500-500-2000")
     parser.add_argument("--mnist", default=os.environ.get("WEIGHTWISE_MNIST"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "results" / "defaults.jsonl")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / "docs" / "results" / "defaults.jsonl",
+    )
     args = parser.parse_args()
     hidden = tuple(int(h) for h in args.hidden.split("-"))
     result = run(args.data, args.recipe, args.seed, hidden, args.mnist)

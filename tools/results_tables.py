@@ -267,9 +267,11 @@ DEFAULTS_DATA = {
 
 DEFAULTS_RECIPES = {
     "default": 'defaults: `BPClassifier(pretrain="rbm")`',
-    "default_b100": "defaults, pre-training batch 100",
-    "default_es": "defaults + early stopping",
-    "default_b100_e30_es": "defaults, batch 100, 30 epochs, early stopping",
+    "default_auto": 'defaults: `pretrain_batch_size="auto"`',
+    "default_b100": "defaults, pre-training batch 100 (what `auto` gives 10,000 rows)",
+    "default_b20": "earlier defaults (pre-training batch 20)",
+    "default_b20_es": "earlier defaults + early stopping",
+    "default_b100_e30_es": "batch 100, 30 epochs, early stopping",
     "textbook": "textbook recipe (tuned)",
     "bp": "plain BP (same net, no pre-training)",
 }

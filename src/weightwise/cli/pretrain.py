@@ -166,7 +166,7 @@ def pretrain(
     init: InitOption = "xavier_uniform",
     epochs: EpochsOption = 10,
     lr: LearningRateOption = None,
-    batch_size: BatchSizeOption = "20",
+    batch_size: BatchSizeOption = "auto",
     cd_k: CdKOption = None,
     persistent: PersistentOption = False,
     weight_cost: WeightCostOption = None,

@@ -208,7 +208,7 @@ def train(
     pretrain_batch_size: Annotated[
         str,
         typer.Option(help="Mini-batch size of the learners, or 'auto' (rows // 100, 10 to 100)."),
-    ] = "20",
+    ] = "auto",
     cd_k: CdKOption = None,
     persistent: PersistentOption = False,
     corruption: CorruptionOption = None,

@@ -134,7 +134,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
     pretrain: str | None = None
     pretrain_epochs: int = 10
     pretrain_learning_rate: float | None = None
-    pretrain_batch_size: int | str = 20
+    pretrain_batch_size: int | str = "auto"
     cd_k: int = 1
     persistent: bool = False
     corruption: float | None = None

@@ -51,6 +51,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "default_es": {"pretrain": "rbm", "early_stopping": True},
     "default_b100": {"pretrain": "rbm", "pretrain_batch_size": 100},
     "default_b20": {"pretrain": "rbm", "pretrain_batch_size": 20},
+    "default_b100_e50": {"pretrain": "rbm", "pretrain_batch_size": 100, "pretrain_epochs": 50},
     "default_auto": {"pretrain": "rbm", "pretrain_batch_size": "auto"},
     "default_e30_es": {"pretrain": "rbm", "pretrain_epochs": 30, "early_stopping": True},
     "default_b100_e30_es": {

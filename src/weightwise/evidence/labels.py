@@ -97,8 +97,8 @@ class LabelsSettings:
     n_test : int or None
         Test on a fixed subset (None: all 10,000).
     pretrain_epochs : int
-        Epochs per hidden layer (10 epochs of both hidden layers on 60,000 images: 65-90 s for
-        an RBM stack, about 90 s for a denoising one, one BLAS thread on a shared core).
+        Epochs per hidden layer (10 epochs of both hidden layers on 60,000 images: 80-110 s for
+        an RBM or a denoising stack, one BLAS thread on a shared core).
     epoch_examples : int
         An epoch of fine-tuning shows the labelled images this many times over at least (100
         labels: 10 copies per epoch), so the validation error is measured every 1,000 examples

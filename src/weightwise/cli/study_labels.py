@@ -79,8 +79,8 @@ def study_labels(
 
     Pre-trains once per method and seed, chooses each fine-tuning recipe on 1,000 validation
     images (never the test set), fine-tunes every seed. Measured on 2 shared cores: --quick
-    about 1.5 minutes; the full study (784-500-500-10, 5 seeds at 100 labels, 3 above) about
-    40 minutes. Finished runs are stored in OUT/sweep; the same command resumes."""
+    43 s; the full study (784-500-500-10, 5 seeds at 100 labels, 3 above) 31 minutes. Finished
+    runs are stored in OUT/sweep; the same command resumes. See docs/labels.md."""
     from ..evidence.experiments import check_methods
     from ..evidence.labels import study_labels as run_study
 

@@ -32,7 +32,7 @@ rt = _tool()
 
 @pytest.mark.parametrize("name", sorted(rt.BLOCKS))
 def test_readme_block_is_written_from_its_stored_file(name: str) -> None:
-    assert rt.readme_block(name) == rt.BLOCKS[name](rt.load(name)), (
+    assert rt.readme_block(name) == rt.BLOCKS[name](rt.stored(name)), (
         f"README block {name!r} was edited by hand or its stored file changed: "
         "run `python tools/results_tables.py write`"
     )

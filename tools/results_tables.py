@@ -309,15 +309,122 @@ def defaults_block(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+LABELS_METHODS = {
+    "bp": "BP alone (sigmoid)",
+    "relu_he": "ReLU + He + BP",
+    "rbm": "DBN: RBM pre-training + BP",
+    "dae": "SdA: denoising pre-training + BP",
+}
+
+
+def _labels_cells(results: Mapping[str, Any]) -> tuple[list[int], dict[tuple[str, int], Any]]:
+    cells = {(r["method"], r["n_labels"]): r for r in results["rows"]}
+    return sorted({r["n_labels"] for r in results["rows"]}), cells
+
+
+def _pm(row: Mapping[str, Any]) -> str:
+    return f"{100 * row['test_error']:.2f} ± {100 * row['test_error_std']:.2f}%"
+
+
+def _gap(pre: Mapping[str, Any], bp: Mapping[str, Any]) -> tuple[float, float]:
+    """Points by which ``pre`` beats ``bp``, and 2 std of the difference (sqrt of summed variances)."""
+    gap = 100 * (bp["test_error"] - pre["test_error"])
+    return gap, 200 * (pre["test_error_std"] ** 2 + bp["test_error_std"] ** 2) ** 0.5
+
+
+def labels_block(results: Mapping[str, Any]) -> str:
+    """docs/labels.md: how it was measured, test error per method and label count beside the
+    published figures, whether each pre-training beats BP alone by 2 std, and the chosen recipes."""
+    counts, cells = _labels_cells(results)
+    seeds = results["config"]["seeds"]
+    m = results["machine"]
+    lines = [
+        f"Measured with `{results['command']}` on {m['cores']} cores ({m['cpu']}; {m.get('note', '')}), "
+        f"{results['date']}: {results['wall_seconds'] / 60:.1f} minutes wall. Test error, mean ± "
+        "standard deviation over seeds ("
+        + ", ".join(f"{len(seeds[str(n)])} at {n:,}" for n in counts)
+        + "), each method with the recipe its seed-0 validation error chose. Stored in "
+        "[results/labels.json](results/labels.json), written here by "
+        "`python tools/results_tables.py write`.",
+        "",
+        "| method | " + " | ".join(f"{n:,} labels" for n in counts) + " |",
+        "|---|" + "---:|" * len(counts),
+    ]
+    for method, label in LABELS_METHODS.items():
+        row = [_pm(cells[method, n]) if (method, n) in cells else "" for n in counts]
+        lines.append(f"| {label} | " + " | ".join(row) + " |")
+    sources: dict[str, dict[int, float]] = {}
+    for p in results["published"]:
+        sources.setdefault(p["source"], {})[p["n_labels"]] = p["published_test_error"]
+    for source, errors in sources.items():
+        row = [f"{100 * errors[n]:.2f}%" if n in errors else "" for n in counts]
+        lines.append(f"| *published:* {source} | " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Does pre-training beat BP alone by more than 2 standard deviations of the difference?",
+        "",
+    ]
+    for n in counts:
+        parts = []
+        for method in ("rbm", "dae"):
+            gap, two_std = _gap(cells[method, n], cells["bp", n])
+            verdict = "yes" if gap > two_std else "no"
+            parts.append(f"{method} by {gap:.2f} points (2 std {two_std:.2f}): {verdict}")
+        lines.append(f"- {n:,} labels: " + "; ".join(parts) + ".")
+    chosen = results["config"]["chosen"]
+    lines += ["", "Chosen recipes (validation error of seed 0; every selection run in "
+              "[results/labels_selection.json](results/labels_selection.json)):", "",
+              "| method | " + " | ".join(f"{n:,}" for n in counts) + " |",
+              "|---|" + "---|" * len(counts)]  # fmt: skip
+    for method in LABELS_METHODS:
+        lines.append(
+            f"| {method} | " + " | ".join(f"`{chosen[f'{method}@{n}']}`" for n in counts) + " |"
+        )
+    return "\n".join(lines)
+
+
+def labels_summary_block(results: Mapping[str, Any]) -> str:
+    """The README's sentence on the labels study: the fewest labels, and 1,000."""
+    counts, cells = _labels_cells(results)
+    parts = []
+    for n in (counts[0], 1000) if 1000 in counts else (counts[0],):
+        best = min(("rbm", "dae"), key=lambda k: cells[k, n]["test_error"])
+        parts.append(
+            f"with {n:,} labels, {'a DBN' if best == 'rbm' else 'an SdA'} pre-trained on the 60,000 "
+            f"images without labels reaches {_pm(cells[best, n])} test error against "
+            f"{_pm(cells['bp', n])} for BP alone and {_pm(cells['relu_he', n])} for ReLU + He"
+        )
+    return (
+        f"Measured with `weightwise study labels` ({results['wall_seconds'] / 60:.0f} minutes on "
+        f"{results['machine']['cores']} cores): "
+        + "; ".join(parts)
+        + " ([docs/labels.md](docs/labels.md))."
+    )
+
+
 BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "compare": compare_block,
     "depth": depth_block,
     "defaults": defaults_block,
+    "labels": labels_block,
+    "labels-summary": labels_summary_block,
 }
-"""Each generated block by name: its stored file is ``docs/results/NAME.json`` (or ``.jsonl``)."""
+"""Each generated block by name: its stored file is ``docs/results/NAME.json`` (or ``.jsonl``)
+unless :data:`STORED` names another."""
 
-DOCUMENTS: dict[str, Path] = {"defaults": ROOT / "docs" / "defaults.md"}
+DOCUMENTS: dict[str, Path] = {
+    "defaults": ROOT / "docs" / "defaults.md",
+    "labels": ROOT / "docs" / "labels.md",
+}
 """Blocks that live outside README.md, by name."""
+
+STORED: dict[str, str] = {"labels-summary": "labels"}
+"""Blocks rendered from another block's stored file."""
+
+
+def stored(name: str) -> dict[str, Any]:
+    """The stored results block ``name`` is rendered from."""
+    return load(STORED.get(name, name))
 
 
 def document(name: str) -> Path:
@@ -343,7 +450,7 @@ def write() -> list[str]:
     for name, render in BLOCKS.items():
         path = document(name)
         text = path.read_text(encoding="utf-8")
-        new = render(load(name))
+        new = render(stored(name))
         if readme_block(name, text) != new:
             changed.append(name)
             text = _pattern(name).sub(lambda m, new=new: m.group(1) + new + m.group(3), text)
@@ -365,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "write":
         print("rewrote: " + (", ".join(write()) or "nothing (up to date)"))
         return 0
-    stale = [n for n, render in BLOCKS.items() if readme_block(n) != render(load(n))]
+    stale = [n for n, render in BLOCKS.items() if readme_block(n) != render(stored(n))]
     for name in stale:
         print(f"block {name!r} differs from docs/results/{name}: run write", file=sys.stderr)
     return 1 if stale else 0

@@ -6,41 +6,49 @@ labels, then fine-tunes on 100, 600, 1,000 and 3,000 labelled ones (balanced per
 subset per seed), choosing everything on 1,000 other labelled training images (the validation
 set), and reads the test set once per final run.
 
-It runs as three stored, resumable sweeps (:func:`~.sweep.run_sweep`) under ``folder/sweep``:
-
-``pretrain``
-    One run per (pre-training method, seed): greedy layer-wise pre-training of the hidden layers
-    on the unlabelled images; the stack is stored as ``stacks/<key>.safetensors`` beside the runs
-    (written atomically, so parallel workers never race: each run writes its own file).
-``select``
-    Seed 0 only, validation error only (the test set is not even loaded): every recipe of
-    :data:`RECIPES` (the same grid, so the same budget, for every method) at every label count.
-    The recipe with the lowest validation error is chosen per method and label count.
-``finetune``
-    Every method, seed and label count with its chosen recipe, loading the stored stack (so one
-    pre-training serves all four label counts); the test error is measured once, at the end.
-
-A fine-tuning run keeps the epoch with the lowest validation error (early stopping with the best
-weights restored), and so does the softmax-alone phase of a ``top_first`` recipe.
+It is one study of the protocol's engine (:mod:`.protocol_study`: a pre-training sweep, a
+selection sweep on seed 0 scored on validation only, a final sweep over seeds with the chosen
+recipe, the test set read once per final run); this module holds its grid, its settings and its
+seed plan.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ..errors import ConfigError
+from .experiments import check_methods
+from .protocol_study import (
+    SELECTION_SEED,
+    Recipe,
+    Study,
+    StudySettings,
+    balanced_split,
+    run_finetune,
+    run_pretrain,
+    run_study,
+)
+from .protocol_study import choose_recipes as _choose
 
-from ..checks import check_positive_int
-from ..datasets import one_hot
-from ..errors import ConfigError, DataError
-from .data import check_data_name, load_dataset
-from .experiments import METHODS, check_hidden, check_methods
+__all__ = [
+    "LABEL_COUNTS",
+    "LABELS_METHODS",
+    "QUICK",
+    "RECIPES",
+    "SELECTION_SEED",
+    "LabelsSettings",
+    "LabelsStudy",
+    "Recipe",
+    "balanced_split",
+    "check_label_counts",
+    "choose_recipes",
+    "run_finetune",
+    "run_labels_study",
+    "run_pretrain",
+    "study_labels",
+]
 
 LABEL_COUNTS = (100, 600, 1000, 3000)
 """Labelled images per run (Kingma et al. 2014, Table 1)."""
@@ -50,20 +58,6 @@ N_VALID = 1000
 SEEDS_FEWEST = 5
 """Seeds at the smallest label count (the noisiest); :data:`SEEDS` at the others."""
 SEEDS = 3
-SELECTION_SEED = 0
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """One way to fine-tune: the optimiser, its learning rate and weight decay, and whether the
-    softmax layer is trained alone (on the frozen features below it) before the whole net."""
-
-    name: str
-    optimizer: str  # "adam" or "sgd" (momentum 0.9)
-    learning_rate: float
-    top_first: bool = False
-    weight_decay: float = 0.0
-
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
@@ -80,73 +74,9 @@ validation error. Small learning rates keep pre-trained features; the softmax la
 sends errors into meaningful features; weight decay fights overfitting a few labels."""
 
 
-@dataclass
-class LabelsSettings:
-    """What every run of one study shares (each run's configuration is a dict built from it).
-
-    Attributes
-    ----------
-    data, mnist_path
-        As :class:`~.experiments.ExperimentConfig` (``mnist_path`` is never part of a run's key).
-    hidden : list of int
-        Hidden widths. 784-500-500-10 fits the full study in 45 minutes on 2 cores.
-    n_unlabelled : int or None
-        Pre-train on the first ``n`` of a fixed shuffle of the training images (None: all).
-    n_valid : int
-        Labelled validation images per seed.
-    n_test : int or None
-        Test on a fixed subset (None: all 10,000).
-    pretrain_epochs : int
-        Epochs per hidden layer (10 epochs of both hidden layers on 60,000 images: 80-110 s for
-        an RBM or a denoising stack, one BLAS thread on a shared core).
-    epoch_examples : int
-        An epoch of fine-tuning shows the labelled images this many times over at least (100
-        labels: 10 copies per epoch), so the validation error is measured every 1,000 examples
-        rather than every 5 mini-batches.
-    max_examples : int
-        Fine-tuning budget: at most this many examples seen (epochs x examples per epoch), at
-        most ``max_epochs`` epochs, stopped early after ``patience`` epochs without a better
-        validation error. 150,000 allows 50 epochs at 3,000 labels: a first budget of 50,000 (16
-        epochs at 3,000 labels) kept the last allowed epoch in most selection runs at 3,000
-        labels, so it bound before early stopping did (validation scores only; no test error
-        had been computed).
-    """
-
-    data: str = "mnist"
-    mnist_path: str | None = None
-    hidden: tuple[int, ...] = (500, 500)
-    n_unlabelled: int | None = None
-    n_valid: int = N_VALID
-    n_test: int | None = None
-    pretrain_epochs: int = 10
-    epoch_examples: int = 1000
-    max_examples: int = 150_000
-    max_epochs: int = 200
-    patience: int = 10
-
-    def validate(self) -> LabelsSettings:
-        check_data_name(self.data)
-        self.hidden = tuple(check_hidden(list(self.hidden)))
-        for name in (
-            "n_valid",
-            "pretrain_epochs",
-            "epoch_examples",
-            "max_examples",
-            "max_epochs",
-            "patience",
-        ):
-            check_positive_int(getattr(self, name), name)
-        for name in ("n_unlabelled", "n_test"):
-            if getattr(self, name) is not None:
-                check_positive_int(getattr(self, name), name)
-        return self
-
-    def keyed(self) -> dict[str, Any]:
-        """The settings a run's result depends on (not where MNIST is read from)."""
-        d = asdict(self)
-        d.pop("mnist_path")
-        d["hidden"] = [int(w) for w in self.hidden]
-        return d
+LabelsSettings = StudySettings
+"""The study's settings (:class:`~.protocol_study.StudySettings`; its defaults are this study's)."""
+LabelsStudy = Study
 
 
 QUICK = {
@@ -161,324 +91,18 @@ epochs of fine-tuning, 2,000 test images (a smoke test of the whole study, not i
 QUICK_LABEL_COUNTS = (100, 1000)
 
 
-# --------------------------------------------------------------------------------------------------
-# the labelled subsets
-
-
-def balanced_split(
-    y: np.ndarray, n_labels: int, seed: int, n_valid: int = N_VALID
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of ``n_labels`` labelled rows, balanced per class, and of ``n_valid`` validation
-    rows (also balanced), disjoint; fixed per seed, whatever ``n_labels`` is.
-
-    One shuffle per seed orders the rows of every class; the validation rows are the first
-    ``n_valid / K`` of each class, the labelled rows the next ``n_labels / K`` (the remainders go
-    to the first classes), so the subsets of one seed are nested (100 within 600 ...).
-
-    Parameters
-    ----------
-    y : array of shape (n_samples,)
-        Integer class labels of the training split.
-
-    Returns
-    -------
-    labelled, validation : arrays of int, sorted
-    """
-    y = np.asarray(y)
-    classes = np.unique(y)
-    k = classes.size
-    if n_labels < k or n_valid < k:
-        raise ConfigError(
-            f"a balanced subset needs at least one image per class: {k} classes, got "
-            f"{min(n_labels, n_valid)} images"
-        )
-    order = np.random.default_rng([int(seed), 7919]).permutation(y.size)
-    labelled, valid = [], []
-    for i, c in enumerate(classes):
-        rows = order[y[order] == c]
-        n_v = n_valid // k + (i < n_valid % k)
-        n_l = n_labels // k + (i < n_labels % k)
-        if n_v + n_l > rows.size:
-            raise DataError(
-                f"class {c} has {rows.size} training images; {n_l} labelled and {n_v} validation "
-                "images need more; ask for fewer labels"
-            )
-        valid.append(rows[:n_v])
-        labelled.append(rows[n_v : n_v + n_l])
-    return np.sort(np.concatenate(labelled)), np.sort(np.concatenate(valid))
-
-
-# --------------------------------------------------------------------------------------------------
-# phase 1: pre-training
-
-
-def pretrain_config(method: str, seed: int, settings: LabelsSettings) -> dict[str, Any]:
-    """One pre-training run's configuration (its key names its stack)."""
-    keep = ("data", "hidden", "n_unlabelled", "pretrain_epochs")
-    return {"phase": "pretrain", "method": method, "seed": int(seed)} | {
-        k: v for k, v in settings.keyed().items() if k in keep
-    }
-
-
-def _learner_params(method: str, X: np.ndarray, n_layers: int) -> tuple[str, list[dict[str, Any]]]:
-    """The learner and its settings per layer, from the repository's MNIST recipes
-    (examples/mnist_dbn.py: Hinton's; examples/mnist_sda.py: Vincent's, one corruption level)."""
-    m = METHODS[method]
-    if m.learner == "rbm":
-        rbm = dict(
-            learning_rate=0.1,
-            momentum=0.5,
-            final_momentum=0.9,
-            momentum_switch_epoch=5,
-            weight_cost=2e-4,
-            batch_size=100,
-        )
-        p = np.clip(X.mean(axis=0), 1e-3, 1.0 - 1e-3)
-        first = dict(rbm, b_visible=np.log(p / (1.0 - p)).astype(X.dtype))
-        return "rbm", [first] + [rbm] * (n_layers - 1)
-    params = dict(learning_rate=0.05, batch_size=100, **m.learner_params)
-    return str(m.learner), [params] * n_layers
-
-
-def _network(method: str, n_in: int, hidden: Sequence[int], n_out: int, seed: int) -> Any:
-    from ..net.network import Network
-
-    m = METHODS[method]
-    sizes = [n_in, *hidden, n_out]
-    return Network.create(sizes, m.activation, output_activation="softmax", init=m.init, seed=seed)
-
-
-def run_pretrain(
-    config: Mapping[str, Any], *, stacks: str, mnist_path: str | None = None
-) -> dict[str, Any]:
-    """Pre-train one network's hidden layers without labels; store it as a safetensors stack.
-
-    The stack goes to ``stacks/<key>.safetensors`` (``key``: the run's sweep key), through a
-    temporary file and :func:`os.replace`, so a killed run leaves no half-written stack.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from ..io import save_network
-    from ..layerwise.greedy import pretrain
-    from .sweep import sweep_key
-
-    ds = load_dataset(config["data"], config["n_unlabelled"], None, mnist_path)
-    X = ds.X_train  # the labels are never read
-    net = _network(config["method"], X.shape[1], config["hidden"], ds.n_classes, config["seed"])
-    learner, params = _learner_params(config["method"], X, len(config["hidden"]))
-    t0 = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):
-        pretrain(
-            net, X, learner, epochs=config["pretrain_epochs"], learner_params=params, seed=config["seed"]
-        )
-    seconds = time.perf_counter() - t0
-    key = sweep_key(config)
-    path = Path(stacks) / f"{key}.safetensors"
-    tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
-    save_network(net, tmp, metadata={"config": dict(config)})
-    os.replace(tmp, path)
-    return {"stack": path.name, "pretrain_seconds": seconds, "n_unlabelled": int(X.shape[0])}
-
-
-# --------------------------------------------------------------------------------------------------
-# phases 2 and 3: fine-tuning
-
-
-def finetune_config(
-    method: str,
-    seed: int,
-    n_labels: int,
-    recipe: Recipe,
-    settings: LabelsSettings,
-    *,
-    stack: str | None,
-    test: bool,
-) -> dict[str, Any]:
-    """One fine-tuning run: ``stack`` is the key of its pre-training run (None: no pre-training);
-    ``test`` says whether it reads the test set (only final runs do)."""
-    keep = ("data", "hidden", "n_valid", "epoch_examples", "max_examples", "max_epochs", "patience")
-    return {
-        "phase": "finetune",
-        "method": method,
-        "seed": int(seed),
-        "n_labels": int(n_labels),
-        "recipe": asdict(recipe),
-        "stack": stack,
-        "test": bool(test),
-        "n_test": settings.n_test,
-        **{k: v for k, v in settings.keyed().items() if k in keep},
-    }
-
-
-def _batch_size(n_labels: int) -> int:
-    """20 up to 400 labels, growing to 100 at 2,000 labels and more."""
-    return int(min(100, max(20, n_labels // 20)))
-
-
-def _optimizer(recipe: Mapping[str, Any]) -> Any:
-    from ..backpropagation.optimizers import SGD, Adam
-
-    lr = recipe["learning_rate"]
-    if recipe["optimizer"] == "adam":
-        return Adam(learning_rate=lr, weight_decay=recipe["weight_decay"])
-    return SGD(learning_rate=lr, momentum=0.9, weight_decay=recipe["weight_decay"])
-
-
-def _fit(net: Any, X: Any, Y: Any, Xv: Any, Yv: Any, cfg: Mapping[str, Any], optimizer: Any) -> Any:
-    """Fit with early stopping on the validation error, the best epoch's weights restored."""
-    from ..backpropagation.training import fit
-
-    n = X.shape[0]
-    copies = -(-cfg["epoch_examples"] // n)  # ceil
-    epochs = int(max(1, min(cfg["max_epochs"], cfg["max_examples"] // (n * copies))))
-    return fit(
-        net,
-        np.tile(X, (copies, 1)),
-        np.tile(Y, (copies, 1)),
-        loss="cross_entropy",
-        optimizer=optimizer,
-        epochs=epochs,
-        batch_size=_batch_size(n),
-        validation_data=(Xv, Yv),
-        patience=min(cfg["patience"], epochs),
-        monitor="val_metric",
-        seed=cfg["seed"],
-        record_grad_norm=False,
-    )
-
-
-def _load_stack(config: Mapping[str, Any], stacks: str, n_in: int, n_out: int) -> Any:
-    """The stored pre-trained network, or a freshly initialised one for methods without."""
-    from ..io import load_network
-
-    if config["stack"] is None:
-        return _network(config["method"], n_in, config["hidden"], n_out, config["seed"])
-    path = Path(stacks) / f"{config['stack']}.safetensors"
-    if not path.is_file():
-        raise DataError(f"the pre-trained stack {path} is missing; run the study again to pre-train it")
-    return load_network(path)[0]
-
-
-def run_finetune(
-    config: Mapping[str, Any], *, stacks: str, mnist_path: str | None = None
-) -> dict[str, Any]:
-    """Fine-tune one network on ``n_labels`` labelled images, choosing its epoch on validation.
-
-    Returns
-    -------
-    dict
-        ``valid_error`` (of the epoch kept), ``best_epoch``, ``epochs``, ``top_epochs``,
-        ``valid_curve`` (validation error per epoch), ``test_error`` (None in selection runs:
-        the test set is not read), ``seconds``.
-    """
-    from threadpoolctl import threadpool_limits
-
-    t0 = time.perf_counter()
-    # A selection run loads one test image (the loader needs a split) and never looks at it.
-    ds = load_dataset(config["data"], None, config["n_test"] if config["test"] else 1, mnist_path)
-    lab, val = balanced_split(ds.y_train, config["n_labels"], config["seed"], config["n_valid"])
-    X, Xv = ds.X_train[lab], ds.X_train[val]
-    Y, Yv = one_hot(ds.y_train[lab], ds.n_classes), one_hot(ds.y_train[val], ds.n_classes)
-    net = _load_stack(config, stacks, X.shape[1], ds.n_classes)
-    recipe = config["recipe"]
-    top_epochs = 0
-    with threadpool_limits(limits=1, user_api="blas"):
-        if recipe["top_first"]:
-            top_epochs = _train_top(net, X, Y, Xv, Yv, config)
-        history = _fit(net, X, Y, Xv, Yv, config, _optimizer(recipe))
-    valid_error = _error(net, Xv, ds.y_train[val])
-    test_error = _error(net, ds.X_test, ds.y_test) if config["test"] else None
-    val_acc = history.to_dict().get("val_metric", [])
-    return {
-        "method": config["method"],
-        "label": METHODS[config["method"]].label,
-        "seed": config["seed"],
-        "n_labels": config["n_labels"],
-        "recipe": recipe["name"],
-        "valid_error": valid_error,
-        "test_error": test_error,
-        "best_epoch": history.best_epoch,
-        "epochs": len(val_acc),
-        "top_epochs": top_epochs,
-        "valid_curve": [round(1.0 - a, 5) for a in val_acc],
-        "seconds": time.perf_counter() - t0,
-    }
-
-
-def _train_top(net: Any, X: Any, Y: Any, Xv: Any, Yv: Any, cfg: Mapping[str, Any]) -> int:
-    """Train the softmax layer alone on the features below it (Adam, 1e-3, the recipe's weight
-    decay; as examples/_common.py's ``train_top_layer``); the epoch kept.
-
-    A one-layer network holding the output layer's own arrays: fitting it moves ``net``'s weights.
-    """
-    from ..net.network import Network
-
-    below = len(net.layers) - 1
-    top = Network([net.layers[-1]])
-    H, Hv = net.transform(X, below), net.transform(Xv, below)
-    adam = {"optimizer": "adam", "learning_rate": 1e-3, "weight_decay": cfg["recipe"]["weight_decay"]}
-    history = _fit(top, H, Y, Hv, Yv, cfg, _optimizer(adam))
-    return int(history.best_epoch or 0)
-
-
-def _error(net: Any, X: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(np.asarray(net.predict(X)), axis=1) != y))
-
-
-# --------------------------------------------------------------------------------------------------
-# the study
-
-
-@dataclass
-class LabelsStudy:
-    """What the three sweeps returned, for the report.
-
-    Attributes
-    ----------
-    results : list of dict
-        The final runs (:func:`run_finetune`), each with the ``pretrain_seconds`` of its stack.
-    selection : list of dict
-        The selection runs (validation error only).
-    chosen : dict
-        ``"<method>@<n_labels>" -> recipe name``.
-    settings : LabelsSettings
-    seconds : float
-        Wall time of this call (runs reused from the sweep folders cost nothing).
-    """
-
-    results: list[dict[str, Any]]
-    selection: list[dict[str, Any]]
-    chosen: dict[str, str]
-    settings: LabelsSettings
-    seconds: float
-
-
-def choose_recipes(selection: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+def choose_recipes(selection: Sequence[Any]) -> dict[str, str]:
     """Per method and label count, the recipe with the lowest validation error (ties: the first
     in :data:`RECIPES`). Only ``valid_error`` is read: selection runs have no test error."""
-    order = list(RECIPES)
-    best: dict[str, tuple[float, int, str]] = {}
-    for r in selection:
-        key = f"{r['method']}@{r['n_labels']}"
-        cand = (float(r["valid_error"]), order.index(r["recipe"]), r["recipe"])
-        if key not in best or cand < best[key]:
-            best[key] = cand
-    return {k: v[2] for k, v in best.items()}
+    return _choose(selection, list(RECIPES))
 
 
-def _seed_plan(label_counts: Sequence[int], seeds: int, seeds_fewest: int) -> dict[int, list[int]]:
+def _seed_plan(
+    label_counts: Sequence[int], seeds: int, seeds_fewest: int
+) -> dict[int | None, list[int]]:
     """Seeds per label count: ``seeds_fewest`` at the smallest count, ``seeds`` elsewhere."""
     fewest = min(label_counts)
     return {n: list(range(seeds_fewest if n == fewest else seeds)) for n in label_counts}
-
-
-def _forget_missing_stacks(folder: Path, stacks: Path) -> None:
-    """Drop a stored pre-training run whose stack file is gone, so the sweep runs it again."""
-    from .sweep import RUNS, load_runs
-
-    for key, run in load_runs(folder).items() if folder.is_dir() else []:
-        if not (stacks / str(run["result"].get("stack", ""))).is_file():
-            (folder / RUNS / f"{key}.json").unlink(missing_ok=True)
 
 
 def check_label_counts(counts: Sequence[int]) -> list[int]:
@@ -501,52 +125,25 @@ def run_labels_study(
     settings: LabelsSettings,
     sweep: Mapping[str, Any],
 ) -> LabelsStudy:
-    """Pre-train, select a recipe per method and label count on validation, fine-tune every seed.
+    """Pre-train, select a recipe per method and label count on validation, fine-tune every seed
+    (:func:`~.protocol_study.run_study` with :data:`RECIPES`).
 
     ``sweep`` holds :func:`~.sweep.run_sweep`'s ``n_jobs``, ``scheduler``, ``overwrite`` and
     ``progress``. On a Dask cluster the workers must share ``folder`` (the stacks are files).
     """
-    from .sweep import run_sweep, sweep_key
-
-    t0 = time.perf_counter()
     methods, counts = check_methods(methods), check_label_counts(label_counts)
     plan = _seed_plan(counts, seeds, seeds_fewest)
-    root = Path(folder) / "sweep"
-    stacks = root / "stacks"
-    stacks.mkdir(parents=True, exist_ok=True)
-    kw: dict[str, Any] = {"stacks": str(stacks), "mnist_path": settings.mnist_path}
-    n_seeds = max(len(s) for s in plan.values())
-    pre = [
-        pretrain_config(m, s, settings) for m in methods if METHODS[m].learner for s in range(n_seeds)
-    ]
-    _forget_missing_stacks(root / "pretrain", stacks)
-    pre_results = run_sweep(
-        pre, functools.partial(run_pretrain, **kw), root / "pretrain", name="labels-pretrain", **sweep
+    return run_study(
+        folder,
+        methods,
+        plan,
+        settings=settings,
+        recipes=RECIPES,
+        sweep=sweep,
+        name="labels",
+        pretrain=run_pretrain,  # looked up at call time: tests count the runs
+        finetune=run_finetune,
     )
-    stack = {(c["method"], c["seed"]): sweep_key(c) for c in pre}
-    pre_seconds = {
-        (c["method"], c["seed"]): r["pretrain_seconds"] for c, r in zip(pre, pre_results, strict=True)
-    }
-
-    def config(m: str, s: int, n: int, recipe: Recipe, test: bool) -> dict[str, Any]:
-        return finetune_config(m, s, n, recipe, settings, stack=stack.get((m, s)), test=test)
-
-    sel = [
-        config(m, SELECTION_SEED, n, r, False) for m in methods for n in counts for r in RECIPES.values()
-    ]
-    fine = functools.partial(run_finetune, **kw)
-    selection = run_sweep(sel, fine, root / "select", name="labels-select", **sweep)
-    chosen = choose_recipes(selection)
-    final = [
-        config(m, s, n, RECIPES[chosen[f"{m}@{n}"]], True)
-        for m in methods
-        for n in counts
-        for s in plan[n]
-    ]
-    results = run_sweep(final, fine, root / "finetune", name="labels-finetune", **sweep)
-    for r in results:
-        r["pretrain_seconds"] = pre_seconds.get((r["method"], r["seed"]), 0.0)
-    return LabelsStudy(results, selection, chosen, settings, time.perf_counter() - t0)
 
 
 def study_labels(

@@ -227,9 +227,10 @@ def _check_data(data: str, mnist_path: Path | None, download: bool) -> None:
 
 
 def _stored_runs(out: Path) -> dict[str, int]:
-    """The run files stored in ``out``'s sweep folder and when each was written."""
-    runs = out / "sweep" / "runs"
-    return {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")} if runs.is_dir() else {}
+    """The run files stored in ``out``'s sweep folder (or its sweeps' folders, as a protocol
+    reproduction stores them) and when each was written."""
+    found = [*(out / "sweep").glob("runs/*.json"), *(out / "sweep").glob("*/runs/*.json")]
+    return {str(p): p.stat().st_mtime_ns for p in found}
 
 
 def _say_reused(out: Path, before: dict[str, int], results: Sequence[Any]) -> None:
@@ -446,7 +447,10 @@ def reproduce(
         bool, typer.Option("--list", help="Name the reproductions and their sources.")
     ] = False,
     quick: QuickOpt = False,
-    seeds: Annotated[int, typer.Option(help="Seeds per method.")] = 1,
+    seeds: Annotated[
+        int | None,
+        typer.Option(help="Seeds per method (default 3 for hinton2006 and vincent2010, else 1)."),
+    ] = None,
     data: Annotated[
         str | None, typer.Option(help="Override the data (default: MNIST, as published).")
     ] = None,
@@ -472,8 +476,8 @@ def reproduce(
     if list_ or name is None:
         _list_reproductions(must_name=not list_)
         return
-    get_reproduction(name)
-    seeds = _seeds(seeds, 1)
+    rep = get_reproduction(name)
+    seeds = _seeds(seeds, 3 if rep.protocol is not None else 1)
     _check_data(data or "mnist", mnist_path, download)
     folder = out if out is not None else Path(f"weightwise-{name}")
     command = _command(

@@ -467,9 +467,10 @@ def reproduce(
     """Reproduce a paper's experiment with its published numbers side by side (hinton2006,
     vincent2010, erhan2010, glorot2010).
 
-    --quick runs a subset: hinton2006 --quick took 30 s here (2 cores, MNIST read from
-    disk); a full recipe takes tens of minutes to hours (see the README). A progress bar counts
-    the runs."""
+    hinton2006 and vincent2010 follow docs/protocol.md: recipes chosen on the last 10,000
+    training images, 3 seeds, the test set read once per final run. --quick runs a subset:
+    hinton2006 --quick took 45 s here (2 shared cores); the full runs take hours (about 5 for
+    hinton2006, 10 for vincent2010, estimated). A progress bar counts the runs."""
     from ..evidence.reproductions import get_reproduction
     from ..evidence.reproductions import reproduce as run_reproduction
 

@@ -52,7 +52,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "default_b100": {"pretrain": "rbm", "pretrain_batch_size": 100},
     "default_b20": {"pretrain": "rbm", "pretrain_batch_size": 20},
     "default_b100_e50": {"pretrain": "rbm", "pretrain_batch_size": 100, "pretrain_epochs": 50},
-    "default_auto": {"pretrain": "rbm", "pretrain_batch_size": "auto"},
+    "default_auto": {"pretrain": "rbm", "pretrain_batch_size": "auto", "pretrain_epochs": 10},
     "default_e30_es": {"pretrain": "rbm", "pretrain_epochs": 30, "early_stopping": True},
     "default_b100_e30_es": {
         "pretrain": "rbm",
@@ -130,6 +130,9 @@ def run(data: str, recipe: str, seed: int, hidden: tuple[int, ...], mnist: str |
         # What the learners ran with ("auto" resolved); the recipe "default" follows the library.
         "pretrain_batch_size": (
             int(clf.pretrain_learners_[0].batch_size) if clf.pretrain_learners_ else None
+        ),
+        "pretrain_epochs": (
+            len(clf.pretrain_history_[0]["reconstruction_error"]) if clf.pretrain_history_ else None
         ),
         "wall_seconds": round(wall, 1),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

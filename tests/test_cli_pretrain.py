@@ -243,20 +243,23 @@ def test_corruption_outside_zero_one(corruption: str) -> None:
 
 
 @pytest.mark.parametrize("size", ["0", "-5", "big", "1.5"])
-def test_batch_size_is_a_positive_int_or_auto(size: str) -> None:
+def test_batch_size_and_epochs_are_a_positive_int_or_auto(size: str) -> None:
     result = invoke("pretrain", "--batch-size", size, "--epochs", "1")
     assert_one_line_error(result, f"--batch-size {size!r}", "positive integer or 'auto'")
+    result = invoke("pretrain", "--epochs", size)
+    assert_one_line_error(result, f"--epochs {size!r}", "positive integer or 'auto'")
 
 
 def test_auto_batch_size_follows_the_data(tmp_path: Path) -> None:
     out = tmp_path / "auto.safetensors"
     result = invoke(
-        "pretrain", "--layers", "64-16", "--epochs", "1", "--batch-size", "auto",
-        "--out", out, "--no-progress",
+        "pretrain", "--layers", "64-16", "--batch-size", "auto", "--out", out, "--no-progress",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    # digits: 1,347 training rows after the held-out tenth, so batches of 13.
+    # digits: 1,347 training rows after the held-out tenth, so batches of 13, and 104 batches an
+    # epoch, so 49 epochs for about 5,000 updates ("auto" epochs, the default).
     assert cli.load_stack(out).learners[0].batch_size == 13
+    assert re.search(r"│\s+1 │\s+rbm.*│\s+49 │", result.stdout), result.stdout
     result = invoke(
         "train", "--layers", "64-16-10", "--pretrain", "rbm", "--pretrain-batch-size", "auto",
         "--pretrain-epochs", "1", "--epochs", "1", "--out", out, "--no-progress",

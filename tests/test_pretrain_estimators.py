@@ -15,7 +15,7 @@ from weightwise.errors import ConfigError, DataError, ModelFileError
 from weightwise.estimators import BPClassifier, BPRegressor
 from weightwise.estimators._pretrain import _saved_state
 from weightwise.layerwise.autoencoder import AutoEncoder
-from weightwise.layerwise.greedy import auto_batch_size
+from weightwise.layerwise.greedy import auto_batch_size, auto_epochs
 from weightwise.layerwise.rbm import BernoulliRBM, GaussianRBM
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -192,6 +192,24 @@ def test_auto_batch_size_is_a_hundredth_of_the_data_within_10_to_100(n, batch):
     assert auto_batch_size(n) == batch
 
 
+@pytest.mark.parametrize(
+    ("n", "batch", "epochs"), [(10000, 100, 50), (60000, 100, 10), (1123, 11, 49), (50, 10, 50)]
+)
+def test_auto_epochs_aim_at_5000_updates_within_10_to_50(n, batch, epochs):
+    assert auto_epochs(n, batch) == epochs
+
+
+def test_auto_pretrain_epochs_follow_the_data():
+    rng = np.random.default_rng(7)
+    X, y = rng.random((3000, 6)), np.arange(3000) % 2
+    clf = BPClassifier((5,), activation="sigmoid", pretrain="rbm", max_epochs=1, random_state=0)
+    clf.fit(X, y)  # 3,000 rows: batches of 30, 100 a epoch, so 50 epochs for 5,000 updates
+    assert clf.pretrain_epochs == "auto"
+    assert len(clf.pretrain_history_[0]["reconstruction_error"]) == 50
+    clf.set_params(pretrain_epochs=3).fit(X, y)
+    assert len(clf.pretrain_history_[0]["reconstruction_error"]) == 3
+
+
 def test_auto_pretrain_batch_size_follows_the_data_and_is_saved(tmp_path):
     rng = np.random.default_rng(6)
     X, y = rng.random((2500, 6)), np.arange(2500) % 2
@@ -238,6 +256,7 @@ def test_public_callbacks_are_called_kept_by_clone_and_can_stop():
         (dict(pretrain="denoising", corruption=1.0), ConfigError, r"corruption must be in \[0, 1\)"),
         (dict(pretrain="autoencoder", corruption=0.3), ConfigError, "pretrain='denoising'"),
         (dict(pretrain="rbm", pretrain_epochs=0), ConfigError, "pretrain_epochs must be"),
+        (dict(pretrain="rbm", pretrain_epochs="many"), ConfigError, "pretrain_epochs"),
         (dict(pretrain="rbm", pretrain_batch_size="big"), ConfigError, "pretrain_batch_size"),
         (dict(pretrain="rbm", weight_cost=-1.0), ConfigError, "weight_cost must be >= 0"),
         (dict(pretrain="rbm", hidden_layer_sizes=()), ConfigError, "at least one hidden layer"),

@@ -267,8 +267,9 @@ DEFAULTS_DATA = {
 
 DEFAULTS_RECIPES = {
     "default": 'defaults: `BPClassifier(pretrain="rbm")`',
-    "default_auto": 'defaults: `pretrain_batch_size="auto"`',
-    "default_b100": "defaults, pre-training batch 100 (what `auto` gives 10,000 rows)",
+    "default_auto": 'batch `"auto"`, 10 epochs',
+    "default_b100_e50": "batch 100, 50 epochs (what `auto` gives 10,000 rows)",
+    "default_b100": "batch 100, 10 epochs",
     "default_b20": "earlier defaults (pre-training batch 20)",
     "default_b20_es": "earlier defaults + early stopping",
     "default_b100_e30_es": "batch 100, 30 epochs, early stopping",
@@ -294,15 +295,20 @@ def defaults_block(results: Mapping[str, Any]) -> str:
     order = {name: i for i, name in enumerate(DEFAULTS_DATA)}
     recipes = {name: i for i, name in enumerate(DEFAULTS_RECIPES)}
     lines = [
-        "| data set (used for) | recipe | seeds | validation error | test error | wall s (mean) |",
-        "|---|---|---:|---:|---:|---:|",
+        "| data set (used for) | recipe | pre-training batch × epochs | seeds | validation error "
+        "| test error | wall s (mean) |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for data, recipe in sorted(groups, key=lambda k: (order.get(k[0], 99), recipes.get(k[1], 99), k)):
         runs = sorted(groups[data, recipe], key=lambda r: r["seed"])
         name, use = DEFAULTS_DATA.get(data, (data, "?"))
         wall = sum(r["wall_seconds"] for r in runs) / len(runs)
+        first = runs[0]
+        pre = "" if first.get("pretrain_batch_size") is None else (
+            f"{first['pretrain_batch_size']} × {first['pretrain_epochs']}"
+        )  # fmt: skip
         lines.append(
-            f"| {name} ({use}) | {DEFAULTS_RECIPES.get(recipe, recipe)} | {len(runs)} | "
+            f"| {name} ({use}) | {DEFAULTS_RECIPES.get(recipe, recipe)} | {pre} | {len(runs)} | "
             f"{_mean_std([r['validation_error'] for r in runs])} | "
             f"{_mean_std([r['test_error'] for r in runs])} | {wall:.0f} |"
         )

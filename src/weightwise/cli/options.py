@@ -278,14 +278,30 @@ def parse_batch_size(spec: str) -> int | str:
     raise ConfigError(f"--batch-size {spec!r}: give a positive integer, 'auto' or 'full'")
 
 
-def parse_pretrain_batch_size(spec: str, option: str = "--batch-size") -> int | str:
-    """A learner's mini-batch size: ``"auto"`` (the pre-training rows // 100, within 10 to 100)
-    or a positive integer."""
+def parse_auto_count(spec: str, option: str, auto: str) -> int | str:
+    """``"auto"`` or a positive integer, for ``option``; ``auto`` says what "auto" means."""
     if spec == "auto":
         return spec
     if spec.isdigit() and int(spec) > 0:
         return int(spec)
-    raise ConfigError(
-        f"{option} {spec!r}: give a positive integer or 'auto' (the pre-training rows // 100, "
-        "within 10 to 100)"
-    )
+    raise ConfigError(f"{option} {spec!r}: give a positive integer or 'auto' ({auto})")
+
+
+def parse_pretrain_batch_size(spec: str, option: str = "--batch-size") -> int | str:
+    """A learner's mini-batch size: ``"auto"`` or a positive integer."""
+    return parse_auto_count(spec, option, "the pre-training rows // 100, within 10 to 100")
+
+
+def parse_pretrain_epochs(spec: str, option: str = "--epochs") -> int | str:
+    """Epochs per pre-trained layer: ``"auto"`` or a positive integer."""
+    return parse_auto_count(spec, option, "about 5,000 updates per layer, within 10 to 50")
+
+
+def layer_epochs(epochs: int | str, batch_size: int | str, n_rows: int) -> int:
+    """The epochs per layer that pre-training on ``n_rows`` rows will run, "auto" resolved as
+    the estimators and :func:`weightwise.pretrain` resolve it (for the progress rows)."""
+    from ..layerwise.greedy import auto_epochs, resolve_batch_size
+
+    if epochs != "auto":
+        return int(epochs)
+    return auto_epochs(n_rows, resolve_batch_size(batch_size, n_rows))

@@ -38,9 +38,11 @@ from .options import (
     check_checkpoint_options,
     check_device_option,
     interrupted,
+    layer_epochs,
     open_tensorboard,
     parse_activation,
     parse_pretrain_batch_size,
+    parse_pretrain_epochs,
     tensorboard_note,
 )
 from .pretrain_options import (
@@ -105,7 +107,10 @@ ActivationOption = Annotated[
     str, typer.Option(help="Layer activation (RBMs need sigmoid; auto-encoders take others).")
 ]
 InitOption = Annotated[str, typer.Option(help="Initialiser of the weights.")]
-EpochsOption = Annotated[int, typer.Option(min=1, help="Epochs per layer.")]
+EpochsOption = Annotated[
+    str,
+    typer.Option(help="Epochs per layer, or 'auto': about 5,000 updates per layer, 10 to 50."),
+]
 LearningRateOption = Annotated[
     float | None,
     typer.Option("--lr", help="Learning rate (default: the learner's: 0.1; gaussian_rbm 0.01)."),
@@ -164,7 +169,7 @@ def pretrain(
     hidden: HiddenOption = None,
     activation: ActivationOption = "sigmoid",
     init: InitOption = "xavier_uniform",
-    epochs: EpochsOption = 10,
+    epochs: EpochsOption = "auto",
     lr: LearningRateOption = None,
     batch_size: BatchSizeOption = "auto",
     cd_k: CdKOption = None,
@@ -207,6 +212,7 @@ def pretrain(
 
     parse_learners(learner)  # unknown names fail before any data is loaded
     batch = parse_pretrain_batch_size(batch_size)
+    epochs_spec = parse_pretrain_epochs(epochs)
     check_device_option(backend, device)
     done = checkpoint_progress(checkpoint_dir)
     note = check_checkpoint_options(checkpoint_dir, resume, done is not None, "pre-training")
@@ -228,11 +234,12 @@ def pretrain(
     check_visible_range(X, names[0], data)
     net = _network(sizes, activation, init, seed, dtype, backend, device)
     _print_data(name, X, X_held, scale, note)
-    bar = _layer_rows(names, sizes, epochs, progress, done if resume else None)
+    n_epochs = layer_epochs(epochs_spec, batch, int(X.shape[0]))
+    bar = _layer_rows(names, sizes, n_epochs, progress, done if resume else None)
     tb = open_tensorboard(tensorboard, X if X_held is None else X_held)
     try:
         result = _pretrain(
-            net, X, X_held, names, params, bar, epochs, batch, propagate, seed,
+            net, X, X_held, names, params, bar, n_epochs, batch, propagate, seed,
             checkpoint_dir, resume, live=[] if tb is None else [tb],
         )  # fmt: skip
     finally:

@@ -148,7 +148,7 @@ def pretrain_options(
     X: np.ndarray,
     data: str,
     *,
-    epochs: int,
+    epochs: int | str,
     learning_rate: float | None,
     batch_size: int | str,
     cd_k: int | None,
@@ -211,7 +211,7 @@ def pretrain_options(
     )
     return {
         "pretrain": name,
-        "pretrain_epochs": int(epochs),
+        "pretrain_epochs": epochs,
         "pretrain_learning_rate": learning_rate,
         "pretrain_batch_size": batch_size,
         "cd_k": 1 if cd_k is None else int(cd_k),

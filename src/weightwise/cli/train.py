@@ -32,11 +32,13 @@ from .options import (
     check_checkpoint_options,
     check_device_option,
     interrupted,
+    layer_epochs,
     open_tensorboard,
     parse_activation,
     parse_batch_size,
     parse_layers,
     parse_pretrain_batch_size,
+    parse_pretrain_epochs,
     split_layers,
     tensorboard_note,
 )
@@ -203,7 +205,10 @@ def train(
     device: DeviceOption = None,
     out: Annotated[Path, typer.Option(help="Model file to write.")] = Path(DEFAULT_MODEL),
     pretrain: PretrainOption = None,
-    pretrain_epochs: Annotated[int, typer.Option(min=1, help="Pre-training epochs per layer.")] = 10,
+    pretrain_epochs: Annotated[
+        str,
+        typer.Option(help="Pre-training epochs per layer, or 'auto' (~5,000 updates, 10 to 50)."),
+    ] = "auto",
     pretrain_lr: PretrainLearningRateOption = None,
     pretrain_batch_size: Annotated[
         str,
@@ -352,7 +357,7 @@ def _estimator_params(
         pretrain,
         split.X_train,
         options["data"],
-        epochs=options["pretrain_epochs"],
+        epochs=parse_pretrain_epochs(options["pretrain_epochs"], "--pretrain-epochs"),
         learning_rate=options["pretrain_lr"],
         batch_size=parse_pretrain_batch_size(options["pretrain_batch_size"], "--pretrain-batch-size"),
         cd_k=options["cd_k"],
@@ -427,7 +432,10 @@ def _progress_bar(
     names = pretrain_learner_names(options["pretrain"], len(hidden_layers))
     widths = [int(split.X_train.shape[1]), *hidden_layers]
     rows = [(n, widths[k], widths[k + 1]) for k, n in enumerate(names)]
-    pipeline = PipelineProgress(LayerProgress(rows, options["pretrain_epochs"], enabled=enabled), bar)
+    epochs = layer_epochs(
+        params["pretrain_epochs"], params["pretrain_batch_size"], int(split.X_train.shape[0])
+    )
+    pipeline = PipelineProgress(LayerProgress(rows, epochs, enabled=enabled), bar)
     params["pretrain_callbacks"] = [pipeline.pretrain_callback, *([snapshot] if snapshot else [])]
     return pipeline
 

@@ -132,7 +132,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
     backend: str = "auto"
     device: Any = None
     pretrain: str | None = None
-    pretrain_epochs: int = 10
+    pretrain_epochs: int | str = "auto"
     pretrain_learning_rate: float | None = None
     pretrain_batch_size: int | str = "auto"
     cd_k: int = 1

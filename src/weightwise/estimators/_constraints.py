@@ -63,7 +63,7 @@ BP: dict[str, list[Any] | str] = {
     "verbose": ["verbose"],
     "warm_start": ["boolean"],
     "pretrain": [str, None],
-    "pretrain_epochs": [_POSITIVE_INT],
+    "pretrain_epochs": [_POSITIVE_INT, StrOptions({"auto"})],
     "pretrain_learning_rate": [_POSITIVE, None],
     "pretrain_batch_size": [_POSITIVE_INT, StrOptions({"auto"})],
     "cd_k": [_POSITIVE_INT],

@@ -30,6 +30,7 @@ from ..layerwise.greedy import (
     LEARNERS,
     PretrainEpochInfo,
     PretrainResult,
+    auto_epochs,
     pretrain,
     resolve_batch_size,
 )
@@ -50,8 +51,10 @@ PRETRAIN_PARAM_DOC = """
         elementwise activation. Runs on ``fit`` and on the first ``partial_fit``, not when
         ``warm_start`` continues a fitted network. Pre-training sees every row of ``X`` (with
         ``early_stopping``, the validation rows too: it reads no labels).
-    pretrain_epochs : int, default=10
-        Epochs per pre-trained layer.
+    pretrain_epochs : int or "auto", default="auto"
+        Epochs per pre-trained layer. ``"auto"``: enough for about 5,000 updates of each learner,
+        kept within 10 to 50 (:func:`~weightwise.layerwise.greedy.auto_epochs`): 50 on 10,000
+        rows in batches of 100, 10 from 50,000 rows up (docs/defaults.md).
     pretrain_learning_rate : float, optional
         Step size of the learners; by default theirs: 0.1 (Bernoulli RBM, Hinton's guide;
         auto-encoders with momentum SGD on inputs in [0, 1]), 0.01 (Gaussian RBM). An
@@ -109,7 +112,8 @@ def check_pretrain_params(est: Any) -> None:
         return
     if not isinstance(est.pretrain, str) or est.pretrain not in LEARNERS:
         raise unknown_name("pretrain", est.pretrain, LEARNERS)
-    check_positive_int(est.pretrain_epochs, "pretrain_epochs")
+    if est.pretrain_epochs != "auto":
+        check_positive_int(est.pretrain_epochs, "pretrain_epochs")
     if est.pretrain_batch_size != "auto":
         check_positive_int(est.pretrain_batch_size, "pretrain_batch_size")
     check_cd_k(est.cd_k)
@@ -215,13 +219,16 @@ def run_pretraining(
                 # steps do not grow with the input's scale as momentum SGD's do.
                 p.update(loss="squared_error", optimizer="adam")
                 p.setdefault("learning_rate", 0.001)
+    batch = resolve_batch_size(est.pretrain_batch_size, int(V.shape[0]))
+    epochs = est.pretrain_epochs
+    epochs = auto_epochs(int(V.shape[0]), batch) if epochs == "auto" else int(epochs)
     try:
         return pretrain(
             net,
             V,
             names,
-            epochs=int(est.pretrain_epochs),
-            batch_size=resolve_batch_size(est.pretrain_batch_size, int(V.shape[0])),
+            epochs=epochs,
+            batch_size=batch,
             learner_params=params,
             callbacks=[*(est.pretrain_callbacks or ()), *([_report] if est.verbose else [])],
             seed=rng,

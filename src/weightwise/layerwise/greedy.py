@@ -62,6 +62,7 @@ __all__ = [
     "PretrainFinetuneResult",
     "PretrainResult",
     "auto_batch_size",
+    "auto_epochs",
     "checkpoint_progress",
     "pretrain",
     "pretrain_then_finetune",
@@ -392,6 +393,19 @@ def pretrain(
             if V_val is not None:
                 V_val = propagate_up(net.layers[k], V_val, propagate, up_rng)
     return result
+
+
+AUTO_UPDATES = 5000
+"""Updates per learner that ``pretrain_epochs="auto"`` aims for (Hinton and Salakhutdinov's
+MNIST recipe makes about 30,000; on 10,000-row data sets 5,000 were enough, docs/defaults.md)."""
+
+
+def auto_epochs(n_samples: int, batch_size: int) -> int:
+    """Epochs per layer of ``pretrain_epochs="auto"``: enough epochs of ``batch_size`` for about
+    :data:`AUTO_UPDATES` updates of each learner, kept within 10 to 50 (50 on 10,000 rows in
+    batches of 100, 10 from 50,000 rows up)."""
+    batches = -(-int(n_samples) // int(batch_size))
+    return int(min(50, max(10, -(-AUTO_UPDATES // batches))))
 
 
 def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:

@@ -63,7 +63,10 @@ def test_stored_compare_results_are_what_compare_gives_now() -> None:
     On a machine like the one that made the file (same CPU, NumPy and BLAS) the printed table must
     be the same to the last digit. Elsewhere another BLAS may round differently and a run can end
     a few test images apart, so the means must agree within two standard errors (at least half a
-    point) and the gradient ratios within a factor of 1.5.
+    point), the gradient ratios when BP starts within a factor of 1.5, and those after training
+    within a factor of 2.5: at the end of training the gradients come from the few examples still
+    misfit, and which ones those are moves with the rounding (ReLU + He's ratio was 2.7 on the
+    Intel machine that stored the file and 1.5 on an AMD EPYC one, same NumPy and OpenBLAS).
     """
     stored = rt.load("compare")
     fresh = rt.run_compare(stored["seeds"])
@@ -75,8 +78,8 @@ def test_stored_compare_results_are_what_compare_gives_now() -> None:
         assert new["label"] == old["label"]
         spread = max(0.005, 2 * old["test_accuracy_std"] / math.sqrt(old["runs"]))
         assert abs(new["test_accuracy"] - old["test_accuracy"]) <= spread, new["label"]
-        for key in ("grad_ratio_start", "grad_ratio_final"):
-            assert abs(math.log(new[key] / old[key])) <= math.log(1.5), (new["label"], key)
+        for key, factor in (("grad_ratio_start", 1.5), ("grad_ratio_final", 2.5)):
+            assert abs(math.log(new[key] / old[key])) <= math.log(factor), (new["label"], key)
 
 
 def test_stored_depth_results_are_what_study_depth_gives_now() -> None:
@@ -89,9 +92,13 @@ def test_stored_depth_results_are_what_study_depth_gives_now() -> None:
             stored | {"wall_seconds": 0, "date": ""}
         )
         return
+    stable = {(r["label"], r["depth"]): r["test_error_std"] <= 0.025 for r in stored["rows"]}
     for new, old in zip(fresh["rows"], stored["rows"], strict=True):
         assert (new["label"], new["depth"]) == (old["label"], old["depth"])
         # A deep net near a cliff can land either side of it on another BLAS: only a stable
-        # result (both seeds agreeing to 5 points) is held to the stored value.
-        if old["test_error_std"] <= 0.025:
+        # result (both seeds agreeing to 5 points) between stable neighbours is held to the
+        # stored value (ReLU + He at 7 layers, between unstable 6 and 8, was 3.8% on the Intel
+        # machine that stored the file and 35% on an AMD EPYC one: one seed fell off).
+        around = [stable.get((old["label"], old["depth"] + d), True) for d in (-1, 0, 1)]
+        if all(around):
             assert abs(new["test_error"] - old["test_error"]) <= 0.05, (new["label"], new["depth"])

@@ -295,13 +295,3 @@ def parse_pretrain_batch_size(spec: str, option: str = "--batch-size") -> int | 
 def parse_pretrain_epochs(spec: str, option: str = "--epochs") -> int | str:
     """Epochs per pre-trained layer: ``"auto"`` or a positive integer."""
     return parse_auto_count(spec, option, "about 5,000 updates per layer, within 10 to 50")
-
-
-def layer_epochs(epochs: int | str, batch_size: int | str, n_rows: int) -> int:
-    """The epochs per layer that pre-training on ``n_rows`` rows will run, "auto" resolved as
-    the estimators and :func:`weightwise.pretrain` resolve it (for the progress rows)."""
-    from ..layerwise.greedy import auto_epochs, resolve_batch_size
-
-    if epochs != "auto":
-        return int(epochs)
-    return auto_epochs(n_rows, resolve_batch_size(batch_size, n_rows))

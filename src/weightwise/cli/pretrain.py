@@ -38,7 +38,6 @@ from .options import (
     check_checkpoint_options,
     check_device_option,
     interrupted,
-    layer_epochs,
     open_tensorboard,
     parse_activation,
     parse_pretrain_batch_size,
@@ -208,7 +207,7 @@ def pretrain(
       the same command with --resume continues from the last finished epoch)
     """
     from ..evidence.pretraining_figures import guess_image_shape
-    from ..layerwise.greedy import checkpoint_progress
+    from ..layerwise.greedy import checkpoint_progress, resolve_epochs
 
     parse_learners(learner)  # unknown names fail before any data is loaded
     batch = parse_pretrain_batch_size(batch_size)
@@ -234,7 +233,7 @@ def pretrain(
     check_visible_range(X, names[0], data)
     net = _network(sizes, activation, init, seed, dtype, backend, device)
     _print_data(name, X, X_held, scale, note)
-    n_epochs = layer_epochs(epochs_spec, batch, int(X.shape[0]))
+    n_epochs = resolve_epochs(epochs_spec, batch, int(X.shape[0]))
     bar = _layer_rows(names, sizes, n_epochs, progress, done if resume else None)
     tb = open_tensorboard(tensorboard, X if X_held is None else X_held)
     try:

@@ -32,7 +32,6 @@ from .options import (
     check_checkpoint_options,
     check_device_option,
     interrupted,
-    layer_epochs,
     open_tensorboard,
     parse_activation,
     parse_batch_size,
@@ -432,7 +431,9 @@ def _progress_bar(
     names = pretrain_learner_names(options["pretrain"], len(hidden_layers))
     widths = [int(split.X_train.shape[1]), *hidden_layers]
     rows = [(n, widths[k], widths[k + 1]) for k, n in enumerate(names)]
-    epochs = layer_epochs(
+    from ..layerwise.greedy import resolve_epochs
+
+    epochs = resolve_epochs(
         params["pretrain_epochs"], params["pretrain_batch_size"], int(split.X_train.shape[0])
     )
     pipeline = PipelineProgress(LayerProgress(rows, epochs, enabled=enabled), bar)

@@ -30,9 +30,9 @@ from ..layerwise.greedy import (
     LEARNERS,
     PretrainEpochInfo,
     PretrainResult,
-    auto_epochs,
     pretrain,
     resolve_batch_size,
+    resolve_epochs,
 )
 from ..layerwise.loop import LayerDivergenceError
 from ..net.backend import Array, Random, namespace
@@ -220,8 +220,7 @@ def run_pretraining(
                 p.update(loss="squared_error", optimizer="adam")
                 p.setdefault("learning_rate", 0.001)
     batch = resolve_batch_size(est.pretrain_batch_size, int(V.shape[0]))
-    epochs = est.pretrain_epochs
-    epochs = auto_epochs(int(V.shape[0]), batch) if epochs == "auto" else int(epochs)
+    epochs = resolve_epochs(est.pretrain_epochs, batch, int(V.shape[0]))
     try:
         return pretrain(
             net,

@@ -417,6 +417,14 @@ def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
     return batch_size
 
 
+def resolve_epochs(epochs: int | str, batch_size: int | str, n_samples: int) -> int:
+    """Epochs per layer as an int: ``"auto"`` becomes :func:`auto_epochs` of ``n_samples`` in
+    batches of ``batch_size`` (itself resolved by :func:`resolve_batch_size`)."""
+    if epochs == "auto":
+        return auto_epochs(n_samples, resolve_batch_size(batch_size, n_samples))
+    return int(epochs)
+
+
 def _check_n_layers(net: Network, n_layers: Any) -> int:
     """The layers to pre-train: by default every layer but the output layer."""
     n_max = len(net.layers)

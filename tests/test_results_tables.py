@@ -8,6 +8,7 @@ a fresh ``weightwise compare`` run (docs/protocol.md).
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -102,3 +103,88 @@ def test_stored_depth_results_are_what_study_depth_gives_now() -> None:
         around = [stable.get((old["label"], old["depth"] + d), True) for d in (-1, 0, 1)]
         if all(around):
             assert abs(new["test_error"] - old["test_error"]) <= 0.05, (new["label"], new["depth"])
+
+
+# --------------------------------------------------------------------------------------------------
+# protocol reproductions: `tools/results_tables.py store` keeps a finished `weightwise reproduce`
+
+QUICK = Path(__file__).resolve().parent / "data" / "reproduction_quick.json"
+STORED_REPRODUCTIONS = [n for n in ("hinton2006", "vincent2010") if (rt.RESULTS / f"{n}.json").exists()]
+
+
+def _quick() -> dict:
+    """A stored `weightwise reproduce hinton2006 --quick` (3 seeds, 4 recipes, 3 methods)."""
+    return json.loads(QUICK.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", STORED_REPRODUCTIONS)
+def test_stored_reproduction_follows_the_protocol(name: str) -> None:
+    assert rt.reproduction_problems(rt.load(name)) == []
+
+
+def test_the_quick_fixture_follows_the_protocol() -> None:
+    assert rt.reproduction_problems(_quick()) == []
+
+
+MUTATIONS = {
+    "a run's test error": (
+        lambda d: d["runs"][0].update(test_error=d["runs"][0]["test_error"] + 1e-3),
+        "mean",
+    ),
+    "a summary's std": (lambda d: d["summary"][0].update(test_error_std=0.0), "std"),
+    "a seed fewer": (lambda d: d.update(runs=d["runs"][1:]), "seeds"),
+    "a chosen recipe": (lambda d: d["config"]["chosen"].update({"rbm@all": "sgd_0.1"}), "chose"),
+    "a selection score": (lambda d: d["selection"][0].update(valid_error=0.0), "epoch kept"),
+}
+
+
+@pytest.mark.parametrize("change", sorted(MUTATIONS))
+def test_a_broken_protocol_is_caught(change: str) -> None:
+    data = _quick()
+    mutate, word = MUTATIONS[change]
+    mutate(data)
+    problems = rt.reproduction_problems(data)
+    assert any(word in p for p in problems), problems
+
+
+def test_the_reproduction_table_shows_mean_std_and_the_recipe_chosen_on_validation() -> None:
+    data = _quick()
+    block = rt.reproduction_block(data)
+    rbm = next(r for r in data["summary"] if r["method"] == "rbm")
+    mean_std = f"{100 * rbm['test_error']:.2f}% ± {100 * rbm['test_error_std']:.2f}%"
+    row = next(line for line in block.splitlines() if line.startswith("| DBN"))
+    assert mean_std in row and f"`{data['config']['chosen']['rbm@all']}`" in row
+    assert "1.20%; Hinton and Salakhutdinov 2006" in row
+    assert "3 seeds" in block and "fitted on 5,000 images and scored on the next 1,000" in block
+    runs = rt.reproduction_runs_block(data)
+    assert runs.count("**yes**") == 3  # one chosen recipe per method
+    assert len([line for line in runs.splitlines() if line.startswith("| rbm | ")]) == 4 + 3
+
+
+def test_store_reads_a_report_folder(tmp_path: Path) -> None:
+    """`store` rebuilds the stored file from a report folder: its tables and the selection
+    curves from the sweep's run files."""
+    data = _quick()
+    tables = {
+        name: {"columns": list(rows[0]), "rows": [list(r.values()) for r in rows]}
+        for name, rows in (
+            ("published", [p | {"measured": ""} for p in data["published"]]),
+            ("summary", data["summary"]),
+            (
+                "selection",
+                [{k: v for k, v in r.items() if k != "valid_curve"} for r in data["selection"]],
+            ),
+            ("runs", data["runs"]),
+        )
+    }
+    meta = {"timestamp": "2026-12-01T12:00:00", "seconds": 61.5, "config": data["config"]}
+    (tmp_path / "results.json").write_text(json.dumps({"metadata": meta, "tables": tables}))
+    runs = tmp_path / "sweep" / "select" / "runs"
+    runs.mkdir(parents=True)
+    for i, r in enumerate(data["selection"]):
+        result = {"method": r["method"], "recipe": r["recipe"], "valid_curve": r["valid_curve"]}
+        (runs / f"{i}.json").write_text(json.dumps({"result": result}))
+    stored = rt.store_reproduction("hinton2006", tmp_path, data["command"], wall_seconds=None)
+    assert stored["selection"] == data["selection"] and stored["runs"] == data["runs"]
+    assert stored["wall_seconds"] == 61.5 and stored["run_seconds"] == data["run_seconds"]
+    assert rt.reproduction_problems(stored) == []

@@ -2,6 +2,8 @@
 
     python tools/results_tables.py compare   # run `weightwise compare`, store docs/results/compare.json
     python tools/results_tables.py depth     # `weightwise study depth`, into docs/results/depth.json
+    python tools/results_tables.py store --name hinton2006 --report OUT --command "..."
+                                             # a finished `weightwise reproduce`, into docs/results/
     python tools/results_tables.py write     # rewrite the generated blocks from docs/results/
     python tools/results_tables.py check     # exit 1 when a block differs from its stored file
 
@@ -408,6 +410,198 @@ def labels_summary_block(results: Mapping[str, Any]) -> str:
     )
 
 
+# --------------------------------------------------------------------------------------------------
+# protocol reproductions (weightwise reproduce hinton2006 | vincent2010)
+
+
+def report_tables(folder: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """A report folder's ``results.json`` and its tables as lists of row dicts."""
+    rep = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    tables = {
+        k: [dict(zip(t["columns"], row, strict=True)) for row in t["rows"]]
+        for k, t in rep["tables"].items()
+    }
+    return rep, tables
+
+
+def store_reproduction(
+    name: str, folder: Path, command: str, note: str = "", wall_seconds: float | None = None
+) -> dict[str, Any]:
+    """The stored results of a finished protocol reproduction (``weightwise reproduce NAME
+    --out FOLDER``): the published table, every selection run with its validation curve (read
+    from ``FOLDER/sweep/select``), every final run, the chosen recipes and grid, the machine.
+
+    ``wall_seconds`` defaults to the report's own (the wall time of the call that wrote it: give
+    the total when the run was resumed). ``run_seconds`` adds up what every stored run took.
+    """
+    from weightwise import __version__
+
+    rep, tables = report_tables(folder)
+    meta = rep["metadata"]
+    curves = {}
+    for path in sorted((folder / "sweep" / "select" / "runs").glob("*.json")):
+        run = json.loads(path.read_text(encoding="utf-8"))["result"]
+        curves[run["method"], run["recipe"]] = run["valid_curve"]
+    selection = [r | {"valid_curve": curves[r["method"], r["recipe"]]} for r in tables["selection"]]
+    pretrain = {(r["method"], r["seed"]): r["pretrain_seconds"] for r in tables["runs"]}
+    run_seconds = (
+        sum(pretrain.values())
+        + sum(r["seconds"] for r in tables["selection"])
+        + sum(r["seconds"] for r in tables["runs"])
+    )
+    return {
+        "name": name,
+        "command": command,
+        "weightwise": __version__,
+        "date": meta["timestamp"][:10],
+        "wall_seconds": round(float(wall_seconds if wall_seconds is not None else meta["seconds"]), 1),
+        "run_seconds": round(run_seconds, 1),
+        "machine": {**machine(), "note": note} if note else machine(),
+        "config": meta["config"],
+        "published": [{k: v for k, v in r.items() if k != "measured"} for r in tables["published"]],
+        "summary": tables["summary"],
+        "selection": selection,
+        "runs": tables["runs"],
+    }
+
+
+MNIST_TRAIN = 60_000
+
+
+def reproduction_problems(results: Mapping[str, Any]) -> list[str]:
+    """What in a stored protocol reproduction breaks the protocol or disagrees with itself (empty:
+    nothing): every summary is the population mean ± std of its final runs; at least 3 seeds per
+    method; each method's recipe is the lowest validation error among its selection runs (ties:
+    grid order), and every final run used it; a run's validation error is the best of its curve;
+    seed 0's final run is its selection run again (same validation error)."""
+    import statistics
+
+    problems: list[str] = []
+    grid = list(results["config"]["recipes"])
+    for row in results["summary"]:
+        method = row["method"]
+        runs = [r for r in results["runs"] if r["method"] == method]
+        errors = [r["test_error"] for r in runs]
+        if len({r["seed"] for r in runs}) < 3:
+            problems.append(f"{method}: {len(runs)} final seeds, the protocol asks for 3 or more")
+        if not errors or abs(statistics.fmean(errors) - row["test_error"]) > 1e-12:
+            problems.append(f"{method}: the mean test error is not the mean of its runs")
+        elif abs(statistics.pstdev(errors) - row["test_error_std"]) > 1e-12:
+            problems.append(f"{method}: the std is not the population std of its runs")
+        selection = [r for r in results["selection"] if r["method"] == method]
+        if not selection:
+            problems.append(f"{method}: no selection runs")
+            continue
+        best = min(selection, key=lambda r: (r["valid_error"], grid.index(r["recipe"])))
+        chosen = [r["recipe"] for r in selection if r["chosen"]]
+        if chosen != [best["recipe"]] or results["config"]["chosen"][f"{method}@all"] != best["recipe"]:
+            problems.append(f"{method}: chose {chosen}, the lowest validation error is {best['recipe']}")
+        if any(r["recipe"] != best["recipe"] for r in runs):
+            problems.append(f"{method}: a final run did not use the chosen recipe")
+        for r in selection:
+            if abs(min(r["valid_curve"]) - r["valid_error"]) > 5e-5:
+                problems.append(f"{method} {r['recipe']}: the epoch kept is not the best one")
+        seed0 = [r for r in runs if r["seed"] == 0]
+        if seed0 and abs(seed0[0]["valid_error"] - best["valid_error"]) > 1e-12:
+            problems.append(f"{method}: seed 0's final run differs from its selection run")
+    return problems
+
+
+def _pct_pm(mean: float, std: float) -> str:
+    return f"{100 * mean:.2f}% ± {100 * std:.2f}%"
+
+
+def reproduction_block(results: Mapping[str, Any]) -> str:
+    """The README's table of one protocol reproduction: published beside measured (population
+    std over seeds), the recipe each method's seed-0 validation error chose, the wall time."""
+    m, cfg = results["machine"], results["config"]
+    s = cfg["settings"]
+    summary = {r["method"]: r for r in results["summary"]}
+    seeds = cfg["seeds"]
+    hours = results["wall_seconds"] / 3600
+    n_train = s.get("n_train") or MNIST_TRAIN
+    unlabelled = "all 60,000" if s["n_unlabelled"] is None else f"{s['n_unlabelled']:,}"
+    n_fit = n_train - s["n_valid"]
+    n_test = "all 10,000 images" if s["n_test"] is None else f"{s['n_test']:,} images"
+    lines = [
+        f"Measured with `{results['command']}` on {m['cores']} cores ({m['cpu']}"
+        + (f"; {m['note']}" if m.get("note") else "")
+        + f"), {results['date']}: {hours:.1f} h wall ({results['run_seconds'] / 3600:.1f} h of "
+        f"one-thread runs). {len(seeds)} seeds; pre-training {s['pretrain_epochs']} epochs per layer "
+        f"on {unlabelled} training images without labels; every method tried the same "
+        f"{len(cfg['recipes'])} fine-tuning recipes on seed 0, fitted on {n_fit:,} images and scored "
+        f"on the next {s['n_valid']:,}; the test set ({n_test}) was read once per final run. Stored in "
+        f"[docs/results/{results['name']}.json](docs/results/{results['name']}.json); every "
+        "selection and final run in [docs/reproductions.md](docs/reproductions.md).",
+        "",
+        "| system | published test error; source | measured test error (mean ± std) | recipe "
+        "chosen on validation | validation error (seed 0) |",
+        "|---|---|---:|---|---:|",
+    ]
+    for p in results["published"]:
+        r = summary.get(p["method"])
+        published = p["published_note"]
+        if p["published_test_error"] is not None:
+            published = f"{100 * p['published_test_error']:.2f}%; {published}"
+        if r is None:
+            lines.append(f"| {p['system']} | {published} | not run | | |")
+            continue
+        chosen = cfg["chosen"][f"{p['method']}@all"]
+        valid = next(x for x in results["selection"] if x["method"] == p["method"] and x["chosen"])
+        lines.append(
+            f"| {p['system']} | {published} | **{_pct_pm(r['test_error'], r['test_error_std'])}** | "
+            f"`{chosen}` | {100 * valid['valid_error']:.2f}% |"
+        )
+    return "\n".join(lines)
+
+
+def reproduction_runs_block(results: Mapping[str, Any]) -> str:
+    """docs/reproductions.md: the grid, every selection run (validation only) and every final run."""
+    recipes = results["config"]["recipes"]
+    lines = [
+        f"`{results['command']}`, {results['date']}, {results['machine']['cores']} cores "
+        f"({results['machine']['cpu']}); stored in [results/{results['name']}.json]"
+        f"(results/{results['name']}.json).",
+        "",
+        "The grid, written down before any run:",
+        "",
+        "| recipe | optimiser | learning rate | × per epoch | softmax layer alone first |",
+        "|---|---|---:|---:|---|",
+    ]
+    for name, r in recipes.items():
+        lines.append(
+            f"| `{name}` | {r['optimizer']} | {r['learning_rate']:g} | {r.get('lr_decay', 1.0):g} | "
+            f"{'yes' if r['top_first'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "Selection runs (seed 0; validation error of the epoch kept; the test set was not read):",
+        "",
+        "| method | recipe | validation error | best epoch | epochs run | minutes | chosen |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in results["selection"]:
+        lines.append(
+            f"| {r['method']} | `{r['recipe']}` | {100 * r['valid_error']:.2f}% | {r['best_epoch']} | "
+            f"{len(r['valid_curve'])} | {r['seconds'] / 60:.1f} | {'**yes**' if r['chosen'] else ''} |"
+        )
+    lines += [
+        "",
+        "Final runs (the chosen recipe; the test set read once, at the end):",
+        "",
+        "| method | seed | recipe | validation error | test error | best epoch "
+        "| minutes (pre-training) |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in results["runs"]:
+        pre = f" ({r['pretrain_seconds'] / 60:.1f})" if r["pretrain_seconds"] else ""
+        lines.append(
+            f"| {r['method']} | {r['seed']} | `{r['recipe']}` | {100 * r['valid_error']:.2f}% | "
+            f"{100 * r['test_error']:.2f}% | {r['best_epoch']} | {r['seconds'] / 60:.1f}{pre} |"
+        )
+    return "\n".join(lines)
+
+
 BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "compare": compare_block,
     "depth": depth_block,
@@ -466,9 +660,20 @@ def write() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("what", choices=["compare", "depth", "write", "check"])
+    parser.add_argument("what", choices=["compare", "depth", "store", "write", "check"])
     parser.add_argument("--seeds", type=int, help="default: 3 for compare, 2 for depth")
+    parser.add_argument("--name", help="store: the reproduction (hinton2006, vincent2010)")
+    parser.add_argument("--report", type=Path, help="store: its finished --out folder")
+    parser.add_argument("--command", help="store: the command that made it, as run")
+    parser.add_argument("--note", default="", help="store: how the machine was shared")
+    parser.add_argument("--wall", type=float, help="store: total wall seconds (a resumed run)")
     args = parser.parse_args(argv)
+    if args.what == "store":
+        if not (args.name and args.report and args.command):
+            parser.error("store needs --name, --report and --command")
+        results = store_reproduction(args.name, args.report, args.command, args.note, args.wall)
+        print(f"stored {store(args.name, results)}")
+        return 0
     if args.what == "compare":
         print(f"stored {store('compare', run_compare(args.seeds or 3, ROOT / 'docs' / 'images'))}")
         return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +209,45 @@ def test_help_is_plain_at_80_columns():
 def test_bad_options_give_one_line_errors(tmp_path, args, fragment):
     result = invoke("study", "labels", "--data", "digits", "--out", tmp_path / "o", *args)
     assert_one_line_error(result, fragment)
+
+
+def test_seed_0_final_runs_are_the_chosen_selection_runs_read_on_the_test_set(tmp_path, monkeypatch):
+    """A final run of seed 0 reuses its selection run's stored network: the same validation
+    error, epoch and curve, and the test error that fitting it again gives."""
+    study = _study(tmp_path)
+    models = tmp_path / "sweep" / "models"
+    assert len(list(models.glob("*.safetensors"))) == len(study.selection)
+    seed0 = [r for r in study.results if r["seed"] == 0]
+    assert seed0 and all("selection_run" in r for r in seed0)
+    assert all("selection_run" not in r for r in study.results if r["seed"] != 0)
+    for r in seed0:
+        twin = next(
+            s
+            for s in study.selection
+            if (s["method"], s["n_labels"], s["recipe"]) == (r["method"], r["n_labels"], r["recipe"])
+        )
+        for key in ("valid_error", "best_epoch", "valid_curve", "top_epochs"):
+            assert r[key] == twin[key]
+    # Fitted afresh (no stored networks), seed 0 gives the same test errors.
+    fresh = tmp_path / "fresh"
+    shutil.copytree(tmp_path / "sweep", fresh / "sweep")
+    shutil.rmtree(fresh / "sweep" / "finetune")
+    shutil.rmtree(fresh / "sweep" / "models")
+    again = _study(fresh)
+    refit = {(r["method"], r["n_labels"]): r for r in again.results if r["seed"] == 0}
+    assert all("selection_run" not in r for r in refit.values())
+    for r in seed0:
+        assert refit[r["method"], r["n_labels"]]["test_error"] == r["test_error"]
+        assert refit[r["method"], r["n_labels"]]["valid_error"] == r["valid_error"]
+
+
+def test_a_stored_network_that_no_longer_gives_its_validation_error_is_fitted_again(tmp_path):
+    study = _study(tmp_path)
+    for path in (tmp_path / "sweep" / "select" / "runs").glob("*.json"):
+        run = json.loads(path.read_text())
+        run["result"]["valid_error"] += 0.5  # as if the stored network were another run's
+        path.write_text(json.dumps(run))
+    shutil.rmtree(tmp_path / "sweep" / "finetune")
+    again = _study(tmp_path)
+    assert all("selection_run" not in r for r in again.results)
+    assert [r["test_error"] for r in again.results] == [r["test_error"] for r in study.results]

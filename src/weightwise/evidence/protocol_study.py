@@ -13,10 +13,13 @@ resumable sweeps (:func:`~.sweep.run_sweep`) under ``folder/sweep``:
 ``select``
     Seed 0 only, validation error only (the test set is not read): every recipe of the grid (the
     same grid, so the same budget, for every method) at every label count. The recipe with the
-    lowest validation error is chosen per method and label count.
+    lowest validation error is chosen per method and label count. Each run's network is stored
+    as ``models/<key>.safetensors``.
 ``finetune``
     Every method, seed and label count with its chosen recipe, loading the stored stack (so one
-    pre-training serves every label count); the test error is measured once, at the end.
+    pre-training serves every label count); the test error is measured once, at the end. Seed
+    0's runs are the chosen selection runs: their stored networks are read on the test set
+    instead of being fitted a second time.
 
 A fine-tuning run keeps the epoch with the lowest validation error (early stopping with the best
 weights restored), and so does the softmax-alone phase of a ``top_first`` recipe.
@@ -359,22 +362,41 @@ def _load_stack(config: Mapping[str, Any], stacks: str, n_in: int, n_out: int) -
 
 
 def run_finetune(
-    config: Mapping[str, Any], *, stacks: str, mnist_path: str | None = None
+    config: Mapping[str, Any],
+    *,
+    stacks: str,
+    mnist_path: str | None = None,
+    models: str | None = None,
+    selected: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune one network on ``n_labels`` labelled images (None: all but the validation
     images), choosing its epoch on validation.
+
+    With ``models``, a selection run (``test`` false) stores its fitted network there as
+    ``<key>.safetensors``, and a final run whose selection twin (the same configuration with
+    ``test`` false: same seed, data and recipe) is stored there, with its result in
+    ``selected`` (by key), reads the test set with that network instead of fitting it again.
+    Fitting is deterministic given the configuration, so this is the same run; its validation
+    error is recomputed and must equal the stored one, else the run is fitted afresh.
 
     Returns
     -------
     dict
         ``valid_error`` (of the epoch kept), ``best_epoch``, ``epochs``, ``top_epochs``,
         ``valid_curve`` (validation error per epoch), ``test_error`` (None in selection runs:
-        :func:`_test_error` is not called), ``n_labelled``, ``seconds``.
+        :func:`_test_error` is not called), ``n_labelled``, ``seconds``; a final run that
+        reused its selection run also has ``selection_run`` (the selection run's key).
     """
     from threadpoolctl import threadpool_limits
 
+    from .sweep import sweep_key
+
     t0 = time.perf_counter()
     X, y, Xv, yv, n_classes = _train_valid(config, mnist_path)
+    if config["test"] and models is not None and selected is not None:
+        reused = _reuse_selection_run(config, Path(models), selected, Xv, yv, mnist_path)
+        if reused is not None:
+            return reused | {"seconds": reused["seconds"] + time.perf_counter() - t0}
     Y, Yv = one_hot(y, n_classes), one_hot(yv, n_classes)
     net = _load_stack(config, stacks, X.shape[1], n_classes)
     recipe = config["recipe"]
@@ -385,6 +407,8 @@ def run_finetune(
         history = _fit(net, X, Y, Xv, Yv, config, _optimizer(recipe))
     valid_error = _error(net, Xv, yv)
     test_error = _test_error(net, config, mnist_path) if config["test"] else None
+    if models is not None and not config["test"]:
+        _store_model(net, Path(models), sweep_key(config))
     val_acc = history.to_dict().get("val_metric", [])
     return {
         "method": config["method"],
@@ -401,6 +425,40 @@ def run_finetune(
         "valid_curve": [round(1.0 - a, 5) for a in val_acc],
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _store_model(net: Any, models: Path, key: str) -> None:
+    """Write a selection run's network atomically (parallel workers each write their own file)."""
+    from ..io import save_network
+
+    models.mkdir(parents=True, exist_ok=True)
+    tmp = models / f".{key}.{os.getpid()}.tmp"
+    save_network(net, tmp)
+    os.replace(tmp, models / f"{key}.safetensors")
+
+
+def _reuse_selection_run(
+    config: Mapping[str, Any],
+    models: Path,
+    selected: Mapping[str, Mapping[str, Any]],
+    Xv: np.ndarray,
+    yv: np.ndarray,
+    mnist_path: str | None,
+) -> dict[str, Any] | None:
+    """The final run as its selection twin's network read on the test set, or None when the
+    twin's network is not stored or no longer gives the stored validation error."""
+    from ..io import load_network
+    from .sweep import sweep_key
+
+    twin_key = sweep_key({**config, "test": False})
+    path = models / f"{twin_key}.safetensors"
+    if twin_key not in selected or not path.is_file():
+        return None
+    net = load_network(path)[0]
+    twin = dict(selected[twin_key])
+    if _error(net, Xv, yv) != twin["valid_error"]:
+        return None
+    return twin | {"test_error": _test_error(net, config, mnist_path), "selection_run": twin_key}
 
 
 def _train_valid(config: Mapping[str, Any], mnist_path: str | None) -> tuple[Any, ...]:
@@ -549,7 +607,8 @@ def run_study(
     sel = [
         config(m, SELECTION_SEED, n, r, False) for m in methods for n in counts for r in recipes.values()
     ]
-    fine = functools.partial(finetune, **kw)
+    models = str(root / "models")
+    fine = functools.partial(finetune, **kw, models=models)
     selection = run_sweep(sel, fine, root / "select", name=f"{name}-select", **sweep)
     chosen = choose_recipes(selection, list(recipes))
     final = [
@@ -558,6 +617,10 @@ def run_study(
         for n in counts
         for s in plan[n]
     ]
+    # Seed 0's final runs are the chosen selection runs again: their stored networks are read
+    # on the test set rather than fitted twice (run_finetune checks they are the same runs).
+    selected = {sweep_key(c): r for c, r in zip(sel, selection, strict=True)}
+    fine = functools.partial(finetune, **kw, models=models, selected=selected)
     results = run_sweep(final, fine, root / "finetune", name=f"{name}-finetune", **sweep)
     for r in results:
         r["pretrain_seconds"] = pre_seconds.get((r["method"], r["seed"]), 0.0)

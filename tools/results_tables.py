@@ -552,7 +552,42 @@ def reproduction_block(results: Mapping[str, Any]) -> str:
             f"| {p['system']} | {published} | **{_pct_pm(r['test_error'], r['test_error_std'])}** | "
             f"`{chosen}` | {100 * valid['valid_error']:.2f}% |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + _reproduction_verdict(results, summary)
+
+
+PRETRAINED = {"rbm": "the DBN", "dae": "the SdA"}
+
+
+def _reproduction_verdict(results: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
+    """Sentences on the pre-trained net: against its published figure and against BP alone."""
+    sentences = []
+    for method, name in PRETRAINED.items():
+        if method not in summary:
+            continue
+        r = summary[method]
+        published = next(
+            (p["published_test_error"] for p in results["published"] if p["method"] == method), None
+        )
+        if published is not None:
+            verdict = "at or below" if r["test_error"] <= published else "above"
+            sentences.append(
+                f"The mean test error of {name}, {100 * r['test_error']:.2f}%, is {verdict} the "
+                f"published {100 * published:.2f}%."
+            )
+        if "bp" in summary:
+            gap, two_std = _gap(r, summary["bp"])
+            sentences.append(
+                f"Pre-training lowers the test error of the same network by {gap:.2f} points against "
+                f"BP alone with the same fine-tuning budget ({'more' if gap > two_std else 'not more'} "
+                f"than 2 standard deviations of the difference, {two_std:.2f})."
+            )
+    if "relu_he" in summary:
+        r = summary["relu_he"]
+        sentences.append(
+            f"ReLU + He, with the same budget and no pre-training, reaches "
+            f"{_pct_pm(r['test_error'], r['test_error_std'])}."
+        )
+    return " ".join(sentences)
 
 
 def reproduction_runs_block(results: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from weightwise.evidence import protocol_study as E
+from weightwise.evidence import protocol_runs as E
 from weightwise.evidence.protocol_reproductions import ProtocolRecipe, run_protocol
 from weightwise.evidence.reproductions import FINETUNE_GRID, HINTON_PROTOCOL, reproduce
 

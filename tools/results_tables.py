@@ -630,9 +630,10 @@ def reproduction_runs_block(results: Mapping[str, Any]) -> str:
     ]
     for r in results["runs"]:
         pre = f" ({r['pretrain_seconds'] / 60:.1f})" if r["pretrain_seconds"] else ""
+        fit = "its selection run" if r.get("selection_run") else f"{r['seconds'] / 60:.1f}"
         lines.append(
             f"| {r['method']} | {r['seed']} | `{r['recipe']}` | {100 * r['valid_error']:.2f}% | "
-            f"{100 * r['test_error']:.2f}% | {r['best_epoch']} | {r['seconds'] / 60:.1f}{pre} |"
+            f"{100 * r['test_error']:.2f}% | {r['best_epoch']} | {fit}{pre} |"
         )
     return "\n".join(lines)
 

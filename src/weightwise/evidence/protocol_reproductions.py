@@ -162,6 +162,7 @@ _HEADERS = {
     "chosen": "chosen",
     "best_epoch": "best epoch",
     "top_epochs": "softmax-alone epochs",
+    "selection_run": "its selection run, read on the test set",
 }
 _PCT = ("published_test_error", "measured_test_error", "measured_std", "test_error", "valid_error")
 
@@ -231,7 +232,11 @@ def _selection_rows(study: Study) -> list[dict[str, Any]]:
 
 def _run_rows(study: Study) -> list[dict[str, Any]]:
     keep = ("method", "seed", "recipe", "valid_error", "test_error", "best_epoch", "seconds")
-    return [{k: r[k] for k in keep} | {"pretrain_seconds": r["pretrain_seconds"]} for r in study.results]
+    return [
+        {k: r[k] for k in keep}
+        | {"pretrain_seconds": r["pretrain_seconds"], "selection_run": "selection_run" in r}
+        for r in study.results
+    ]
 
 
 def _protocol_text(study: Study, n_recipes: int) -> str:

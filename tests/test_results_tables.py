@@ -156,6 +156,13 @@ def test_the_reproduction_table_shows_mean_std_and_the_recipe_chosen_on_validati
     assert mean_std in row and f"`{data['config']['chosen']['rbm@all']}`" in row
     assert "1.20%; Hinton and Salakhutdinov 2006" in row
     assert "3 seeds" in block and "fitted on 5,000 images and scored on the next 1,000" in block
+    # Every chosen --quick run kept epoch 4 or 5 of at most 5: the budget bound all three.
+    assert (
+        "The 5-epoch budget (the same for every method) bound the DBN and BP alone and ReLU + He"
+        in block
+    )
+    data["selection"][1]["best_epoch"] = 3  # the DBN's chosen run stopped improving early
+    assert "bound BP alone and ReLU + He: each" in rt.reproduction_block(data)
     runs = rt.reproduction_runs_block(data)
     assert runs.count("**yes**") == 3  # one chosen recipe per method
     assert len([line for line in runs.splitlines() if line.startswith("| rbm | ")]) == 4 + 3

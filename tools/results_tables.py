@@ -556,6 +556,7 @@ def reproduction_block(results: Mapping[str, Any]) -> str:
 
 
 PRETRAINED = {"rbm": "the DBN", "dae": "the SdA"}
+SHORT_NAMES = {**PRETRAINED, "bp": "BP alone", "relu_he": "ReLU + He"}
 
 
 def _reproduction_verdict(results: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
@@ -581,6 +582,15 @@ def _reproduction_verdict(results: Mapping[str, Any], summary: Mapping[str, Any]
                 f"BP alone with the same fine-tuning budget ({'more' if gap > two_std else 'not more'} "
                 f"than 2 standard deviations of the difference, {two_std:.2f})."
             )
+    bound = _budget_bound(results)
+    if bound:
+        limit = results["config"]["settings"]["max_epochs"]
+        sentences.append(
+            f"The {limit}-epoch budget (the same for every method) bound {' and '.join(bound)}: "
+            f"{'each' if len(bound) > 1 else 'its'} chosen selection run kept its last or next-to-last "
+            "epoch, so a longer budget might lower "
+            + ("their errors." if len(bound) > 1 else "its error.")
+        )
     if "relu_he" in summary:
         r = summary["relu_he"]
         sentences.append(
@@ -588,6 +598,16 @@ def _reproduction_verdict(results: Mapping[str, Any], summary: Mapping[str, Any]
             f"{_pct_pm(r['test_error'], r['test_error_std'])}."
         )
     return " ".join(sentences)
+
+
+def _budget_bound(results: Mapping[str, Any]) -> list[str]:
+    """Methods whose chosen selection run kept one of its last two allowed epochs."""
+    limit = results["config"]["settings"]["max_epochs"]
+    return [
+        SHORT_NAMES.get(r["method"], r["method"])
+        for r in results["selection"]
+        if r["chosen"] and r["best_epoch"] is not None and r["best_epoch"] >= limit - 1
+    ]
 
 
 def reproduction_runs_block(results: Mapping[str, Any]) -> str:
@@ -640,6 +660,8 @@ def reproduction_runs_block(results: Mapping[str, Any]) -> str:
 
 BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "compare": compare_block,
+    "hinton2006": reproduction_block,
+    "hinton2006-runs": reproduction_runs_block,
     "depth": depth_block,
     "defaults": defaults_block,
     "labels": labels_block,
@@ -651,10 +673,11 @@ unless :data:`STORED` names another."""
 DOCUMENTS: dict[str, Path] = {
     "defaults": ROOT / "docs" / "defaults.md",
     "labels": ROOT / "docs" / "labels.md",
+    "hinton2006-runs": ROOT / "docs" / "reproductions.md",
 }
 """Blocks that live outside README.md, by name."""
 
-STORED: dict[str, str] = {"labels-summary": "labels"}
+STORED: dict[str, str] = {"labels-summary": "labels", "hinton2006-runs": "hinton2006"}
 """Blocks rendered from another block's stored file."""
 
 

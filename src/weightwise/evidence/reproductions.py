@@ -11,11 +11,11 @@ labels; every method (the pre-trained one, BP alone, ReLU + He) tries the same f
 training images and scored on the last 10,000 (the test set is not read); the recipe with the
 lowest validation error then runs for 3 seeds, each keeping its best-validation epoch, the test
 set read once per final run. The report shows the published test error beside our mean ± std.
-Full runs, estimated from epoch times measured on 2 shared cores (one BLAS thread per run, one
-run at a time; not yet run): hinton2006 about 5 hours (RBM pre-training about 40 min per seed,
-a fine-tuning epoch on 50,000 images about 17 s, 21 fine-tuning runs of at most 30 epochs),
-vincent2010 about 10 hours (pre-training about 40 min per seed, a fine-tuning epoch about 45 s);
-``--n-jobs 2`` runs two at a time. Stored runs are reused, so an interrupted run resumes.
+Full runs on 2 shared cores, one BLAS thread per run: hinton2006 took 1.8 hours of wall time with
+``--n-jobs 2`` (3.0 hours of one-thread runs: RBM pre-training about 17 minutes per seed, a
+fine-tuning run 5 to 9 minutes; docs/results/hinton2006.json); vincent2010 has not been run in full
+(estimated from epoch times, about twice as long: denoising pre-training about 40 minutes per seed,
+a fine-tuning epoch about 45 s). Stored runs are reused, so an interrupted run resumes.
 ``--quick`` (6,000 training images of which 1,000 validate, 2,000 test images, a smaller
 network, 2 pre-training and at most 5 fine-tuning epochs, 3 seeds) took 45 s for hinton2006 and
 shows the direction of the effect, not the published accuracy.

@@ -179,6 +179,7 @@ def test_load_mnist_folder_from_env_and_mnist_subfolder(
 ) -> None:
     write_mnist(tmp_path / "mnist", mnist_arrays)
     assert load_mnist(tmp_path, verify=False)[0].shape == (30, 36)
+    monkeypatch.delenv("WEIGHTWISE_MNIST", raising=False)  # it comes first; a user may have it set
     monkeypatch.setenv("WEIGHTWISE_DATA", str(tmp_path))
     assert load_mnist(verify=False)[1].shape == (12, 36)
 
@@ -186,6 +187,7 @@ def test_load_mnist_folder_from_env_and_mnist_subfolder(
 def test_load_mnist_missing_files_say_how_to_get_them(
     tmp_path: Path, mnist_arrays, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("WEIGHTWISE_MNIST", raising=False)
     monkeypatch.setenv("WEIGHTWISE_DATA", str(tmp_path / "nowhere"))
     with pytest.raises(MissingDataError, match=r"train-images-idx3-ubyte\[.gz\].*nowhere") as info:
         load_mnist()

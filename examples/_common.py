@@ -176,12 +176,11 @@ def pretrain(
 
 
 def visible_bias(X: np.ndarray, eps: float = 1e-3) -> np.ndarray:
-    """Visible biases ``log(p / (1 - p))`` from the data's unit means (Hinton's guide, 8.1).
+    """Visible biases ``log(p / (1 - p))`` from the data's unit means (Hinton's guide, 8.1):
+    :func:`weightwise.layerwise.rbm.visible_bias`, in the data's dtype."""
+    from weightwise.layerwise.rbm import visible_bias as library_visible_bias
 
-    ``p`` is clipped to ``[eps, 1 - eps]`` so that units always off stay finite.
-    """
-    p = np.clip(X.mean(axis=0), eps, 1.0 - eps)
-    return np.log(p / (1.0 - p)).astype(X.dtype)
+    return np.asarray(library_visible_bias(X, eps)).astype(X.dtype)
 
 
 @contextmanager

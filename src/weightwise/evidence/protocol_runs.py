@@ -190,6 +190,8 @@ def pretrain_config(method: str, seed: int, settings: StudySettings) -> dict[str
 def _learner_params(method: str, X: np.ndarray, n_layers: int) -> tuple[str, list[dict[str, Any]]]:
     """The learner and its settings per layer, from the repository's MNIST recipes
     (examples/mnist_dbn.py: Hinton's; examples/mnist_sda.py: Vincent's, one corruption level)."""
+    from ..layerwise.rbm import visible_bias
+
     m = METHODS[method]
     if m.learner == "rbm":
         rbm = dict(
@@ -200,8 +202,7 @@ def _learner_params(method: str, X: np.ndarray, n_layers: int) -> tuple[str, lis
             weight_cost=2e-4,
             batch_size=100,
         )
-        p = np.clip(X.mean(axis=0), 1e-3, 1.0 - 1e-3)
-        first = dict(rbm, b_visible=np.log(p / (1.0 - p)).astype(X.dtype))
+        first = dict(rbm, b_visible=visible_bias(X))
         return "rbm", [first] + [rbm] * (n_layers - 1)
     params = dict(learning_rate=0.05, batch_size=100, **m.learner_params)
     return str(m.learner), [params] * n_layers

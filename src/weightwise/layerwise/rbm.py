@@ -49,7 +49,25 @@ from ._rbm_kernels import (
 from .learner import refuse_outside_unit_interval
 from .rbm_base import BaseRBM
 
-__all__ = ["MAX_ENUMERATED_UNITS", "BaseRBM", "BernoulliRBM", "GaussianRBM"]
+__all__ = ["MAX_ENUMERATED_UNITS", "BaseRBM", "BernoulliRBM", "GaussianRBM", "visible_bias"]
+
+
+def visible_bias(V: Array, eps: float = 1e-3, xp: Any = np) -> Array:
+    """Binary visible biases ``log(p_i / (1 - p_i))`` from the data's unit means ``p_i``, clipped
+    to ``[eps, 1 - eps]`` so units that are always off stay finite (Hinton's guide 8.1).
+
+    Parameters
+    ----------
+    V : array of shape (n_samples, n_visible)
+    xp : array namespace of ``V``
+
+    Returns
+    -------
+    array of shape (n_visible,), ``V``'s dtype
+    """
+    p = xp.clip(xp.mean(V, axis=0), eps, 1.0 - eps)
+    return xp.log(p / (1.0 - p))
+
 
 # Elements per chunk of the (rows, n_visible, n_hidden) tensor in the pseudo-likelihood.
 _PL_CHUNK_ELEMENTS = 1 << 22
@@ -105,10 +123,7 @@ class BernoulliRBM(BaseRBM):
 
         ``p_i`` is clipped to ``[eps, 1 - eps]`` so units that are always off stay finite.
         """
-        V = self._check_data(V)
-        xp = self.xp
-        p = xp.clip(xp.mean(V, axis=0), eps, 1.0 - eps)
-        self.b_visible[...] = xp.log(p / (1.0 - p))
+        self.b_visible[...] = visible_bias(self._check_data(V), eps, self.xp)
 
     def conditional_log_likelihoods(self, V: Array, units: Any = None) -> Array:
         """``log p(v_i | v_-i)`` for each sample and each chosen visible unit, shape (n, k).

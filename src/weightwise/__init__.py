@@ -10,6 +10,7 @@ from ._version import __version__
 from .backpropagation.gradcheck import gradcheck
 from .backpropagation.gradients import Gradients, backprop, loss_value
 from .backpropagation.optimizers import SGD, Adam, Optimizer, Schedule, get_optimizer, get_schedule
+from .backpropagation.pseudo_labels import PseudoLabels
 from .backpropagation.training import EpochInfo, History, accuracy, fit
 from .errors import (
     ConfigError,
@@ -126,6 +127,7 @@ __all__ = [
     "ModelFileError",
     "Network",
     "Optimizer",
+    "PseudoLabels",
     "Random",
     "Schedule",
     "TrainingFailedWarning",

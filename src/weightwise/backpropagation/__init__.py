@@ -7,7 +7,7 @@ Read it in this order:
   :mod:`.reference` beside it, the same updates written plainly, that the tests hold them to;
 - :mod:`.training`: :func:`fit`, the epoch loop, calling the named pieces :mod:`.stopping` (early
   stopping), :mod:`.resume` (checkpoints), :mod:`.health` (did the run die?) and recording a
-  :class:`~.history.History`;
+  :class:`~.history.History`; :mod:`.pseudo_labels` adds unlabelled rows to its batches;
 - :mod:`.gradcheck`: the gradients against central finite differences.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 from .gradients import Gradients, backprop, loss_value
 from .history import BatchInfo, EpochInfo, History
 from .optimizers import SGD, Adam, Optimizer, get_optimizer
+from .pseudo_labels import PseudoLabels
 from .training import fit
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Gradients",
     "History",
     "Optimizer",
+    "PseudoLabels",
     "backprop",
     "fit",
     "get_optimizer",

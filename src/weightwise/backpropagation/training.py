@@ -48,6 +48,7 @@ from .gradients import backprop, loss_value
 from .health import chance_accuracy, chance_loss, failure
 from .history import BatchCallback, BatchInfo, Callback, EpochInfo, History, grad_norm_stride
 from .optimizers import Optimizer, get_optimizer
+from .pseudo_labels import PseudoLabels, check_pseudo_labels, pseudo_label_grads
 from .resume import Snapshot, restore_run, save_run
 from .stopping import MONITORS, EarlyStopping, check_monitor
 
@@ -117,6 +118,7 @@ def fit(
     checkpoint_every: int = 1,
     resume: bool = False,
     record_grad_norm: bool = True,
+    pseudo_labels: PseudoLabels | None = None,
 ) -> History:
     """Train ``net`` in place by back-propagation.
 
@@ -172,6 +174,10 @@ def fit(
         Continue from the checkpoint in ``checkpoint_dir`` when there is one.
     record_grad_norm : bool
         Record per-layer gradient norms in the history.
+    pseudo_labels : PseudoLabels, optional
+        Unlabelled rows that join every mini-batch with the network's own predictions as targets
+        (Lee 2013; :mod:`.pseudo_labels`), for a classifier's output. The recorded ``loss``,
+        ``metric`` and batch-callback gradients stay those of the labelled rows.
 
     Returns
     -------
@@ -206,7 +212,7 @@ def fit(
         raise ConfigError("resume=True needs a checkpoint_dir")
     run = _Run.create(
         net, X, Y, loss, optimizer, learning_rate, batch_size, shuffle, reduction, metric, seed,
-        callbacks, batch_callbacks, record_grad_norm,
+        callbacks, batch_callbacks, record_grad_norm, pseudo_labels,
     )  # fmt: skip
     val = None
     if validation_data is not None:
@@ -312,6 +318,7 @@ class _Run:
     record_grad_norm: bool
     on_batch: list[BatchCallback]
     hooks_want_dW: list[Callable[[int, int, int], bool]]
+    pseudo: PseudoLabels | None = None
 
     @classmethod
     def create(
@@ -330,6 +337,7 @@ class _Run:
         callbacks: Sequence[Callback],
         batch_callbacks: Sequence[BatchCallback],
         record_grad_norm: bool,
+        pseudo_labels: PseudoLabels | None = None,
     ) -> _Run:
         loss_fn = get_loss(loss)
         loss_fn.check_output(net.layers[-1].activation)
@@ -357,7 +365,7 @@ class _Run:
             net, X, Y, loss_fn, reduction, optimizer, rng,
             n if batch_size in (None, "full") else min(batch_size, n), shuffle, metric,
             out_name == "sigmoid" and net.sizes[-1] > 1, record_grad_norm, on_batch,
-            [_wants_weight_grads(hook) for hook in on_batch],
+            [_wants_weight_grads(hook) for hook in on_batch], check_pseudo_labels(pseudo_labels, net),
         )  # fmt: skip
 
     @property
@@ -389,6 +397,7 @@ class _Run:
             "batch_size": self.batch_size,
             "shuffle": self.shuffle,
             "seed": int(seed) if is_integer(seed) else None,
+            **(self.pseudo.settings() if self.pseudo is not None else {}),
         }
 
     def chance(self) -> float | None:
@@ -419,13 +428,18 @@ def _train_epoch(run: _Run, epoch: int, history: History, start: Snapshot) -> fl
     hits = 0.0 * loss_sum
     sq_norms = [0.0 * loss_sum for _ in net.layers] if run.record_grad_norm else []
     n_sampled = 0
+    alpha = run.pseudo.alpha(epoch + 1) if run.pseudo is not None else 0.0
     for b, (xb, yb) in enumerate(run.batches()):
         sample = run.record_grad_norm and b % stride == 0
         need_dW = sample or any(wants(epoch + 1, b, per_epoch) for wants in run.hooks_want_dW)
-        g = backprop(net, xb, yb, run.loss, run.reduction, weight_grads=need_dW)
+        g = backprop(net, xb, yb, run.loss, run.reduction, weight_grads=need_dW or alpha > 0)
         if history.initial_loss is None:  # where the run started (kept on resume)
             history.initial_loss = float(g.loss)
-        if g.dW[0] is None:
+        if alpha > 0:
+            assert run.pseudo is not None
+            grads = pseudo_label_grads(net, run.pseudo, g, alpha, run.loss, run.reduction, run.rng)
+            opt.step(params, grads)
+        elif g.dW[0] is None:
             opt.step_factored(params, g)
         else:
             opt.step(params, g.as_list())

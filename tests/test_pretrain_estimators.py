@@ -110,7 +110,7 @@ def test_unlabelled_rows_reach_pretraining():
         clf.fit(X, y, X_unlabelled=X[:, :3])
     with pytest.raises(DataError, match="NaN"):
         clf.fit(X, y, X_unlabelled=np.full((3, 5), np.nan))
-    with pytest.raises(ConfigError, match="X_unlabelled is used only by pre-training"):
+    with pytest.raises(ConfigError, match="X_unlabelled is used by pre-training and pseudo-labels"):
         BPClassifier((4,)).fit(X, y, X_unlabelled=X)
 
 

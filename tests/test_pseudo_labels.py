@@ -293,3 +293,52 @@ def test_pseudo_labels_put_unlabelled_digits_to_use() -> None:
         lab = np.concatenate([pool[y[pool] == c][3 * k : 3 * k + 3] for c in range(10)])
         gains.append(error(lab, None) - error(lab, pl))
     assert min(gains) > 0.02 and np.mean(gains) > 0.04, gains
+
+
+# --------------------------------------------------------------------------------------------------
+# the estimators: fit(X, y, X_unlabelled) with pseudo_labels > 0
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """3 labelled digits per class, 1,267 unlabelled rows and 500 held-out ones."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    order = np.random.default_rng(0).permutation(y.size)
+    test, pool = order[:500], order[500:]
+    lab = np.concatenate([pool[y[pool] == c][:3] for c in range(10)])
+    return X[lab], y[lab], X[np.setdiff1d(pool, lab)], X[test], y[test]
+
+
+def test_bpclassifier_learns_from_unlabelled_rows_with_pseudo_labels() -> None:
+    from weightwise.estimators import BPClassifier
+
+    X, y, U, X_test, y_test = _digits()
+    kw: dict[str, Any] = dict(
+        hidden_layer_sizes=(64,), activation="tanh", learning_rate=0.003, batch_size=10,
+        max_epochs=100, tol=None, alpha=0.0, random_state=0, dtype="float64",
+    )  # fmt: skip
+    alone = BPClassifier(**kw).fit(X, y).score(X_test, y_test)
+    clf = BPClassifier(**kw, pseudo_labels=1.0, pseudo_label_start=20, pseudo_label_full=60)
+    with_pl = clf.fit(X, y, X_unlabelled=U).score(X_test, y_test)
+    assert with_pl > alone + 0.04, (alone, with_pl)
+    # Without the weight, the unlabelled rows are refused rather than silently ignored.
+    with pytest.raises(ConfigError, match="X_unlabelled is used by pre-training and pseudo-labels"):
+        BPClassifier(**kw).fit(X, y, X_unlabelled=U)
+
+
+def test_bad_pseudo_label_settings_of_an_estimator_name_the_problem() -> None:
+    from weightwise.estimators import BPClassifier, BPRegressor
+
+    X, y, U, _, _ = _digits()
+    with pytest.raises(ConfigError, match="pseudo_labels=1.0 needs a classifier"):
+        BPRegressor(pseudo_labels=1.0).fit(X, y.astype(float), X_unlabelled=U)
+    with pytest.raises(
+        ConfigError, match=r"pseudo_label_full \(5\) must be >= pseudo_label_start \(8\)"
+    ):
+        BPClassifier(pseudo_labels=1.0, pseudo_label_start=8, pseudo_label_full=5).fit(X, y, U)
+    with pytest.raises(ConfigError, match="pseudo_labels must be a weight >= 0 .0: off., got -1"):
+        BPClassifier(pseudo_labels=-1).fit(X, y, X_unlabelled=U)
+    with pytest.raises(DataError, match="X_unlabelled has 3 features but X has 64"):
+        BPClassifier(pseudo_labels=1.0, max_epochs=2).fit(X, y, X_unlabelled=U[:, :3])

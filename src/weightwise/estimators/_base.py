@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 from .._util import atomic_write_bytes
 from ..backpropagation.optimizers import Optimizer
+from ..backpropagation.pseudo_labels import PseudoLabels
 from ..backpropagation.training import EpochInfo, History
 from ..backpropagation.training import fit as train
 from ..checkpoints import (
@@ -46,7 +47,13 @@ from ._inputs import float_dtypes, is_torch, placement, validate_input
 from ._optimizers import _EstimatorOptimizer, make_optimizer
 from ._params import check_bp_params, check_hidden_sizes
 from ._persistence import _SavedEstimator
-from ._pretrain import pretrain_metadata, pretraining_data, restore_learners, run_pretraining
+from ._pretrain import (
+    pretrain_metadata,
+    pretraining_data,
+    restore_learners,
+    run_pretraining,
+    unlabelled_rows,
+)
 
 # Validation scores of a backed-up fit (the engine's checkpoint keeps the rest).
 _SCORES_FILE = "validation_scores.json"
@@ -140,6 +147,9 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
     corruption: float | None = None
     weight_cost: float | None = None
     pretrain_callbacks: Sequence[Any] | None = None
+    pseudo_labels: float = 0.0
+    pseudo_label_start: int = 10
+    pseudo_label_full: int = 60
     callbacks: Sequence[Any] | None = None
     checkpoint_dir: str | os.PathLike[str] | None = None
 
@@ -167,18 +177,19 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
         X : array-like or tensor of shape (n_samples, n_features)
         y : array-like or tensor of shape (n_samples,) or (n_samples, n_outputs)
         X_unlabelled : array-like or tensor of shape (n_unlabelled, n_features), optional
-            Extra inputs without labels: pre-training learns from ``X`` and these rows together,
-            BP from ``(X, y)`` alone. Needs ``pretrain``; unused when ``warm_start`` continues a
-            fitted network (no pre-training runs then).
+            Extra inputs without labels: pre-training learns from ``X`` and these rows together
+            (unused when ``warm_start`` continues a fitted network: no pre-training runs then);
+            with ``pseudo_labels > 0`` BP also trains on them with the network's own classes as
+            targets. Needs ``pretrain`` or ``pseudo_labels``.
 
         Returns
         -------
         self
         """
-        if X_unlabelled is not None and self.pretrain is None:
+        if X_unlabelled is not None and self.pretrain is None and not self.pseudo_labels:
             raise ConfigError(
-                "X_unlabelled is used only by pre-training; set pretrain='rbm', 'autoencoder', ... "
-                "or leave X_unlabelled out"
+                "X_unlabelled is used by pre-training and pseudo-labels; set pretrain='rbm', "
+                "'autoencoder', ... or pseudo_labels=3.0 (a classifier), or leave X_unlabelled out"
             )
         return self._fit(X, y, incremental=False, X_unlabelled=X_unlabelled)
 
@@ -258,7 +269,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
                 f"y has {Y.shape[1]} outputs but the network was built for {self.n_outputs_}; "
                 "fit a new estimator (warm_start=False) for a different target"
             )
-        self._backprop(X, Y, incremental)
+        self._backprop(X, Y, incremental, X_unlabelled)
         if self.checkpoint_dir is not None and not incremental:
             # Finished: the backup is no longer needed (Keras's BackupAndRestore does the same), and
             # the next fit starts afresh; or, when told so, once the model file is saved.
@@ -296,9 +307,16 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
             device,
         )
 
-    def _backprop(self, X: Array, Y_host: np.ndarray, incremental: bool) -> None:
+    def _backprop(
+        self, X: Array, Y_host: np.ndarray, incremental: bool, X_unlabelled: Any = None
+    ) -> None:
         """Adjust ``network_`` back to front with the engine's loop and record the history."""
         net = self.network_
+        pseudo = None
+        if self.pseudo_labels and X_unlabelled is not None and not incremental:
+            U = unlabelled_rows(X_unlabelled, int(X.shape[1]), net)
+            start, full = self.pseudo_label_start, self.pseudo_label_full
+            pseudo = PseudoLabels(U, float(self.pseudo_labels), start, full)
         X = to_network(X, net.xp, net.dtype, net.device)
         Y = asarray(Y_host, net.xp, net.dtype, net.device)
         n = int(X.shape[0])
@@ -345,6 +363,7 @@ class _BaseBP(_SavedEstimator, BaseEstimator):
                 seed=self._rng,
                 checkpoint_dir=ckpt,
                 resume=ckpt is not None,
+                pseudo_labels=pseudo,
             )
         if finished is not None:
             history.stop_reason = finished[1]

@@ -71,6 +71,9 @@ BP: dict[str, list[Any] | str] = {
     "corruption": [_FRACTION, None],
     "weight_cost": [_NON_NEGATIVE, None],
     "pretrain_callbacks": [None, list, tuple],
+    "pseudo_labels": [_NON_NEGATIVE],
+    "pseudo_label_start": [_POSITIVE_INT],
+    "pseudo_label_full": [_POSITIVE_INT],
 }
 
 LAYERWISE: dict[str, list[Any] | str] = {

@@ -7,6 +7,7 @@ The rules shared with the rest of the library (positive integers, fractions) com
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -106,6 +107,7 @@ def check_bp_params(est: Any, devices: bool = True) -> None:
     check_common(est, devices)
     for name in ("max_epochs", "n_iter_no_change", "lr_step_size"):
         check_positive_int(getattr(est, name), name)
+    check_pseudo_label_params(est)
     if est.batch_size not in ("auto", "full"):
         check_positive_int(est.batch_size, "batch_size", 'or "auto" or "full"')
     check_positive(est.learning_rate, "learning_rate")
@@ -121,3 +123,24 @@ def check_bp_params(est: Any, devices: bool = True) -> None:
         if not (optional or (is_number(value) and ok(value))):
             raise ConfigError(f"{name} must be {text}, got {value!r}")
     check_pretrain_params(est)
+
+
+def check_pseudo_label_params(est: Any) -> None:
+    """``pseudo_labels`` (a weight >= 0, for classifiers only) and its epochs (1 <= start <= full)."""
+    from sklearn.base import is_classifier
+
+    weight = est.pseudo_labels
+    if not (is_number(weight) and math.isfinite(weight) and weight >= 0):
+        raise ConfigError(f"pseudo_labels must be a weight >= 0 (0: off), got {weight!r}")
+    if weight and not is_classifier(est):
+        raise ConfigError(
+            f"pseudo_labels={weight!r} needs a classifier: a regressor's output has no class to "
+            "take as a label; use BPClassifier, or leave pseudo_labels=0"
+        )
+    start = check_positive_int(est.pseudo_label_start, "pseudo_label_start")
+    full = check_positive_int(est.pseudo_label_full, "pseudo_label_full")
+    if full < start:
+        raise ConfigError(
+            f"pseudo_label_full ({full}) must be >= pseudo_label_start ({start}): the weight rises "
+            "from 0 at epoch pseudo_label_start to pseudo_labels at epoch pseudo_label_full"
+        )

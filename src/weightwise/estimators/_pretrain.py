@@ -80,6 +80,14 @@ PRETRAIN_PARAM_DOC = """
         Called after each pre-training epoch of each layer with a
         :class:`~weightwise.layerwise.greedy.PretrainEpochInfo` (a progress bar, say); returning
         True moves up to the next layer. Not saved by :meth:`save`.
+    pseudo_labels : float, default=0.0
+        Weight of the pseudo-label loss (Lee 2013; :mod:`weightwise.backpropagation.pseudo_labels`;
+        0: off; Lee used 3). With ``fit(X, y, X_unlabelled)``, BP trains on the unlabelled rows
+        too, each batch of labelled rows joined by 100 unlabelled ones whose targets are the
+        classes the network predicts for them. Classifiers only.
+    pseudo_label_start, pseudo_label_full : int, default=10, 60
+        The pseudo-label weight is 0 before epoch ``pseudo_label_start`` and rises linearly to
+        ``pseudo_labels`` at epoch ``pseudo_label_full`` (epochs of this ``fit``, from 1).
     callbacks : sequence of callables, optional
         :func:`weightwise.fit` epoch callbacks for the BP phase, each called with an
         :class:`~weightwise.backpropagation.training.EpochInfo`; returning True stops training. Not saved
@@ -175,16 +183,21 @@ def pretraining_data(X: Array, X_unlabelled: Any, net: Network) -> Array:
     V = to_network(X, net.xp, net.dtype, net.device)
     if X_unlabelled is None:
         return V
+    return namespace(V).concat([V, unlabelled_rows(X_unlabelled, int(V.shape[1]), net)], axis=0)
+
+
+def unlabelled_rows(X_unlabelled: Any, n_features: int, net: Network) -> Array:
+    """``X_unlabelled`` checked (a finite numeric matrix with ``n_features`` columns, as ``X``)
+    and moved to the network's namespace, dtype and device."""
     if hasattr(X_unlabelled, "detach"):
         X_unlabelled = X_unlabelled.detach()
     U = check_matrix(X_unlabelled, "X_unlabelled")
-    if int(U.shape[1]) != int(V.shape[1]):
+    if int(U.shape[1]) != n_features:
         raise DataError(
-            f"X_unlabelled has {U.shape[1]} features but X has {V.shape[1]}; give unlabelled rows "
+            f"X_unlabelled has {U.shape[1]} features but X has {n_features}; give unlabelled rows "
             "with the same features as X"
         )
-    U = to_network(U, net.xp, net.dtype, net.device)
-    return namespace(V).concat([V, U], axis=0)
+    return to_network(U, net.xp, net.dtype, net.device)
 
 
 def run_pretraining(

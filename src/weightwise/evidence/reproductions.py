@@ -248,7 +248,15 @@ REPRODUCTIONS: dict[str, Reproduction] = {
         "(1.40%) and DBN-3 (1.24%) are not run here (hinton2006 runs a DBN). Quick: "
         "784-200-200-200-10, 5,000 training, 1,000 validation and 2,000 test images, 2 "
         "pre-training epochs per layer, at most 5 fine-tuning epochs.",
-        (Published("SdA-3", 0.0128, "dae", None, "masking noise tuned in 0-40%; 25% here"),),
+        (
+            Published(
+                "SdA-3 784-1000-1000-1000-10, pre-trained",
+                0.0128,
+                "dae",
+                None,
+                "Vincent et al. 2010, table 3 (masking noise chosen in 0-40% there; 25% here)",
+            ),
+        ),
         _plan(VINCENT_PROTOCOL),
         kind="protocol",
         protocol=VINCENT_PROTOCOL,

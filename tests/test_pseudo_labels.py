@@ -43,6 +43,7 @@ def test_the_weight_is_off_before_start_then_rises_linearly_to_full() -> None:
     assert [pl.alpha(t) for t in range(1, 7)] == [0.0, 0.0, 1.5, 3.0, 3.0, 3.0]
     at_once = PseudoLabels(np.zeros((2, 4)), weight=2.0, start=3, full=3)
     assert [at_once.alpha(t) for t in range(1, 5)] == [0.0, 0.0, 2.0, 2.0]
+    assert repr(pl) == "PseudoLabels(X=<2x4 rows>, weight=3.0, start=2, full=4, batch_size=100)"
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from .gradients import Gradients, backprop
 __all__ = ["PseudoLabels", "pseudo_label_targets"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class PseudoLabels:
     """The unlabelled rows and the schedule of their weight, for :func:`~.training.fit`.
 
@@ -71,6 +71,13 @@ class PseudoLabels:
                 f"pseudo-label full ({self.full}) must be >= start ({self.start}): the weight "
                 "rises from 0 at epoch start to its full value at epoch full"
             )
+
+    def __repr__(self) -> str:
+        shape = "x".join(str(int(n)) for n in getattr(self.X, "shape", ()))
+        return (
+            f"PseudoLabels(X=<{shape} rows>, weight={self.weight!r}, start={self.start}, "
+            f"full={self.full}, batch_size={self.batch_size})"
+        )
 
     def alpha(self, epoch: int) -> float:
         """The weight of the pseudo-label loss in ``epoch`` (1-based)."""

@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 from cli_helpers import WIDTH, assert_one_line_error, invoke
 
+from weightwise.errors import ConfigError
 from weightwise.evidence import labels as L
+from weightwise.evidence.data import load_dataset
 from weightwise.evidence.labels_report import PUBLISHED
+from weightwise.evidence.protocol_runs import _train_valid, finetune_config
 
 TINY = dict(
     data="digits",
@@ -251,3 +254,59 @@ def test_a_stored_network_that_no_longer_gives_its_validation_error_is_fitted_ag
     again = _study(tmp_path)
     assert all("selection_run" not in r for r in again.results)
     assert [r["test_error"] for r in again.results] == [r["test_error"] for r in study.results]
+
+
+# --------------------------------------------------------------------------------------------------
+# --pseudo-labels: two more recipes for every method, fine-tuning on the unlabelled images too
+
+
+def test_recipes_without_pseudo_labels_keep_the_keys_of_the_stored_runs():
+    """The stored studies' run keys hash these dicts: the pseudo-label fields appear only in the
+    recipes that use them."""
+    assert L.RECIPES["adam_1e-4_top_wd"].keyed() == {
+        "name": "adam_1e-4_top_wd", "optimizer": "adam", "learning_rate": 1e-4, "top_first": True,
+        "weight_decay": 1e-3,
+    }  # fmt: skip
+    assert "pseudo_labels" not in L.RECIPES["sgd_0.1"].as_dict()
+    assert L.PSEUDO_LABEL_RECIPES["adam_1e-4_pl3"].keyed() == {
+        "name": "adam_1e-4_pl3", "optimizer": "adam", "learning_rate": 1e-4, "top_first": False,
+        "weight_decay": 0.0, "pseudo_labels": 3.0, "pl_start": 5, "pl_full": 50,
+    }  # fmt: skip
+
+
+def _pl_config(n_labels: int | None, weight: float = 3.0) -> dict:
+    """A fine-tuning run whose pseudo-label term is on from the first epoch (TINY has 4)."""
+    settings = L.LabelsSettings(**TINY).validate()
+    recipe = L.Recipe("pl", "adam", 1e-2, pseudo_labels=weight, pl_start=1, pl_full=2)
+    return finetune_config("bp", 0, n_labels, recipe, settings, stack=None, test=False)
+
+
+def test_pseudo_label_runs_learn_from_the_images_outside_the_labelled_and_validation_sets():
+    X, y, Xv, yv, _, unlabelled = _train_valid(_pl_config(50), None)
+    assert (X.shape[0], Xv.shape[0]) == (50, 100)
+    n_train = load_dataset("digits", None, 1, None).X_train.shape[0]
+    assert unlabelled.shape[0] == n_train - 50 - 100
+    rows = {r.tobytes() for r in unlabelled}
+    assert not any(r.tobytes() in rows for r in np.concatenate([X, Xv]))
+    assert _train_valid(_pl_config(50, weight=0.0), None)[-1] is None
+    with_pl = L.run_finetune(_pl_config(50), stacks="")
+    without = L.run_finetune(_pl_config(50, weight=0.0), stacks="")
+    assert with_pl["valid_curve"] != without["valid_curve"]
+    with pytest.raises(ConfigError, match="pseudo-labels, which need unlabelled images"):
+        L.run_finetune(_pl_config(None), stacks="")
+
+
+def test_cli_pseudo_labels_adds_its_recipes_to_every_methods_grid(tmp_path, monkeypatch):
+    for key in ("epoch_examples", "max_examples", "max_epochs", "patience"):
+        monkeypatch.setitem(L.QUICK, key, TINY[key])
+    result = invoke(
+        "study", "labels", "--data", "digits", "--labels", "20", "--methods", "bp",
+        "--seeds", "1", "--seeds-fewest", "1", "--widths", "8", "--n-valid", "100", "--quick",
+        "--pseudo-labels", "--out", tmp_path / "out", "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert list(data["metadata"]["config"]["recipes"]) == [*L.RECIPES, *L.PSEUDO_LABEL_RECIPES]
+    assert "--pseudo-labels" in data["metadata"]["command"]
+    selection = list((tmp_path / "out" / "sweep" / "select" / "runs").glob("*.json"))
+    assert len(selection) == len(L.RECIPES) + len(L.PSEUDO_LABEL_RECIPES)

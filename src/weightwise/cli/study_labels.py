@@ -72,6 +72,13 @@ def study_labels(
     ] = Path("weightwise-labels"),
     overwrite: OverwriteOpt = False,
     quick: QuickOpt = False,
+    pseudo_labels: Annotated[
+        bool,
+        typer.Option(
+            help="Add two pseudo-label recipes (fine-tuning on the unlabelled images too, Lee "
+            "2013) to every method's grid; the stored study's grid has none."
+        ),
+    ] = False,
     progress: ProgressOpt = True,
 ) -> None:
     """Test error against the number of labelled images (100 to 3,000): when does pre-training
@@ -104,6 +111,7 @@ def study_labels(
         n_test=n_test,
         out=out,
         quick=quick,
+        pseudo_labels=pseudo_labels,
     )
     command = _command("study labels", **options)
     before = _stored(out)
@@ -114,6 +122,7 @@ def study_labels(
         seed_count,
         fewest,
         quick=quick,
+        pseudo_labels=pseudo_labels,
         **_sweep(n_jobs, scheduler, overwrite, progress, command),
         data=data,
         mnist_path=_path(mnist_path),

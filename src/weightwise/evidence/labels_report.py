@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -263,6 +262,7 @@ def labels_report(study: Any, command: str | None = None) -> Report:
     """The ``study labels`` report from a :class:`~.labels.LabelsStudy`."""
     from .labels import RECIPES
 
+    recipes = study.recipes or RECIPES
     rows = summary_rows(study.results)
     settings = study.settings.keyed()
     report = Report(
@@ -276,7 +276,7 @@ def labels_report(study: Any, command: str | None = None) -> Report:
                 str(n): sorted({r["seed"] for r in g})
                 for (n,), g in group_runs(study.results, ("n_labels",)).items()
             },
-            "recipes": {k: asdict(v) for k, v in RECIPES.items()},
+            "recipes": {k: v.as_dict() for k, v in recipes.items()},
             "chosen": study.chosen,
         },
         metadata={"seconds": study.seconds},

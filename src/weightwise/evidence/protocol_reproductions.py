@@ -16,7 +16,7 @@ and pre-training settings (full and ``--quick``), its grid and its seeds.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,7 @@ def protocol_report(
             "settings": study.settings.keyed(),
             "methods": [r["method"] for r in rows],
             "seeds": sorted({r["seed"] for r in study.results}),
-            "recipes": {k: asdict(v) for k, v in recipes.items()},
+            "recipes": {k: v.as_dict() for k, v in recipes.items()},
             "chosen": study.chosen,
         },
         metadata={"seconds": study.seconds},

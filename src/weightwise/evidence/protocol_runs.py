@@ -28,8 +28,12 @@ SELECTION_SEED = 0
 @dataclass(frozen=True)
 class Recipe:
     """One way to fine-tune: the optimiser, its learning rate and weight decay, whether the
-    softmax layer is trained alone (on the frozen features below it) before the whole net, and
-    the learning rate's factor per epoch (``lr_decay``; 1: constant)."""
+    softmax layer is trained alone (on the frozen features below it) before the whole net, the
+    learning rate's factor per epoch (``lr_decay``; 1: constant), and the weight of the
+    pseudo-label term (``pseudo_labels``; 0: off), which trains on the training images outside
+    the labelled and validation sets too, with the network's own classes as their targets
+    (:class:`~weightwise.backpropagation.pseudo_labels.PseudoLabels`: off before epoch
+    ``pl_start``, full from epoch ``pl_full``)."""
 
     name: str
     optimizer: str  # "adam" or "sgd" (momentum 0.9)
@@ -37,11 +41,23 @@ class Recipe:
     top_first: bool = False
     weight_decay: float = 0.0
     lr_decay: float = 1.0
+    pseudo_labels: float = 0.0
+    pl_start: int = 5
+    pl_full: int = 50
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field; the pseudo-label ones only when the term is on (reports and keys of the
+        recipes without it read as before it existed)."""
+        d = asdict(self)
+        if not self.pseudo_labels:
+            for name in ("pseudo_labels", "pl_start", "pl_full"):
+                d.pop(name)
+        return d
 
     def keyed(self) -> dict[str, Any]:
         """As a run's configuration: ``lr_decay`` only when it decays, so the keys of the runs
         stored before it existed stay valid."""
-        d = asdict(self)
+        d = self.as_dict()
         if d["lr_decay"] == 1.0:
             d.pop("lr_decay")
         return d
@@ -302,8 +318,19 @@ def _optimizer(recipe: Mapping[str, Any]) -> Any:
     return SGD(learning_rate=lr, momentum=0.9, weight_decay=recipe["weight_decay"], schedule=schedule)
 
 
-def _fit(net: Any, X: Any, Y: Any, Xv: Any, Yv: Any, cfg: Mapping[str, Any], optimizer: Any) -> Any:
-    """Fit with early stopping on the validation error, the best epoch's weights restored."""
+def _fit(
+    net: Any,
+    X: Any,
+    Y: Any,
+    Xv: Any,
+    Yv: Any,
+    cfg: Mapping[str, Any],
+    optimizer: Any,
+    pseudo: Any = None,
+) -> Any:
+    """Fit with early stopping on the validation error, the best epoch's weights restored; with
+    ``pseudo`` (:class:`~weightwise.backpropagation.pseudo_labels.PseudoLabels`), on its
+    unlabelled images too."""
     from ..backpropagation.training import fit
 
     n = X.shape[0]
@@ -322,6 +349,7 @@ def _fit(net: Any, X: Any, Y: Any, Xv: Any, Yv: Any, cfg: Mapping[str, Any], opt
         monitor="val_metric",
         seed=cfg["seed"],
         record_grad_norm=False,
+        pseudo_labels=pseudo,
     )
 
 
@@ -369,7 +397,7 @@ def run_finetune(
     from .sweep import sweep_key
 
     t0 = time.perf_counter()
-    X, y, Xv, yv, n_classes = _train_valid(config, mnist_path)
+    X, y, Xv, yv, n_classes, unlabelled = _train_valid(config, mnist_path)
     if config["test"] and models is not None and selected is not None:
         reused = _reuse_selection_run(config, Path(models), selected, Xv, yv, mnist_path)
         if reused is not None:
@@ -381,7 +409,7 @@ def run_finetune(
     with threadpool_limits(limits=1, user_api="blas"):
         if recipe["top_first"]:
             top_epochs = _train_top(net, X, Y, Xv, Yv, config)
-        history = _fit(net, X, Y, Xv, Yv, config, _optimizer(recipe))
+        history = _fit(net, X, Y, Xv, Yv, config, _optimizer(recipe), _pseudo(recipe, unlabelled))
     valid_error = _error(net, Xv, yv)
     test_error = _test_error(net, config, mnist_path) if config["test"] else None
     if models is not None and not config["test"]:
@@ -402,6 +430,16 @@ def run_finetune(
         "valid_curve": [round(1.0 - a, 5) for a in val_acc],
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _pseudo(recipe: Mapping[str, Any], unlabelled: Any) -> Any:
+    """The pseudo-label term of a recipe that has one (else None); the softmax-alone phase of a
+    ``top_first`` recipe has none: it fits the labelled images' features only."""
+    from ..backpropagation.pseudo_labels import PseudoLabels
+
+    if not recipe.get("pseudo_labels"):
+        return None
+    return PseudoLabels(unlabelled, recipe["pseudo_labels"], recipe["pl_start"], recipe["pl_full"])
 
 
 def _store_model(net: Any, models: Path, key: str) -> None:
@@ -439,8 +477,9 @@ def _reuse_selection_run(
 
 
 def _train_valid(config: Mapping[str, Any], mnist_path: str | None) -> tuple[Any, ...]:
-    """The labelled and validation images and labels, and the number of classes (the test split
-    is loaded as one image, never looked at: the loader needs a split)."""
+    """The labelled and validation images and labels, the number of classes, and for a
+    pseudo-label recipe the images outside both sets, their labels unread (else None). The test
+    split is loaded as one image, never looked at: the loader needs a split."""
     ds = load_dataset(config["data"], config.get("n_train"), 1, mnist_path)
     if config["n_labels"] is None:
         n_fit = ds.y_train.size - config["n_valid"]
@@ -453,7 +492,15 @@ def _train_valid(config: Mapping[str, Any], mnist_path: str | None) -> tuple[Any
     else:
         lab, val = balanced_split(ds.y_train, config["n_labels"], config["seed"], config["n_valid"])
     n_classes = int(ds.y_train.max()) + 1
-    return ds.X_train[lab], ds.y_train[lab], ds.X_train[val], ds.y_train[val], n_classes
+    unlabelled = None
+    if config["recipe"].get("pseudo_labels"):
+        if config["n_labels"] is None:
+            raise ConfigError(
+                f"recipe {config['recipe']['name']!r} uses pseudo-labels, which need unlabelled "
+                "images; with every training image labelled there are none: give label counts"
+            )
+        unlabelled = np.delete(ds.X_train, np.concatenate([lab, val]), axis=0)
+    return ds.X_train[lab], ds.y_train[lab], ds.X_train[val], ds.y_train[val], n_classes, unlabelled
 
 
 def _test_error(net: Any, config: Mapping[str, Any], mnist_path: str | None) -> float:

@@ -662,6 +662,8 @@ BLOCKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "compare": compare_block,
     "hinton2006": reproduction_block,
     "hinton2006-runs": reproduction_runs_block,
+    "vincent2010": reproduction_block,
+    "vincent2010-runs": reproduction_runs_block,
     "depth": depth_block,
     "defaults": defaults_block,
     "labels": labels_block,
@@ -674,10 +676,15 @@ DOCUMENTS: dict[str, Path] = {
     "defaults": ROOT / "docs" / "defaults.md",
     "labels": ROOT / "docs" / "labels.md",
     "hinton2006-runs": ROOT / "docs" / "reproductions.md",
+    "vincent2010-runs": ROOT / "docs" / "reproductions.md",
 }
 """Blocks that live outside README.md, by name."""
 
-STORED: dict[str, str] = {"labels-summary": "labels", "hinton2006-runs": "hinton2006"}
+STORED: dict[str, str] = {
+    "labels-summary": "labels",
+    "hinton2006-runs": "hinton2006",
+    "vincent2010-runs": "vincent2010",
+}
 """Blocks rendered from another block's stored file."""
 
 

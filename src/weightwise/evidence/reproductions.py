@@ -13,9 +13,10 @@ lowest validation error then runs for 3 seeds, each keeping its best-validation 
 set read once per final run. The report shows the published test error beside our mean ± std.
 Full runs on 2 shared cores, one BLAS thread per run: hinton2006 took 1.8 hours of wall time with
 ``--n-jobs 2`` (3.0 hours of one-thread runs: RBM pre-training about 17 minutes per seed, a
-fine-tuning run 5 to 9 minutes; docs/results/hinton2006.json); vincent2010 has not been run in full
-(estimated from epoch times, about twice as long: denoising pre-training about 40 minutes per seed,
-a fine-tuning epoch about 45 s). Stored runs are reused, so an interrupted run resumes.
+fine-tuning run 5 to 9 minutes; docs/results/hinton2006.json); vincent2010 3.1 hours
+(5.5 hours of one-thread runs: denoising pre-training 29 to 38 minutes per seed, a
+fine-tuning run 7 to 17 minutes; docs/results/vincent2010.json). Stored runs are reused, so an
+interrupted run resumes.
 ``--quick`` (6,000 training images of which 1,000 validate, 2,000 test images, a smaller
 network, 2 pre-training and at most 5 fine-tuning epochs, 3 seeds) took 45 s for hinton2006 and
 shows the direction of the effect, not the published accuracy.
